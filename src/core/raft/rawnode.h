@@ -1,0 +1,133 @@
+// RawNode: the whole consensus core behind one synchronous, single-threaded, deterministic interface
+// (the shape of etcd's raft RawNode/Ready). No sockets, no clock, no global randomness: time is tick(),
+// the network is step() and Ready::messages, the disk is Storage (read) and Ready (write).
+//
+// The driving loop, and the ordering rule it must keep:
+//
+//     node.tick();  node.step(msg);  node.propose(data);  ...      // inputs, any order
+//     if (node.hasReady()) {
+//         Ready rd = node.ready();
+//         1. persist rd.entries (truncating any stored suffix from rd.entries.front().index on) and
+//            rd.hardState, durably (fsync) — BEFORE step 2;
+//         2. send rd.messages;
+//         3. apply rd.committedEntries in order (they are always already persisted locally);
+//         4. node.advance();
+//     }
+//
+// Ready::entries are appended to storage before messages go out, so a vote or an acknowledgement is
+// never sent for state that a crash could lose.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "raft/storage.h"
+#include "raft/types.h"
+
+namespace raftwc::raft {
+
+enum class LogLevel : std::uint8_t { Debug, Info, Warning, Error };
+using Logger = std::function<void(LogLevel, std::string_view)>;
+
+struct Config {
+    NodeId id = kNoNode;
+    /// Election timeout in ticks, drawn afresh and uniformly from [min, max] for every election period.
+    /// With the node's 50 ms tick, 20–40 ticks = 1000–2000 ms.
+    int electionTicksMin = 20;
+    int electionTicksMax = 40;
+    /// Leader heartbeat interval in ticks; must be well under electionTicksMin.
+    int heartbeatTicks = 2;
+    /// Upper bound of entry payload bytes in one Append message (at least one entry is always sent).
+    std::size_t maxMsgBytes = 1u << 20;
+    /// Flow control per follower in Replicate state: bounded messages and bytes in flight.
+    std::uint32_t maxInflightMsgs = 64;
+    std::uint64_t maxInflightBytes = 16u << 20;
+    bool preVote = true;
+    bool checkQuorum = true;
+    /// The leader promotes a learner to voter once it has caught up (match >= leader's commit index),
+    /// one change at a time.
+    bool autoPromoteLearners = true;
+    /// Seed of the core's private PRNG (election timeouts). Same seed, same inputs → same outputs.
+    std::uint64_t seed = 1;
+    /// Check the invariants (docs/RAFT.md) after every input; throws std::logic_error on a violation.
+    /// On in debug builds and in every test.
+#ifdef NDEBUG
+    bool checkInvariants = false;
+#else
+    bool checkInvariants = true;
+#endif
+    Logger logger;  ///< Optional; receives term changes, votes, elections, membership changes.
+};
+
+/// Everything the application must do, produced by RawNode::ready(). See the ordering rule above.
+struct Ready {
+    std::optional<HardState> hardState;   ///< Persist (fsync) if set.
+    std::vector<Entry> entries;           ///< Append to storage (truncating a conflicting suffix first).
+    std::vector<Message> messages;        ///< Send after persisting.
+    std::vector<Entry> committedEntries;  ///< Apply in order, after persisting.
+    bool mustSync = false;                ///< True if hardState.term/vote or entries changed.
+};
+
+struct ProposeResult {
+    enum class Code : std::uint8_t {
+        Ok,                ///< Appended at (term, index); committed iff an entry with this index AND term
+                           ///< later comes out in Ready::committedEntries.
+        NotLeader,         ///< leaderHint: the leader this node knows of (kNoNode if none).
+        Dropped,           ///< Leader, but cannot accept now (leadership transfer in progress).
+        ConfChangePending  ///< Conf change refused: one is uncommitted, or no entry of this term is
+                           ///< committed yet, or the change is invalid for the current configuration.
+    };
+    Code code = Code::NotLeader;
+    Term term = 0;
+    Index index = 0;
+    NodeId leaderHint = kNoNode;
+    bool ok() const { return code == Code::Ok; }
+};
+
+class RaftCore;  // the implementation (raft.h), not part of the interface
+
+class RawNode {
+public:
+    /// Restores from `storage` (hard state, configuration, log). The storage object must outlive the
+    /// RawNode, and must reflect every Ready persisted so far.
+    RawNode(const Config& config, const Storage& storage);
+    ~RawNode();
+    RawNode(const RawNode&) = delete;
+    RawNode& operator=(const RawNode&) = delete;
+
+    /// Only on a node with empty storage: starts a brand-new cluster whose voters are `voters`
+    /// (usually just this node). Produces entries 1..n of term 1 (AddVoter each) committed by fiat,
+    /// in the next Ready. Every node listed must bootstrap with the same list. Returns false if the
+    /// storage is not empty.
+    bool bootstrap(const std::vector<NodeId>& voters);
+
+    void tick();
+    /// Any message from the network. Messages not addressed to this node, from a stale term, or
+    /// otherwise irrelevant are ignored (never an error, never a crash).
+    void step(const Message& m);
+    ProposeResult propose(std::string data);
+    ProposeResult proposeConfChange(const ConfChange& cc);
+    /// Asks the leader to hand leadership to `to` (a voter). Returns false if not leader or `to` invalid.
+    bool transferLeadership(NodeId to);
+    /// Starts an election now (tests and tooling; normal elections come from tick()).
+    void campaign();
+
+    bool hasReady() const;
+    Ready ready();
+    /// Call once the last Ready has been fully processed (persisted, sent, applied).
+    void advance();
+
+    Status status() const;
+    NodeId id() const;
+
+private:
+    std::unique_ptr<RaftCore> core_;
+};
+
+}  // namespace raftwc::raft

@@ -1,0 +1,151 @@
+// Plain value types of the consensus core. No Qt, no I/O: standard C++ only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace raftwc::raft {
+
+using NodeId = std::uint64_t;  ///< 0 means "nobody" (kNoNode).
+using Term = std::uint64_t;
+using Index = std::uint64_t;  ///< Log indexes start at 1; 0 means "before the first entry".
+
+inline constexpr NodeId kNoNode = 0;
+
+/// What an entry carries. Stored on disk as the record type, so values are part of the format.
+enum class EntryType : std::uint8_t {
+    Normal = 1,      ///< Application payload, opaque to the core.
+    NoOp = 2,        ///< Appended by every new leader at the start of its term (empty payload).
+    ConfChange = 3,  ///< Payload is an encoded ConfChange (encodeConfChange).
+};
+
+struct Entry {
+    Term term = 0;
+    Index index = 0;
+    EntryType type = EntryType::Normal;
+    std::string data;  ///< Bytes (std::string used as a byte container).
+
+    bool operator==(const Entry&) const = default;
+};
+
+/// What must be on disk before any message that depends on it is sent (Raft Figure 2's persistent
+/// state, plus the commit index as etcd keeps it; commit may lag after a crash, that is safe).
+struct HardState {
+    Term term = 0;
+    NodeId vote = kNoNode;
+    Index commit = 0;
+
+    bool operator==(const HardState&) const = default;
+    bool empty() const { return term == 0 && vote == kNoNode && commit == 0; }
+};
+
+/// The membership: voters count for elections and commitment, learners only receive the log.
+/// Both lists are sorted and disjoint.
+struct ConfState {
+    std::vector<NodeId> voters;
+    std::vector<NodeId> learners;
+
+    bool operator==(const ConfState&) const = default;
+    bool isVoter(NodeId id) const;
+    bool isLearner(NodeId id) const;
+    bool contains(NodeId id) const { return isVoter(id) || isLearner(id); }
+};
+
+/// One single-server membership change (Raft dissertation §4.1). A configuration takes effect on a
+/// server as soon as its entry is in that server's log (not when committed); a truncated ConfChange
+/// entry reverts to the previous configuration.
+enum class ConfChangeType : std::uint8_t {
+    AddLearner = 1,      ///< Add a non-voting member that receives the log.
+    PromoteLearner = 2,  ///< Make an existing learner a voter.
+    RemoveNode = 3,      ///< Remove a voter or learner.
+    AddVoter = 4,        ///< Only used by bootstrap(): add a voter directly.
+};
+
+struct ConfChange {
+    ConfChangeType type = ConfChangeType::AddLearner;
+    NodeId node = kNoNode;
+    std::string context;  ///< Opaque to the core; the node adapter stores the member's addresses here.
+
+    bool operator==(const ConfChange&) const = default;
+};
+
+/// Versioned, self-delimiting encoding of a ConfChange (the payload of a ConfChange entry).
+std::string encodeConfChange(const ConfChange& cc);
+/// std::nullopt on malformed input (never throws, never crashes).
+std::optional<ConfChange> decodeConfChange(std::string_view bytes);
+
+/// Applies one change to a configuration. Returns false (and leaves `cs` unchanged) if the change is
+/// not valid against `cs` (e.g. promoting a non-learner, adding an existing member).
+bool applyConfChange(ConfState& cs, const ConfChange& cc);
+
+enum class MessageType : std::uint8_t {
+    PreVote = 1,  ///< Pre-vote request (term = the term the sender would campaign in; its own term unchanged).
+    PreVoteResp = 2,
+    Vote = 3,  ///< RequestVote: logTerm/index = candidate's last log term/index.
+    VoteResp = 4,
+    Append = 5,  ///< AppendEntries: logTerm/index = previous entry; entries; commit.
+    AppendResp = 6,  ///< index = last index matched (accept) or the rejected prev index (reject).
+    Heartbeat = 7,   ///< commit = min(leader commit, follower's match).
+    HeartbeatResp = 8,
+    TimeoutNow = 9,  ///< Leadership transfer: the receiver campaigns at once (skipping pre-vote).
+};
+
+std::string_view toString(MessageType t);
+
+/// A message between cores. Field use per type is documented above MessageType; unused fields are 0.
+struct Message {
+    MessageType type = MessageType::Heartbeat;
+    NodeId from = kNoNode;
+    NodeId to = kNoNode;
+    Term term = 0;
+    Term logTerm = 0;
+    Index index = 0;
+    std::vector<Entry> entries;
+    Index commit = 0;
+    bool reject = false;
+    /// AppendResp reject: the follower's hint for fast backtracking — the largest index <= the probed
+    /// index whose term is <= logTerm of the probe (etcd's findConflictByTerm); rejectHintTerm its term.
+    Index rejectHint = 0;
+    Term rejectHintTerm = 0;
+    /// Vote/PreVote sent because of a leadership transfer (bypasses the leader-lease check).
+    bool transfer = false;
+
+    bool operator==(const Message&) const = default;
+};
+
+enum class Role : std::uint8_t { Follower, PreCandidate, Candidate, Leader };
+std::string_view toString(Role r);
+
+/// Replication state the leader tracks for one peer (values; a snapshot for status and tests).
+struct ProgressStatus {
+    NodeId id = kNoNode;
+    Index match = 0;  ///< Invariant: match < next.
+    Index next = 1;
+    bool voter = false;
+    bool probing = true;        ///< Probe state (one message in flight) vs. Replicate (pipelined).
+    bool recentActive = false;  ///< Heard from within the current election timeout (check-quorum).
+    std::uint64_t inflightBytes = 0;
+    std::uint32_t inflightMsgs = 0;
+};
+
+/// A snapshot of the core's state as a value, for the dashboard, /api/cluster and tests.
+struct Status {
+    NodeId id = kNoNode;
+    Role role = Role::Follower;
+    Term term = 0;
+    NodeId vote = kNoNode;
+    NodeId leader = kNoNode;
+    Index commit = 0;
+    Index applied = 0;
+    Index lastIndex = 0;
+    Term lastTerm = 0;
+    ConfState conf;
+    std::vector<ProgressStatus> progress;  ///< Leader only; empty otherwise. Sorted by id.
+    NodeId leadTransferee = kNoNode;       ///< Leader only: transfer in progress to this node.
+    std::uint64_t electionsStarted = 0;    ///< Times this node became (pre-)candidate.
+};
+
+}  // namespace raftwc::raft
