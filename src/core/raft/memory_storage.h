@@ -9,7 +9,7 @@
 namespace raftwc::raft {
 
 class MemoryStorage final : public Storage {
-public:
+  public:
     HardState hardState() const override { return hardState_; }
     ConfState baseConfState() const override { return {}; }
     Index firstIndex() const override { return 1; }
@@ -24,7 +24,7 @@ public:
     void append(const std::vector<Entry>& ents);
     const std::vector<Entry>& all() const { return entries_; }
 
-private:
+  private:
     HardState hardState_;
     std::vector<Entry> entries_;  ///< entries_[i] has index i + 1.
 };

@@ -62,6 +62,10 @@ struct Config {
 #else
     bool checkInvariants = true;
 #endif
+    /// ADDED: the last index the application had already applied before this RawNode was created
+    /// (its state machine survived). Ready::committedEntries start after it. 0 = replay every committed
+    /// entry from the log (the default; an in-memory state machine rebuilds itself that way).
+    Index applied = 0;
     Logger logger;  ///< Optional; receives term changes, votes, elections, membership changes.
 };
 
@@ -93,7 +97,7 @@ struct ProposeResult {
 class RaftCore;  // the implementation (raft.h), not part of the interface
 
 class RawNode {
-public:
+  public:
     /// Restores from `storage` (hard state, configuration, log). The storage object must outlive the
     /// RawNode, and must reflect every Ready persisted so far.
     RawNode(const Config& config, const Storage& storage);
@@ -126,7 +130,7 @@ public:
     Status status() const;
     NodeId id() const;
 
-private:
+  private:
     std::unique_ptr<RaftCore> core_;
 };
 

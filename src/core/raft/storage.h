@@ -16,7 +16,7 @@ namespace raftwc::raft {
 /// Implementations: MemoryStorage (tests, simulation), storage::RaftLogStore (the durable log).
 /// I/O errors are fatal: implementations throw std::runtime_error, which stops the node.
 class Storage {
-public:
+  public:
     virtual ~Storage() = default;
 
     /// The persisted hard state and the configuration in force before the first stored entry

@@ -82,11 +82,12 @@ std::optional<ConfChange> decodeConfChange(std::string_view bytes);
 bool applyConfChange(ConfState& cs, const ConfChange& cc);
 
 enum class MessageType : std::uint8_t {
-    PreVote = 1,  ///< Pre-vote request (term = the term the sender would campaign in; its own term unchanged).
+    PreVote =
+        1,  ///< Pre-vote request (term = the term the sender would campaign in; its own term unchanged).
     PreVoteResp = 2,
     Vote = 3,  ///< RequestVote: logTerm/index = candidate's last log term/index.
     VoteResp = 4,
-    Append = 5,  ///< AppendEntries: logTerm/index = previous entry; entries; commit.
+    Append = 5,      ///< AppendEntries: logTerm/index = previous entry; entries; commit.
     AppendResp = 6,  ///< index = last index matched (accept) or the rejected prev index (reject).
     Heartbeat = 7,   ///< commit = min(leader commit, follower's match).
     HeartbeatResp = 8,

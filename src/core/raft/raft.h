@@ -1,0 +1,204 @@
+// RaftCore: the consensus state machine behind RawNode (etcd's raft.go). Internal to the library:
+// the interface is rawnode.h. Single-threaded, deterministic, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "raft/raft_log.h"
+#include "raft/rawnode.h"
+
+namespace raftwc::raft {
+
+/// What the leader knows about one member's log (etcd's tracker.Progress).
+struct Progress {
+    enum class State : std::uint8_t { Probe, Replicate };
+    Index match = 0;  ///< Invariant: match < next.
+    Index next = 1;
+    State state = State::Probe;
+    bool probeSent = false;  ///< Probe: an Append is outstanding; wait for its answer or a heartbeat.
+    bool recentActive = false;
+    bool learner = false;
+    /// Replicate: (last index, payload bytes) of every Append in flight, ascending.
+    std::deque<std::pair<Index, std::uint64_t>> inflights;
+    std::uint64_t inflightBytes = 0;
+
+    void becomeProbe() {
+        state = State::Probe;
+        probeSent = false;
+        next = match + 1;
+        inflights.clear();
+        inflightBytes = 0;
+    }
+    void becomeReplicate() {
+        state = State::Replicate;
+        probeSent = false;
+        next = match + 1;
+        inflights.clear();
+        inflightBytes = 0;
+    }
+    /// Frees every in-flight message whose last index is <= i.
+    void freeLE(Index i) {
+        while (!inflights.empty() && inflights.front().first <= i) {
+            inflightBytes -= inflights.front().second;
+            inflights.pop_front();
+        }
+    }
+    void freeFirst() {
+        if (inflights.empty()) return;
+        inflightBytes -= inflights.front().second;
+        inflights.pop_front();
+    }
+    /// An acknowledgement up to i: returns true if it moved match forward.
+    bool maybeUpdate(Index i) {
+        bool updated = false;
+        if (i > match) {
+            match = i;
+            updated = true;
+            probeSent = false;
+        }
+        if (next < i + 1) next = i + 1;
+        return updated;
+    }
+    /// A rejection of the Append whose previous index was `rejected`; `hint` is where to probe next.
+    bool maybeDecrTo(Index rejected, Index hint) {
+        if (state == State::Replicate) {
+            if (rejected <= match) return false;  // stale
+            becomeProbe();
+            return true;
+        }
+        if (next == 0 || next - 1 != rejected) return false;  // stale
+        next = std::max(std::min(rejected, hint + 1), match + 1);
+        probeSent = false;
+        return true;
+    }
+};
+
+class RaftCore {
+  public:
+    RaftCore(const Config& config, const Storage& storage);
+
+    bool bootstrap(const std::vector<NodeId>& voters);
+    void tick();
+    void step(const Message& m);
+    ProposeResult propose(std::string data);
+    ProposeResult proposeConfChange(const ConfChange& cc);
+    bool transferLeadership(NodeId to);
+    void campaign();
+
+    bool hasReady() const;
+    Ready ready();
+    void advance();
+
+    Status status() const;
+    NodeId id() const { return id_; }
+
+    /// Throws std::logic_error describing the first violated invariant (docs/RAFT.md).
+    void checkInvariants() const;
+    bool invariantsEnabled() const { return cfg_.checkInvariants; }
+
+  private:
+    enum class CampaignKind : std::uint8_t { PreElection, Election, Transfer };
+
+    // roles
+    void becomeFollower(Term term, NodeId lead);
+    void becomePreCandidate();
+    void becomeCandidate();
+    void becomeLeader();
+    void reset(Term term);
+    void startCampaign(CampaignKind kind);
+    void hup(CampaignKind kind);
+    bool promotable() const { return conf().isVoter(id_); }
+
+    // ticks
+    void tickElection();
+    void tickHeartbeat();
+    void resetRandomizedTimeout();
+    bool inLease() const;
+
+    // steps
+    void stepFollower(const Message& m);
+    void stepCandidate(const Message& m);
+    void stepLeader(const Message& m);
+    void handleVoteRequest(const Message& m);
+    void handleAppend(const Message& m);
+    void handleHeartbeat(const Message& m);
+    void handleAppendResp(const Message& m);
+    void handleHeartbeatResp(const Message& m);
+    bool validAppend(const Message& m) const;
+
+    // elections
+    enum class VoteResult : std::uint8_t { Pending, Won, Lost };
+    VoteResult poll(NodeId from, bool granted);
+
+    // replication
+    void send(Message m);
+    bool maybeSendAppend(NodeId to, bool sendIfEmpty);
+    void sendHeartbeat(NodeId to);
+    void sendTimeoutNow(NodeId to);
+    void bcastAppend();
+    void bcastHeartbeat();
+    bool maybeCommit();
+    void afterCommit();
+    void appendEntries(std::vector<Entry> ents);  ///< log append + configuration tracking
+    bool appendAsLeader(EntryType type, std::string data, Index* index);
+    void updateSelfProgress();
+    void maybePromoteLearners();
+    void abortLeaderTransfer();
+    bool confChangePending() const;
+    bool ownTermCommitted() const { return log_.termOrZero(log_.committed()) == term_; }
+
+    // configuration
+    const ConfState& conf() const { return confHistory_.back().second; }
+    void onConfEntries(const std::vector<Entry>& ents);
+    void truncateConfHistory(Index from);
+    void syncProgressWithConf();
+
+    // misc
+    std::uint64_t nextRandom();
+    void log(LogLevel level, const std::string& text) const;
+    std::string who() const;
+    HardState hardState() const { return {term_, vote_, log_.committed()}; }
+
+    Config cfg_;
+    NodeId id_;
+    RaftLog log_;
+    const Storage& storage_;
+    std::uint64_t rng_;
+
+    Term term_ = 0;
+    NodeId vote_ = kNoNode;
+    NodeId lead_ = kNoNode;
+    Role role_ = Role::Follower;
+
+    int electionElapsed_ = 0;
+    int heartbeatElapsed_ = 0;
+    int randomizedTimeout_ = 0;
+
+    std::map<NodeId, bool> votes_;
+    std::map<NodeId, Progress> prs_;  ///< Leader only: one per member (voters and learners).
+    NodeId leadTransferee_ = kNoNode;
+    Index pendingConfIndex_ = 0;  ///< Leader: index of the last ConfChange entry it knows of.
+    std::uint64_t electionsStarted_ = 0;
+
+    /// (index at which it took effect, configuration). front() is the base configuration (index
+    /// firstIndex()-1); every later element comes from a ConfChange entry in the log.
+    std::vector<std::pair<Index, ConfState>> confHistory_;
+
+    std::vector<Message> msgs_;
+    HardState prevHardState_;
+    Index handedTo_ = 0;    ///< Last unstable index handed out in a Ready (persisted by advance()).
+    Index applyingTo_ = 0;  ///< Committed entries handed out up to here (applied on advance()).
+    bool readyOutstanding_ = false;
+
+    // For invariant checks across inputs.
+    mutable Term lastCheckedTerm_ = 0;
+    mutable Index lastCheckedCommit_ = 0;
+};
+
+}  // namespace raftwc::raft
