@@ -1,0 +1,131 @@
+#include "wordcount/kernel.h"
+
+#include <immintrin.h>
+
+namespace raftwc::wordcount::detail {
+
+namespace {
+
+/// Separator bits of the multi-byte separators whose lead byte is in cand (bits of a separator that
+/// run past the block go to nextCarry).
+inline std::uint64_t multiByteSeparators(const unsigned char* p, std::uint64_t cand,
+                                         std::uint64_t& nextCarry) {
+    std::uint64_t sep = 0;
+    while (cand) {
+        const unsigned j = static_cast<unsigned>(__builtin_ctzll(cand));
+        cand &= cand - 1;
+        const unsigned len = utf8SeparatorLength(p + j);
+        if (len) {
+            const std::uint64_t bits = (std::uint64_t{1} << len) - 1;
+            sep |= bits << j;
+            if (j + len > 64) nextCarry |= bits >> (64 - j);
+        }
+    }
+    return sep;
+}
+
+inline std::uint64_t mask16(__m128i v) {
+    return static_cast<std::uint16_t>(_mm_movemask_epi8(v));
+}
+
+void classifySse2(const unsigned char* p, std::size_t nBlocks, std::uint64_t* sepOut, std::uint64_t* nlOut,
+                  std::uint64_t& carry) {
+    const __m128i nine = _mm_set1_epi8(9);
+    const __m128i four = _mm_set1_epi8(4);
+    const __m128i space = _mm_set1_epi8(0x20);
+    const __m128i lf = _mm_set1_epi8(0x0A);
+    const __m128i c2 = _mm_set1_epi8(static_cast<char>(0xC2));
+    const __m128i e1 = _mm_set1_epi8(static_cast<char>(0xE1));
+    const __m128i e2 = _mm_set1_epi8(static_cast<char>(0xE2));
+    const __m128i e3 = _mm_set1_epi8(static_cast<char>(0xE3));
+    for (std::size_t b = 0; b < nBlocks; ++b, p += 64) {
+        std::uint64_t sep = 0, nl = 0, hi = 0;
+        __m128i x[4];
+        for (int k = 0; k < 4; ++k) {
+            x[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+            const __m128i t = _mm_sub_epi8(x[k], nine);
+            const __m128i ws =
+                _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(t, four), t), _mm_cmpeq_epi8(x[k], space));
+            sep |= mask16(ws) << (16 * k);
+            nl |= mask16(_mm_cmpeq_epi8(x[k], lf)) << (16 * k);
+            hi |= mask16(x[k]) << (16 * k);
+        }
+        std::uint64_t next = 0;
+        if (hi) {
+            std::uint64_t cand = 0;
+            for (int k = 0; k < 4; ++k) {
+                const __m128i c =
+                    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x[k], c2), _mm_cmpeq_epi8(x[k], e1)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(x[k], e2), _mm_cmpeq_epi8(x[k], e3)));
+                cand |= mask16(c) << (16 * k);
+            }
+            if (cand) sep |= multiByteSeparators(p, cand, next);
+        }
+        sepOut[b] = sep | carry;
+        nlOut[b] = nl;
+        carry = next;
+    }
+}
+
+__attribute__((target("avx2"))) inline std::uint64_t mask32(__m256i v) {
+    return static_cast<std::uint32_t>(_mm256_movemask_epi8(v));
+}
+
+__attribute__((target("avx2"))) inline __m256i anyOf4(__m256i v, __m256i a, __m256i b, __m256i c, __m256i d) {
+    return _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, a), _mm256_cmpeq_epi8(v, b)),
+                           _mm256_or_si256(_mm256_cmpeq_epi8(v, c), _mm256_cmpeq_epi8(v, d)));
+}
+
+__attribute__((target("avx2"))) void classifyAvx2(const unsigned char* p, std::size_t nBlocks,
+                                                  std::uint64_t* sepOut, std::uint64_t* nlOut,
+                                                  std::uint64_t& carry) {
+    // pshufb lookup by low nibble: the one ASCII separator with that low nibble (0x20, 0x09..0x0D),
+    // 0 elsewhere; bytes >= 0x80 look up 0 and never match themselves.
+    const __m256i table = _mm256_setr_epi8(0x20, 0, 0, 0, 0, 0, 0, 0, 0, 9, 10, 11, 12, 13, 0, 0,  //
+                                           0x20, 0, 0, 0, 0, 0, 0, 0, 0, 9, 10, 11, 12, 13, 0, 0);
+    const __m256i lf = _mm256_set1_epi8(0x0A);
+    const __m256i c2 = _mm256_set1_epi8(static_cast<char>(0xC2));
+    const __m256i e1 = _mm256_set1_epi8(static_cast<char>(0xE1));
+    const __m256i e2 = _mm256_set1_epi8(static_cast<char>(0xE2));
+    const __m256i e3 = _mm256_set1_epi8(static_cast<char>(0xE3));
+    for (std::size_t b = 0; b < nBlocks; ++b, p += 64) {
+        const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+        const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+        std::uint64_t sep = mask32(_mm256_cmpeq_epi8(_mm256_shuffle_epi8(table, x0), x0)) |
+                            (mask32(_mm256_cmpeq_epi8(_mm256_shuffle_epi8(table, x1), x1)) << 32);
+        const std::uint64_t nl =
+            mask32(_mm256_cmpeq_epi8(x0, lf)) | (mask32(_mm256_cmpeq_epi8(x1, lf)) << 32);
+        const std::uint64_t hi = mask32(x0) | (mask32(x1) << 32);
+        std::uint64_t next = 0;
+        if (hi) {
+            const std::uint64_t cand =
+                mask32(anyOf4(x0, c2, e1, e2, e3)) | (mask32(anyOf4(x1, c2, e1, e2, e3)) << 32);
+            if (cand) sep |= multiByteSeparators(p, cand, next);
+        }
+        sepOut[b] = sep | carry;
+        nlOut[b] = nl;
+        carry = next;
+    }
+}
+
+}  // namespace
+
+ClassifyFn classifier(Kernel k) {
+    const bool avx2 = __builtin_cpu_supports("avx2");
+    if (k == Kernel::Sse2) return classifySse2;
+    return avx2 ? classifyAvx2 : classifySse2;
+}
+
+}  // namespace raftwc::wordcount::detail
+
+namespace raftwc::wordcount {
+
+const char* autoKernelName() {
+    return __builtin_cpu_supports("avx2") ? "avx2" : "sse2";
+}
+
+bool kernelSupported(Kernel k) {
+    return k != Kernel::Avx2 || __builtin_cpu_supports("avx2");
+}
+
+}  // namespace raftwc::wordcount

@@ -1,0 +1,102 @@
+// Normalized tokens inside one raw word (docs/WORDS.md, "Frequencies"):
+// maximal runs of token characters (Unicode letters L*, numbers N*, and combining marks M* after a
+// token character), simple-case-folded, where an apostrophe (U+0027 or U+2019, both written as U+0027)
+// or a hyphen-minus (U+002D) is kept only between two token characters. Everything else, including
+// invalid UTF-8, ends a token.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace raftwc::wordcount {
+
+namespace detail {
+
+enum AsciiClass : std::uint8_t { kOther = 0, kToken = 1, kJoiner = 2 };
+
+struct AsciiTables {
+    std::uint8_t cls[128];
+    char lower[128];
+};
+
+constexpr AsciiTables makeAsciiTables() {
+    AsciiTables t{};
+    for (int c = 0; c < 128; ++c) {
+        t.cls[c] = kOther;
+        t.lower[c] = static_cast<char>(c);
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')) t.cls[c] = kToken;
+        if (c >= 'A' && c <= 'Z') {
+            t.cls[c] = kToken;
+            t.lower[c] = static_cast<char>(c + 32);
+        }
+        if (c == '\'' || c == '-') t.cls[c] = kJoiner;
+    }
+    return t;
+}
+inline constexpr AsciiTables kAscii = makeAsciiTables();
+
+/// Decodes one non-ASCII character at p (n > 0 bytes available, p[0] >= 0x80).
+/// Returns its length (1 for an invalid byte) and sets cls: kToken (its case-folded UTF-8 is then
+/// appended to folded), kJoiner (U+2019) or kOther (invalid UTF-8 included). A combining mark is
+/// kToken only when markIsToken (it continues a token), else kOther.
+unsigned classifyNonAscii(const unsigned char* p, std::size_t n, bool markIsToken, std::uint8_t& cls,
+                          std::string& folded);
+
+}  // namespace detail
+
+/// Calls emit(std::string_view token) for each normalized token of rawWord, in order.
+/// tok is scratch storage (reused between calls to avoid allocations).
+template <class F>
+void forEachNormalizedToken(std::string_view rawWord, std::string& tok, F&& emit) {
+    using namespace detail;
+    const auto* p = reinterpret_cast<const unsigned char*>(rawWord.data());
+    const std::size_t n = rawWord.size();
+    tok.clear();
+    char joiner = 0;  // a joiner seen right after a token character, appended if a token char follows
+    std::size_t i = 0;
+    while (i < n) {
+        const unsigned char c = p[i];
+        std::uint8_t cls;
+        if (c < 0x80) {
+            cls = kAscii.cls[c];
+            ++i;
+            if (cls == kToken) {
+                if (joiner) tok.push_back(joiner);
+                joiner = 0;
+                tok.push_back(kAscii.lower[c]);
+                continue;
+            }
+            if (cls == kJoiner && !tok.empty() && !joiner) {
+                joiner = static_cast<char>(c);
+                continue;
+            }
+        } else {
+            const std::size_t before = tok.size();
+            const bool markContinues = before != 0 && !joiner;
+            if (joiner) tok.push_back(joiner);
+            i += classifyNonAscii(p + i, n - i, markContinues, cls, tok);
+            if (cls == kToken) {
+                joiner = 0;
+                continue;
+            }
+            tok.resize(before);
+            if (cls == kJoiner && !tok.empty() && !joiner) {
+                joiner = '\'';
+                continue;
+            }
+        }
+        // Anything else ends the token (a dangling joiner is dropped).
+        if (!tok.empty()) emit(std::string_view(tok));
+        tok.clear();
+        joiner = 0;
+    }
+    if (!tok.empty()) emit(std::string_view(tok));
+    tok.clear();
+}
+
+/// Convenience for tests and callers that want a list.
+std::vector<std::string> normalizedTokens(std::string_view rawWord);
+
+}  // namespace raftwc::wordcount
