@@ -1,0 +1,150 @@
+#include "storage/raft_log_store.h"
+
+#include <cerrno>
+#include <filesystem>
+#include <stdexcept>
+
+#include "storage/io_util.h"
+
+namespace raftwc::storage {
+
+Result<std::unique_ptr<RaftLogStore>> RaftLogStore::open(RaftLogStoreOptions o) {
+    if (!o.fileOps) o.fileOps = FileOps::posix();
+    if (o.dir.empty()) return Status::error("data directory not set", EINVAL);
+    std::error_code ec;
+    if (!std::filesystem::exists(o.dir, ec)) {
+        std::filesystem::create_directories(o.dir, ec);
+        if (ec)
+            return Status::error("cannot create data directory " + o.dir + ": " + ec.message(), ec.value());
+    }
+    auto lock = DirLock::acquire(o.dir);
+    if (!lock.ok()) return lock.status();
+    auto hs = HardStateFile::open(o.dir, o.logger, o.fileOps);
+    if (!hs.ok()) return hs.status();
+    SegmentedLogOptions lo;
+    lo.dir = o.dir + "/log";
+    lo.segmentBytes = o.segmentBytes;
+    lo.logger = o.logger;
+    lo.fileOps = o.fileOps;
+    auto log = SegmentedLog::open(std::move(lo));
+    if (!log.ok()) return log.status();
+    std::unique_ptr<RaftLogStore> store(new RaftLogStore(lock.take(), hs.take(), log.take(), o.cacheBytes));
+    // Membership is rebuilt from the ConfChange entries: the index knows each entry's type, so only those
+    // records are read.
+    const SegmentedLog& l = *store->log_;
+    for (raft::Index i = l.firstIndex(); i <= l.lastIndex(); ++i) {
+        const auto inf = l.info(i);
+        if (!inf || inf->type != raft::EntryType::ConfChange) continue;
+        auto e = l.read(i);
+        if (!e.ok()) return e.status();
+        store->confEntries_.push_back(e.take());
+    }
+    return store;
+}
+
+raft::Term RaftLogStore::term(raft::Index i) const {
+    const auto t = log_->term(i);
+    if (!t)
+        throw std::out_of_range("RaftLogStore::term: index " + std::to_string(i) + " outside [" +
+                                std::to_string(log_->firstIndex() - 1) + ", " +
+                                std::to_string(log_->lastIndex()) + "]");
+    return *t;
+}
+
+raft::Entry RaftLogStore::readEntry(raft::Index i) const {
+    if (!cache_.empty() && i >= cache_.front().index) return cache_[i - cache_.front().index];
+    auto e = log_->read(i);
+    if (!e.ok()) throw std::runtime_error(e.status().message());
+    return e.take();
+}
+
+std::vector<raft::Entry> RaftLogStore::entries(raft::Index lo, raft::Index hi, std::size_t maxBytes) const {
+    if (lo < log_->firstIndex() || lo > hi || hi > log_->lastIndex() + 1)
+        throw std::out_of_range("RaftLogStore::entries: range [" + std::to_string(lo) + ", " +
+                                std::to_string(hi) + ") out of bounds");
+    std::vector<raft::Entry> out;
+    std::size_t bytes = 0;
+    for (raft::Index i = lo; i < hi; ++i) {
+        if (!out.empty()) {
+            const auto inf = log_->info(i);
+            if (bytes + inf->length > maxBytes) break;
+        }
+        out.push_back(readEntry(i));
+        bytes += out.back().data.size();
+    }
+    return out;
+}
+
+void RaftLogStore::readPayload(raft::Index i, std::uint64_t offset, std::size_t length, char* out) const {
+    if (Status s = log_->readPayload(i, offset, length, out); !s.ok()) throw std::runtime_error(s.message());
+}
+
+void RaftLogStore::cacheAppend(const std::vector<raft::Entry>& ents) {
+    for (const raft::Entry& e : ents) {
+        cache_.push_back(e);
+        cacheUsed_ += e.data.size();
+    }
+    while (!cache_.empty() && cacheUsed_ > cacheBytes_) {
+        cacheUsed_ -= cache_.front().data.size();
+        cache_.pop_front();
+    }
+}
+
+void RaftLogStore::cacheTruncate(raft::Index from) {
+    while (!cache_.empty() && cache_.back().index >= from) {
+        cacheUsed_ -= cache_.back().data.size();
+        cache_.pop_back();
+    }
+}
+
+Status RaftLogStore::persist(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& ents) {
+    if (!ents.empty()) {
+        const raft::Index from = ents.front().index;
+        if (from < log_->firstIndex() || from > log_->lastIndex() + 1)
+            return Status::error("persist: entries start at index " + std::to_string(from) + ", outside [" +
+                                     std::to_string(log_->firstIndex()) + ", " +
+                                     std::to_string(log_->lastIndex() + 1) + "]",
+                                 EINVAL);
+        if (from <= log_->lastIndex()) {
+            if (Status s = log_->truncateSuffix(from); !s.ok()) return s;
+            cacheTruncate(from);
+            while (!confEntries_.empty() && confEntries_.back().index >= from)
+                confEntries_.pop_back();
+        }
+        std::vector<Record> recs;
+        recs.reserve(ents.size());
+        for (const raft::Entry& e : ents)
+            recs.push_back(Record{e.type, e.term, e.index, e.data});
+        if (Status s = log_->append(recs); !s.ok()) return s;
+        cacheAppend(ents);
+        for (const raft::Entry& e : ents)
+            if (e.type == raft::EntryType::ConfChange) confEntries_.push_back(e);
+    }
+    if (hs && *hs != hs_.current().hs) {
+        HardStateRecord rec = hs_.current();
+        rec.hs = *hs;
+        return hs_.write(rec);
+    }
+    return {};
+}
+
+Status RaftLogStore::setIdentity(const std::string& clusterId, raft::NodeId nodeId) {
+    HardStateRecord rec = hs_.current();
+    rec.clusterId = clusterId;
+    rec.nodeId = nodeId;
+    if (rec == hs_.current()) return {};
+    return hs_.write(rec);
+}
+
+Status RaftLogStore::dropPrefix(raft::Index uptoIndex) {
+    if (Status s = log_->dropPrefix(uptoIndex); !s.ok()) return s;
+    const raft::Index first = log_->firstIndex();
+    while (!cache_.empty() && cache_.front().index < first) {
+        cacheUsed_ -= cache_.front().data.size();
+        cache_.pop_front();
+    }
+    std::erase_if(confEntries_, [first](const raft::Entry& e) { return e.index < first; });
+    return {};
+}
+
+}  // namespace raftwc::storage
