@@ -1,0 +1,68 @@
+// raftwc::http — the contract between the HTTP front end and whatever answers the API (the node).
+//
+// The front end (HttpFrontend) parses HTTP, enforces limits and serves the web page; every /api answer
+// comes from an ApiBackend. The backend never sees sockets or HTTP details, only values.
+#pragma once
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QList>
+#include <QPair>
+#include <QString>
+
+#include <functional>
+
+namespace raftwc::http {
+
+/// One uploaded file. The file's bytes are data.mid(offset, length); `data` is the whole request body
+/// (implicitly shared, never copied), so a multipart upload costs no extra memory.
+/// Invariant: 0 <= offset, 0 <= length, offset + length <= data.size().
+struct Upload {
+    QByteArray data;
+    qsizetype offset = 0;
+    qsizetype length = 0;
+    QString name;   ///< file name as given by the client (X-Filename, ?name= or multipart filename)
+    QString mode;   ///< "normalized" (default) or "raw"
+    QString jobId;  ///< client-chosen id from X-Job-Id ([A-Za-z0-9-]{8,64}) or empty
+
+    /// The file's bytes as a view into `data` (valid while `data` lives).
+    QByteArrayView bytes() const { return QByteArrayView(data.constData() + offset, length); }
+};
+
+/// An answer to one API request. Errors use the JSON shape {"error": code, "message": text}.
+struct ApiReply {
+    int status = 200;
+    QByteArray body;
+    QByteArray contentType = QByteArrayLiteral("application/json");
+    QList<QPair<QByteArray, QByteArray>> headers;  ///< extra headers, e.g. {"Retry-After", "2"}
+
+    static ApiReply json(int status, const QJsonObject& object);
+    static ApiReply error(int status, const QString& code, const QString& message);
+    static ApiReply text(int status, const QByteArray& body, const QByteArray& contentType);
+};
+
+/// What the front end needs from the node. All calls happen on the thread that owns the HttpFrontend
+/// (the GUI/event thread).
+class ApiBackend {
+  public:
+    virtual ~ApiBackend() = default;
+
+    /// POST /api/count. Asynchronous: `done` must be called exactly once, on the event thread, possibly
+    /// before count() returns. If the client has left meanwhile, the answer is dropped (no crash).
+    virtual void count(Upload upload, std::function<void(ApiReply)> done) = 0;
+    /// GET /api/cluster
+    virtual ApiReply cluster() = 0;
+    /// GET /healthz
+    virtual ApiReply health() = 0;
+    /// GET /metrics: Prometheus text exposition (version 0.0.4); the front end appends its own lines.
+    virtual QByteArray metrics() = 0;
+    /// GET /api/jobs
+    virtual ApiReply jobs() = 0;
+    /// GET /api/jobs/{id}: a finished result or an in-flight job's progress.
+    virtual ApiReply job(const QString& id) = 0;
+    /// GET /api/jobs/{id}/words. `limit` in 1..10000, `offset` >= 0, mode "normalized" or "raw"
+    /// (validated by the front end).
+    virtual ApiReply jobWords(const QString& id, qsizetype limit, qsizetype offset, const QString& mode) = 0;
+};
+
+}  // namespace raftwc::http
