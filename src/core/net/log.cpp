@@ -1,0 +1,5 @@
+#include "net/log.h"
+
+namespace raftwc::net {
+Q_LOGGING_CATEGORY(lcNet, "raftwc.net")
+}
