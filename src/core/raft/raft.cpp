@@ -494,9 +494,12 @@ void RaftCore::handleAppend(const Message& m) {
         const Index lastNew = m.index + m.entries.size();
         const Index ci = log_.findConflict(m.entries);
         if (ci != 0) {
-            if (ci <= log_.committed())
-                throw std::logic_error(who() + ": entry " + str(ci) + " from leader " + str(m.from) +
-                                       " conflicts with a committed entry");
+            if (ci <= log_.committed()) {
+                // Only a broken or malicious sender can do this: never truncate committed entries.
+                log(LogLevel::Error, who() + " drops an Append from " + str(m.from) + ": entry " + str(ci) +
+                                         " conflicts with a committed entry");
+                return;
+            }
             appendEntries(std::vector<Entry>(
                 m.entries.begin() + static_cast<std::ptrdiff_t>(ci - m.index - 1), m.entries.end()));
         }
