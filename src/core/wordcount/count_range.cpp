@@ -148,7 +148,7 @@ class Counter {
         lines_ += lines;
     }
 
-    void emit(std::string_view word) {
+    void addWord(std::string_view word) {
         if (opt_.mode == FreqMode::Raw) {
             table_.add(word);
         } else {
@@ -212,11 +212,11 @@ class Counter {
         const char* d = reinterpret_cast<const char*>(data);
         if (pendingActive_) {
             pending_.append(d, to);  // the word began in an earlier buffer; from is 0 here
-            emit(pending_);
+            addWord(pending_);
             pending_.clear();
             pendingActive_ = false;
         } else {
-            emit(std::string_view(d + from, to - from));
+            addWord(std::string_view(d + from, to - from));
         }
         inWord_ = false;
     }

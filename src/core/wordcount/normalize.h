@@ -46,10 +46,10 @@ unsigned classifyNonAscii(const unsigned char* p, std::size_t n, bool markIsToke
 
 }  // namespace detail
 
-/// Calls emit(std::string_view token) for each normalized token of rawWord, in order.
+/// Calls sink(std::string_view token) for each normalized token of rawWord, in order.
 /// tok is scratch storage (reused between calls to avoid allocations).
 template <class F>
-void forEachNormalizedToken(std::string_view rawWord, std::string& tok, F&& emit) {
+void forEachNormalizedToken(std::string_view rawWord, std::string& tok, F&& sink) {
     using namespace detail;
     const auto* p = reinterpret_cast<const unsigned char*>(rawWord.data());
     const std::size_t n = rawWord.size();
@@ -88,11 +88,11 @@ void forEachNormalizedToken(std::string_view rawWord, std::string& tok, F&& emit
             }
         }
         // Anything else ends the token (a dangling joiner is dropped).
-        if (!tok.empty()) emit(std::string_view(tok));
+        if (!tok.empty()) sink(std::string_view(tok));
         tok.clear();
         joiner = 0;
     }
-    if (!tok.empty()) emit(std::string_view(tok));
+    if (!tok.empty()) sink(std::string_view(tok));
     tok.clear();
 }
 
