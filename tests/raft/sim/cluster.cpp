@@ -1,0 +1,938 @@
+#include "cluster.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+#include <exception>
+#include <stdexcept>
+
+namespace raftwc::raftsim {
+
+using raft::HardState;
+using raft::Ready;
+using raft::Role;
+
+namespace {
+
+std::uint64_t hashBytes(std::uint64_t h, std::string_view bytes) {
+    for (unsigned char c : bytes) {
+        h ^= c;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/// Hash of the log prefix ending with `e`, given the hash of the prefix before it.
+std::uint64_t prefixHash(std::uint64_t prev, const Entry& e) {
+    std::uint64_t h = prev ^ 0xcbf29ce484222325ULL;
+    std::uint64_t s = h ^ (e.term * 0x9e3779b97f4a7c15ULL) ^ (e.index << 1) ^ static_cast<std::uint64_t>(e.type);
+    h = splitmix64(s);
+    return hashBytes(h, e.data);
+}
+
+
+std::string entryText(const Entry& e) {
+    std::string s = fmt("%" PRIu64 "@t%" PRIu64, e.index, e.term);
+    if (e.type == raft::EntryType::NoOp) s += "(noop)";
+    if (e.type == raft::EntryType::ConfChange) {
+        auto cc = raft::decodeConfChange(e.data);
+        if (cc) {
+            const char* k = cc->type == raft::ConfChangeType::AddLearner       ? "add-learner"
+                            : cc->type == raft::ConfChangeType::PromoteLearner ? "promote"
+                            : cc->type == raft::ConfChangeType::RemoveNode     ? "remove"
+                                                                               : "add-voter";
+            s += fmt("(%s n%" PRIu64 ")", k, cc->node);
+        } else {
+            s += "(bad-confchange)";
+        }
+    }
+    if (e.type == raft::EntryType::Normal) s += "\"" + e.data.substr(0, 24) + "\"";
+    return s;
+}
+
+}  // namespace
+
+std::string fmt(const char* f, ...) {
+    char buf[1024];
+    va_list ap;
+    va_start(ap, f);
+    std::vsnprintf(buf, sizeof buf, f, ap);
+    va_end(ap);
+    return buf;
+}
+
+struct Cluster::Node {
+    NodeId id = raft::kNoNode;
+    enum class State : std::uint8_t { Down, Up, Gone } state = State::Down;
+    raft::MemoryStorage storage;  ///< What has been synced: survives a crash.
+    std::unique_ptr<raft::RawNode> raw;
+    std::uint64_t incarnation = 0;
+    bool busy = false;  ///< A Ready is being persisted (pending).
+    Ready pending;
+    std::deque<Message> inbox;  ///< Messages that arrived while busy.
+    bool missedTick = false;
+    std::vector<Entry> log;          ///< Storage plus every Ready taken in this life.
+    std::vector<std::uint64_t> hash;  ///< hash[i]: prefix hash of log[0..i].
+    std::vector<Entry> applied;
+    HardState hs;  ///< Latest hard state of this life.
+    bool wasLeader = false;
+    Term leaderTerm = 0;
+};
+
+Cluster::Cluster(ClusterOptions options) : options_(std::move(options)), rng_(mixSeed(options_.seed, 0x5eed)) {
+    std::vector<NodeId> voters;
+    for (int i = 0; i < options_.voters; ++i) voters.push_back(nextId_ + static_cast<NodeId>(i));
+    for (NodeId id : voters) {
+        auto n = std::make_unique<Node>();
+        n->id = id;
+        nodes_.emplace(id, std::move(n));
+    }
+    nextId_ += static_cast<NodeId>(voters.size());
+    for (NodeId id : voters) {
+        Node& n = node(id);
+        start(n);
+        if (!ok()) return;
+        try {
+            if (!n.raw->bootstrap(voters)) fail(fmt("n%" PRIu64 ": bootstrap() refused on empty storage", id));
+        } catch (const std::exception& e) {
+            fail(fmt("n%" PRIu64 ": bootstrap threw: %s", id, e.what()));
+        }
+        process(n);
+    }
+}
+
+Cluster::~Cluster() = default;
+
+// ---- plumbing ------------------------------------------------------------------------------------
+
+Cluster::Node* Cluster::find(NodeId id) const {
+    auto it = nodes_.find(id);
+    return it == nodes_.end() ? nullptr : it->second.get();
+}
+
+Cluster::Node& Cluster::node(NodeId id) const {
+    Node* n = find(id);
+    if (!n) throw std::invalid_argument("raftsim: unknown node id");
+    return *n;
+}
+
+void Cluster::traceLine(const std::string& s) const {
+    if (!options_.trace) return;
+    options_.trace(fmt("%10.3fs ", static_cast<double>(now_) / kSec) + s);
+}
+
+void Cluster::fail(std::string what) {
+    if (violation_) return;
+    violation_ = fmt("[t=%.3fs] ", static_cast<double>(now_) / kSec) + what;
+    traceLine("VIOLATION: " + what);
+}
+
+raft::Config Cluster::makeConfig(const Node& n) const {
+    raft::Config c;
+    c.id = n.id;
+    c.electionTicksMin = options_.electionTicksMin;
+    c.electionTicksMax = options_.electionTicksMax;
+    c.heartbeatTicks = options_.heartbeatTicks;
+    c.maxMsgBytes = options_.maxMsgBytes;
+    c.preVote = options_.preVote;
+    c.checkQuorum = options_.checkQuorum;
+    c.autoPromoteLearners = options_.autoPromoteLearners;
+    c.seed = mixSeed(options_.seed, n.id, n.incarnation);
+    c.checkInvariants = options_.checkInvariants;
+    if (options_.trace) {
+        const NodeId id = n.id;
+        c.logger = [this, id](raft::LogLevel, std::string_view text) {
+            traceLine(fmt("n%" PRIu64 " core: ", id) + std::string(text));
+        };
+    }
+    return c;
+}
+
+void Cluster::start(Node& n) {
+    n.incarnation++;
+    n.state = Node::State::Up;
+    n.busy = false;
+    n.pending = {};
+    n.inbox.clear();
+    n.missedTick = false;
+    n.wasLeader = false;
+    n.applied.clear();
+    n.hs = n.storage.hardState();
+    resetLogView(n);
+    try {
+        n.raw = std::make_unique<raft::RawNode>(makeConfig(n), n.storage);
+        const raft::Status st = n.raw->status();
+        // A core that resumes applying after a persisted index implies a durable state machine.
+        for (Index i = 1; i <= st.applied && i <= n.log.size(); ++i) n.applied.push_back(n.log[i - 1]);
+    } catch (const std::exception& e) {
+        fail(fmt("n%" PRIu64 ": RawNode construction threw: %s", n.id, e.what()));
+        return;
+    }
+    traceLine(fmt("n%" PRIu64 " start (incarnation %" PRIu64 ", term %" PRIu64 ", log %zu, commit %" PRIu64 ")",
+                  n.id, n.incarnation, n.hs.term, n.log.size(), n.hs.commit));
+    Event ev;
+    ev.at = now_ + rng_.range(1, options_.tick);
+    ev.kind = EvKind::Tick;
+    ev.node = n.id;
+    ev.incarnation = n.incarnation;
+    schedule(std::move(ev));
+}
+
+void Cluster::schedule(Event ev) {
+    ev.seq = seq_++;
+    queue_.push_back(std::move(ev));
+    std::push_heap(queue_.begin(), queue_.end(),
+                   [](const Event& a, const Event& b) { return a.at != b.at ? a.at > b.at : a.seq > b.seq; });
+}
+
+bool Cluster::step() {
+    if (violation_ || queue_.empty()) return false;
+    std::pop_heap(queue_.begin(), queue_.end(),
+                  [](const Event& a, const Event& b) { return a.at != b.at ? a.at > b.at : a.seq > b.seq; });
+    Event ev = std::move(queue_.back());
+    queue_.pop_back();
+    now_ = std::max(now_, ev.at);
+    handle(ev);
+    while (!pendingStops_.empty()) {
+        const NodeId id = pendingStops_.back();
+        pendingStops_.pop_back();
+        stop(id);
+    }
+    return !violation_;
+}
+
+bool Cluster::runFor(Micros d) {
+    const Micros deadline = now_ + d;
+    while (!violation_ && !queue_.empty() && queue_.front().at <= deadline) step();
+    if (!violation_) now_ = std::max(now_, deadline);
+    return !violation_;
+}
+
+bool Cluster::runUntil(const std::function<bool()>& pred, Micros timeout) {
+    const Micros deadline = now_ + timeout;
+    while (!violation_) {
+        if (pred()) return true;
+        if (queue_.empty() || queue_.front().at > deadline) {
+            now_ = std::max(now_, deadline);
+            return pred();
+        }
+        step();
+    }
+    return false;
+}
+
+void Cluster::handle(Event& ev) {
+    Node* n = find(ev.kind == EvKind::Deliver ? ev.msg.to : ev.node);
+    switch (ev.kind) {
+        case EvKind::Tick: {
+            if (!n || n->state != Node::State::Up || n->incarnation != ev.incarnation) return;
+            Event next;
+            next.at = ev.at + options_.tick;
+            next.kind = EvKind::Tick;
+            next.node = n->id;
+            next.incarnation = n->incarnation;
+            schedule(std::move(next));
+            if (n->busy) {
+                n->missedTick = true;
+                return;
+            }
+            try {
+                n->raw->tick();
+            } catch (const std::exception& e) {
+                fail(fmt("n%" PRIu64 ": tick() threw: %s", n->id, e.what()));
+                return;
+            }
+            process(*n);
+            return;
+        }
+        case EvKind::Deliver: {
+            if (!n || n->state != Node::State::Up || !linkUp(ev.msg.from, ev.msg.to)) {
+                stats_.dropped++;
+                if (options_.trace) traceLine("drop (at delivery) " + describe(ev.msg));
+                return;
+            }
+            if (n->busy) {
+                n->inbox.push_back(std::move(ev.msg));
+                return;
+            }
+            if (options_.trace) traceLine("deliver " + describe(ev.msg));
+            stats_.delivered++;
+            try {
+                n->raw->step(ev.msg);
+            } catch (const std::exception& e) {
+                fail(fmt("n%" PRIu64 ": step(%s) threw: %s", n->id, describe(ev.msg).c_str(), e.what()));
+                return;
+            }
+            process(*n);
+            return;
+        }
+        case EvKind::PersistDone: {
+            if (!n || n->state != Node::State::Up || n->incarnation != ev.incarnation || !n->busy) return;
+            Ready rd = std::move(n->pending);
+            n->pending = {};
+            n->busy = false;
+            finishReady(*n, rd);
+            if (violation_ || n->state != Node::State::Up) return;
+            drainInbox(*n);
+            process(*n);
+            return;
+        }
+    }
+}
+
+void Cluster::drainInbox(Node& n) {
+    while (!n.inbox.empty() && !violation_) {
+        Message m = std::move(n.inbox.front());
+        n.inbox.pop_front();
+        if (options_.trace) traceLine("deliver (queued) " + describe(m));
+        stats_.delivered++;
+        try {
+            n.raw->step(m);
+        } catch (const std::exception& e) {
+            fail(fmt("n%" PRIu64 ": step(%s) threw: %s", n.id, describe(m).c_str(), e.what()));
+            return;
+        }
+    }
+    if (n.missedTick && !violation_) {
+        n.missedTick = false;
+        try {
+            n.raw->tick();
+        } catch (const std::exception& e) {
+            fail(fmt("n%" PRIu64 ": tick() threw: %s", n.id, e.what()));
+        }
+    }
+}
+
+Micros Cluster::diskLatency() {
+    const DiskParams& d = options_.disk;
+    if (d.stallChance > 0 && rng_.chance(d.stallChance)) return d.stallLatency;
+    if (d.latencyMax == 0) return 0;
+    return rng_.range(d.latencyMin, d.latencyMax);
+}
+
+void Cluster::process(Node& n) {
+    while (!violation_ && n.state == Node::State::Up && !n.busy) {
+        Ready rd;
+        try {
+            if (!n.raw->hasReady()) return;
+            rd = n.raw->ready();
+        } catch (const std::exception& e) {
+            fail(fmt("n%" PRIu64 ": ready() threw: %s", n.id, e.what()));
+            return;
+        }
+        onReady(n, rd);
+        if (violation_) return;
+        const bool needsSync = rd.mustSync || rd.hardState || !rd.entries.empty();
+        const Micros lat = needsSync ? diskLatency() : 0;
+        if (lat == 0) {
+            finishReady(n, rd);
+            continue;
+        }
+        n.busy = true;
+        n.pending = std::move(rd);
+        Event ev;
+        ev.at = now_ + lat;
+        ev.kind = EvKind::PersistDone;
+        ev.node = n.id;
+        ev.incarnation = n.incarnation;
+        schedule(std::move(ev));
+        if (options_.trace) traceLine(fmt("n%" PRIu64 " persisting for %.1f ms", n.id, lat / 1000.0));
+    }
+}
+
+// ---- the checks ----------------------------------------------------------------------------------
+
+void Cluster::resetLogView(Node& n) {
+    n.log = n.storage.all();
+    n.hash.clear();
+    n.hash.reserve(n.log.size());
+    std::uint64_t h = 0;
+    for (const Entry& e : n.log) {
+        h = prefixHash(h, e);
+        n.hash.push_back(h);
+    }
+}
+
+void Cluster::appendLogView(Node& n, const std::vector<Entry>& ents) {
+    const Index first = ents.front().index;
+    if (first < 1 || first > n.log.size() + 1) {
+        fail(fmt("n%" PRIu64 ": Ready entries start at %" PRIu64 " but the log ends at %zu (gap)", n.id, first,
+                 n.log.size()));
+        return;
+    }
+    if (first <= n.hs.commit) {
+        fail(fmt("n%" PRIu64 ": Ready truncates committed entry %" PRIu64 " (commit %" PRIu64 ")", n.id, first,
+                 n.hs.commit));
+        return;
+    }
+    n.log.resize(first - 1);
+    n.hash.resize(first - 1);
+    for (const Entry& e : ents) {
+        if (e.index != n.log.size() + 1) {
+            fail(fmt("n%" PRIu64 ": Ready entries not consecutive at %" PRIu64, n.id, e.index));
+            return;
+        }
+        if (!n.log.empty() && e.term < n.log.back().term) {
+            fail(fmt("n%" PRIu64 ": log terms decrease at %s", n.id, entryText(e).c_str()));
+            return;
+        }
+        if (e.term > n.hs.term) {
+            fail(fmt("n%" PRIu64 ": entry %s from a term after the node's term %" PRIu64, n.id,
+                     entryText(e).c_str(), n.hs.term));
+            return;
+        }
+        const std::uint64_t h = prefixHash(n.hash.empty() ? 0 : n.hash.back(), e);
+        auto [it, inserted] = prefixHashAt_.emplace(std::make_pair(e.term, e.index), h);
+        if (!inserted && it->second != h) {
+            fail(fmt("log matching: n%" PRIu64 " has %s but another log has the same index and term with a "
+                     "different prefix or content",
+                     n.id, entryText(e).c_str()));
+            return;
+        }
+        n.log.push_back(e);
+        n.hash.push_back(h);
+    }
+}
+
+void Cluster::noteLeader(NodeId id, Term term, const char* how) {
+    auto [it, inserted] = leaderOfTerm_.emplace(term, id);
+    if (!inserted && it->second != id)
+        fail(fmt("election safety: two leaders in term %" PRIu64 ": n%" PRIu64 " and n%" PRIu64 " (%s)", term,
+                 it->second, id, how));
+    else if (inserted)
+        traceLine(fmt("n%" PRIu64 " is LEADER of term %" PRIu64, id, term));
+}
+
+void Cluster::noteCommit(Node& n, Term term, Index commit) {
+    if (commit > n.log.size()) {
+        fail(fmt("n%" PRIu64 ": commit %" PRIu64 " beyond its log (%zu)", n.id, commit, n.log.size()));
+        return;
+    }
+    Index& seen = maxCommitSeenAtTerm_[term];
+    seen = std::max(seen, commit);
+    const Index common = std::min<Index>(commit, committed_.size());
+    if (common > 0 && n.hash[common - 1] != committedHash_[common - 1]) {
+        Index i = 1;
+        while (i <= common && n.log[i - 1] == committed_[i - 1]) ++i;
+        fail(fmt("state machine safety: n%" PRIu64 " commits %s at index %" PRIu64 ", already committed: %s",
+                 n.id, entryText(n.log[i - 1]).c_str(), i, entryText(committed_[i - 1]).c_str()));
+        return;
+    }
+    for (Index i = committed_.size() + 1; i <= commit; ++i) {
+        committed_.push_back(n.log[i - 1]);
+        committedHash_.push_back(n.hash[i - 1]);
+    }
+}
+
+void Cluster::onReady(Node& n, const Ready& rd) {
+    raft::Status st;
+    try {
+        st = n.raw->status();
+    } catch (const std::exception& e) {
+        fail(fmt("n%" PRIu64 ": status() threw: %s", n.id, e.what()));
+        return;
+    }
+    if (options_.trace) {
+        std::string s = fmt("n%" PRIu64 " ready [%s t%" PRIu64 "]", n.id, std::string(raft::toString(st.role)).c_str(),
+                            st.term);
+        if (rd.hardState)
+            s += fmt(" hs{t%" PRIu64 " v%" PRIu64 " c%" PRIu64 "}", rd.hardState->term, rd.hardState->vote,
+                     rd.hardState->commit);
+        if (!rd.entries.empty()) {
+            s += " entries";
+            for (std::size_t i = 0; i < rd.entries.size() && i < 6; ++i) s += " " + entryText(rd.entries[i]);
+            if (rd.entries.size() > 6) s += fmt(" ..%" PRIu64, rd.entries.back().index);
+        }
+        if (!rd.committedEntries.empty())
+            s += fmt(" apply %" PRIu64 "..%" PRIu64, rd.committedEntries.front().index,
+                     rd.committedEntries.back().index);
+        if (!rd.messages.empty()) s += fmt(" msgs %zu", rd.messages.size());
+        traceLine(s);
+    }
+    const Index commitBefore = n.hs.commit;
+    if (rd.hardState) {
+        const HardState& hs = *rd.hardState;
+        if (hs.term < n.hs.term) {
+            fail(fmt("n%" PRIu64 ": term went back from %" PRIu64 " to %" PRIu64, n.id, n.hs.term, hs.term));
+            return;
+        }
+        if (hs.term == n.hs.term && n.hs.vote != raft::kNoNode && hs.vote != n.hs.vote) {
+            fail(fmt("n%" PRIu64 ": voted twice in term %" PRIu64 " (n%" PRIu64 " then n%" PRIu64 ")", n.id, hs.term,
+                     n.hs.vote, hs.vote));
+            return;
+        }
+        if (hs.commit < n.hs.commit) {
+            fail(fmt("n%" PRIu64 ": commit went back from %" PRIu64 " to %" PRIu64, n.id, n.hs.commit, hs.commit));
+            return;
+        }
+        n.hs.term = hs.term;
+        n.hs.vote = hs.vote;
+    }
+    if (st.term != n.hs.term) {
+        fail(fmt("n%" PRIu64 ": status term %" PRIu64 " differs from its hard state term %" PRIu64
+                 " (a term change without a HardState in Ready)",
+                 n.id, st.term, n.hs.term));
+        return;
+    }
+    if (!rd.entries.empty()) {
+        if (st.role == Role::Leader && n.wasLeader && n.leaderTerm == st.term &&
+            rd.entries.front().index <= n.log.size()) {
+            fail(fmt("leader append-only: leader n%" PRIu64 " of term %" PRIu64 " overwrites its entry %s with %s",
+                     n.id, st.term, entryText(n.log[rd.entries.front().index - 1]).c_str(),
+                     entryText(rd.entries.front()).c_str()));
+            return;
+        }
+        n.hs.commit = commitBefore;
+        appendLogView(n, rd.entries);
+        if (violation_) return;
+    }
+    if (rd.hardState) {
+        n.hs.commit = rd.hardState->commit;
+        noteCommit(n, rd.hardState->term, rd.hardState->commit);
+        if (violation_) return;
+    }
+    if (st.lastIndex != n.log.size() || (st.lastIndex > 0 && st.lastTerm != n.log.back().term)) {
+        fail(fmt("n%" PRIu64 ": status says last %" PRIu64 "@t%" PRIu64 ", Ready stream gives %zu", n.id, st.lastIndex,
+                 st.lastTerm, n.log.size()));
+        return;
+    }
+    if (st.role == Role::Leader) {
+        noteLeader(n.id, st.term, "status");
+        if (!n.wasLeader || n.leaderTerm != st.term) {
+            Index c = 0;
+            for (const auto& [t, ci] : maxCommitSeenAtTerm_) {
+                if (t >= st.term) break;
+                c = std::max(c, ci);
+            }
+            if (c > n.log.size() || (c > 0 && n.hash[c - 1] != committedHash_[c - 1])) {
+                fail(fmt("leader completeness: n%" PRIu64 " became leader of term %" PRIu64
+                         " without every entry up to %" PRIu64 " committed in earlier terms (its log ends at %zu)",
+                         n.id, st.term, c, n.log.size()));
+                return;
+            }
+        }
+        n.wasLeader = true;
+        n.leaderTerm = st.term;
+    } else {
+        n.wasLeader = false;
+    }
+    for (const Message& m : rd.messages) {
+        if (m.from != n.id) {
+            fail(fmt("n%" PRIu64 " sends a message with from = n%" PRIu64, n.id, m.from));
+            return;
+        }
+        if (m.type == MessageType::Append || m.type == MessageType::Heartbeat ||
+            m.type == MessageType::TimeoutNow) {
+            noteLeader(n.id, m.term, "sent Append/Heartbeat");
+            if (violation_) return;
+        }
+        if (m.type == MessageType::Append) {
+            const bool prevOk = m.index <= n.log.size() && (m.index == 0 ? m.logTerm == 0
+                                                                         : n.log[m.index - 1].term == m.logTerm);
+            if (!prevOk) {
+                fail(fmt("n%" PRIu64 " sends %s whose previous entry is not in its own log", n.id,
+                         describe(m).c_str()));
+                return;
+            }
+            for (const Entry& e : m.entries) {
+                if (e.index > n.log.size() || !(n.log[e.index - 1] == e)) {
+                    fail(fmt("n%" PRIu64 " sends entry %s that differs from its own log", n.id, entryText(e).c_str()));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+void Cluster::finishReady(Node& n, Ready& rd) {
+    try {
+        if (!rd.entries.empty()) n.storage.append(rd.entries);
+        if (rd.hardState) n.storage.setHardState(*rd.hardState);
+    } catch (const std::exception& e) {
+        fail(fmt("n%" PRIu64 ": persisting Ready failed: %s", n.id, e.what()));
+        return;
+    }
+    send(n, rd.messages);
+    apply(n, rd.committedEntries);
+    if (violation_) return;
+    try {
+        n.raw->advance();
+    } catch (const std::exception& e) {
+        fail(fmt("n%" PRIu64 ": advance() threw: %s", n.id, e.what()));
+    }
+}
+
+void Cluster::send(Node& n, std::vector<Message>& msgs) {
+    const NetParams& net = options_.net;
+    for (Message& m : msgs) {
+        stats_.sent++;
+        stats_.sentByType[static_cast<std::size_t>(m.type) & 15]++;
+        if (m.type == MessageType::AppendResp && m.reject) stats_.appendRejects++;
+        sentBy_[n.id]++;
+        const bool known = find(m.to) != nullptr;
+        if (!known || !linkUp(m.from, m.to) || rng_.chance(net.drop)) {
+            stats_.dropped++;
+            if (options_.trace) traceLine("lost " + describe(m));
+            continue;
+        }
+        const int copies = rng_.chance(net.duplicate) ? 2 : 1;
+        for (int c = 0; c < copies; ++c) {
+            Event ev;
+            ev.at = now_ + rng_.range(net.delayMin, net.delayMax);
+            if (rng_.chance(net.reorder)) ev.at += rng_.range(0, net.reorderMax);
+            ev.kind = EvKind::Deliver;
+            ev.node = m.to;
+            ev.msg = c + 1 == copies ? std::move(m) : m;
+            schedule(std::move(ev));
+        }
+    }
+}
+
+void Cluster::apply(Node& n, const std::vector<Entry>& ents) {
+    for (const Entry& e : ents) {
+        if (e.index != n.applied.size() + 1) {
+            fail(fmt("n%" PRIu64 ": applies %s after %zu (gap or repeat)", n.id, entryText(e).c_str(),
+                     n.applied.size()));
+            return;
+        }
+        if (e.index > n.storage.lastIndex() || !(n.storage.all()[e.index - 1] == e)) {
+            fail(fmt("n%" PRIu64 ": applies %s which is not in its synced storage", n.id, entryText(e).c_str()));
+            return;
+        }
+        if (e.index > n.hs.commit) {
+            fail(fmt("n%" PRIu64 ": applies %s beyond its commit index %" PRIu64, n.id, entryText(e).c_str(),
+                     n.hs.commit));
+            return;
+        }
+        if (e.index > committed_.size() || !(committed_[e.index - 1] == e)) {
+            fail(fmt("state machine safety: n%" PRIu64 " applies %s; committed at that index: %s", n.id,
+                     entryText(e).c_str(),
+                     e.index > committed_.size() ? "nothing known" : entryText(committed_[e.index - 1]).c_str()));
+            return;
+        }
+        n.applied.push_back(e);
+        auto pit = proposalAt_.find({e.term, e.index});
+        if (pit != proposalAt_.end()) {
+            Proposal& p = proposals_[pit->second];
+            if (p.node == n.id && !p.acked) {
+                if (p.data != e.data || e.type != raft::EntryType::Normal) {
+                    fail(fmt("n%" PRIu64 ": proposal acknowledged at %" PRIu64 "@t%" PRIu64
+                             " but the entry carries other data",
+                             n.id, e.index, e.term));
+                    return;
+                }
+                p.acked = true;
+            }
+        }
+        if (e.type == raft::EntryType::ConfChange && options_.stopRemovedNodes) {
+            auto cc = raft::decodeConfChange(e.data);
+            if (!cc) {
+                fail(fmt("n%" PRIu64 ": committed ConfChange %s does not decode", n.id, entryText(e).c_str()));
+                return;
+            }
+            if (cc->type == raft::ConfChangeType::RemoveNode && find(cc->node) &&
+                node(cc->node).state != Node::State::Gone)
+                pendingStops_.push_back(cc->node);
+        }
+    }
+    // Proposals of this node overtaken at their index by another entry are lost (answer: failed).
+    if (!ents.empty()) {
+        for (Proposal& p : proposals_)
+            if (p.node == n.id && !p.acked && !p.lost && p.index <= n.applied.size() &&
+                n.applied[p.index - 1].term != p.term)
+                p.lost = true;
+    }
+}
+
+// ---- public operations ---------------------------------------------------------------------------
+
+std::vector<NodeId> Cluster::nodeIds() const {
+    std::vector<NodeId> ids;
+    for (const auto& [id, n] : nodes_) ids.push_back(id);
+    return ids;
+}
+
+bool Cluster::isUp(NodeId id) const {
+    const Node* n = find(id);
+    return n && n->state == Node::State::Up;
+}
+bool Cluster::isGone(NodeId id) const {
+    const Node* n = find(id);
+    return n && n->state == Node::State::Gone;
+}
+bool Cluster::isBusy(NodeId id) const {
+    const Node* n = find(id);
+    return n && n->state == Node::State::Up && n->busy;
+}
+
+void Cluster::crash(NodeId id) {
+    Node& n = node(id);
+    if (n.state != Node::State::Up) return;
+    traceLine(fmt("n%" PRIu64 " CRASH%s", id, n.busy ? " (losing the Ready being persisted)" : ""));
+    n.raw.reset();
+    n.state = Node::State::Down;
+    n.busy = false;
+    n.pending = {};
+    n.inbox.clear();
+    n.wasLeader = false;
+    crashes_++;
+}
+
+void Cluster::restart(NodeId id) {
+    Node& n = node(id);
+    if (n.state != Node::State::Down) return;
+    start(n);
+    process(n);
+}
+
+void Cluster::stop(NodeId id) {
+    Node& n = node(id);
+    if (n.state == Node::State::Gone) return;
+    if (n.state == Node::State::Up) {
+        crash(id);
+        crashes_--;
+    }
+    n.state = Node::State::Gone;
+    traceLine(fmt("n%" PRIu64 " STOPPED (removed)", id));
+}
+
+NodeId Cluster::createNode() {
+    const NodeId id = nextId_++;
+    auto p = std::make_unique<Node>();
+    p->id = id;
+    Node& n = *p;
+    nodes_.emplace(id, std::move(p));
+    start(n);
+    process(n);
+    return id;
+}
+
+void Cluster::setLink(NodeId from, NodeId to, bool up) {
+    if (up)
+        blocked_.erase({from, to});
+    else
+        blocked_.insert({from, to});
+}
+
+bool Cluster::linkUp(NodeId from, NodeId to) const { return blocked_.empty() || !blocked_.count({from, to}); }
+
+void Cluster::isolate(NodeId id) {
+    for (const auto& [other, n] : nodes_) {
+        if (other == id) continue;
+        setLink(id, other, false);
+        setLink(other, id, false);
+    }
+    traceLine(fmt("n%" PRIu64 " isolated", id));
+}
+
+void Cluster::reconnect(NodeId id) {
+    for (const auto& [other, n] : nodes_) {
+        setLink(id, other, true);
+        setLink(other, id, true);
+    }
+    traceLine(fmt("n%" PRIu64 " reconnected", id));
+}
+
+void Cluster::partition(const std::vector<std::vector<NodeId>>& groups) {
+    std::map<NodeId, int> groupOf;
+    for (std::size_t g = 0; g < groups.size(); ++g)
+        for (NodeId id : groups[g]) groupOf[id] = static_cast<int>(g);
+    blocked_.clear();
+    std::string desc;
+    for (const auto& [a, na] : nodes_)
+        for (const auto& [b, nb] : nodes_) {
+            if (a == b) continue;
+            auto ga = groupOf.find(a), gb = groupOf.find(b);
+            if (ga == groupOf.end() || gb == groupOf.end() || ga->second != gb->second) blocked_.insert({a, b});
+        }
+    for (const auto& g : groups) {
+        desc += " {";
+        for (NodeId id : g) desc += fmt(" %" PRIu64, id);
+        desc += " }";
+    }
+    traceLine("partition" + desc);
+}
+
+void Cluster::healAll() {
+    blocked_.clear();
+    traceLine("network healed");
+}
+
+raft::Status Cluster::status(NodeId id) const {
+    const Node* n = find(id);
+    if (!n || n->state != Node::State::Up) return {};
+    return n->raw->status();
+}
+
+NodeId Cluster::leader() const {
+    NodeId best = raft::kNoNode;
+    Term bestTerm = 0;
+    for (const auto& [id, n] : nodes_) {
+        if (n->state != Node::State::Up) continue;
+        const raft::Status st = n->raw->status();
+        if (st.role == Role::Leader && (best == raft::kNoNode || st.term > bestTerm)) {
+            best = id;
+            bestTerm = st.term;
+        }
+    }
+    return best;
+}
+
+raft::ProposeResult Cluster::propose(NodeId id, std::string data) {
+    Node* n = find(id);
+    raft::ProposeResult r;
+    if (!n || n->state != Node::State::Up || violation_) return r;
+    if (n->busy) {
+        r.code = raft::ProposeResult::Code::Dropped;  // the node's event loop is busy syncing: try later
+        return r;
+    }
+    std::string copy = data;
+    try {
+        r = n->raw->propose(std::move(data));
+    } catch (const std::exception& e) {
+        fail(fmt("n%" PRIu64 ": propose() threw: %s", id, e.what()));
+        return r;
+    }
+    if (r.ok()) {
+        auto [it, inserted] = proposalAt_.emplace(std::make_pair(r.term, r.index), proposals_.size());
+        if (!inserted) {
+            fail(fmt("n%" PRIu64 ": propose() returned %" PRIu64 "@t%" PRIu64 " twice", id, r.index, r.term));
+            return r;
+        }
+        proposals_.push_back(Proposal{id, r.term, r.index, std::move(copy), false, false});
+        if (options_.trace) traceLine(fmt("n%" PRIu64 " propose -> %" PRIu64 "@t%" PRIu64, id, r.index, r.term));
+    }
+    process(*n);
+    return r;
+}
+
+raft::ProposeResult Cluster::proposeConfChange(NodeId id, const raft::ConfChange& cc) {
+    Node* n = find(id);
+    raft::ProposeResult r;
+    if (!n || n->state != Node::State::Up || violation_) return r;
+    if (n->busy) {
+        r.code = raft::ProposeResult::Code::Dropped;
+        return r;
+    }
+    try {
+        r = n->raw->proposeConfChange(cc);
+    } catch (const std::exception& e) {
+        fail(fmt("n%" PRIu64 ": proposeConfChange() threw: %s", id, e.what()));
+        return r;
+    }
+    if (options_.trace)
+        traceLine(fmt("n%" PRIu64 " propose conf change (type %d, n%" PRIu64 ") -> code %d at %" PRIu64, id,
+                      static_cast<int>(cc.type), cc.node, static_cast<int>(r.code), r.index));
+    process(*n);
+    return r;
+}
+
+bool Cluster::transferLeadership(NodeId from, NodeId to) {
+    Node* n = find(from);
+    if (!n || n->state != Node::State::Up || n->busy || violation_) return false;
+    bool okay = false;
+    try {
+        okay = n->raw->transferLeadership(to);
+    } catch (const std::exception& e) {
+        fail(fmt("n%" PRIu64 ": transferLeadership() threw: %s", from, e.what()));
+    }
+    process(*n);
+    return okay;
+}
+
+void Cluster::campaign(NodeId id) {
+    Node* n = find(id);
+    if (!n || n->state != Node::State::Up || n->busy || violation_) return;
+    try {
+        n->raw->campaign();
+    } catch (const std::exception& e) {
+        fail(fmt("n%" PRIu64 ": campaign() threw: %s", id, e.what()));
+    }
+    process(*n);
+}
+
+const std::vector<Entry>& Cluster::applied(NodeId id) const { return node(id).applied; }
+const std::vector<Entry>& Cluster::log(NodeId id) const { return node(id).log; }
+const raft::MemoryStorage& Cluster::storage(NodeId id) const { return node(id).storage; }
+
+std::uint64_t Cluster::sentBy(NodeId id) const {
+    auto it = sentBy_.find(id);
+    return it == sentBy_.end() ? 0 : it->second;
+}
+
+bool Cluster::converged(const std::vector<NodeId>& ids, std::string* why) const {
+    auto no = [&](std::string s) {
+        if (why) *why = std::move(s);
+        return false;
+    };
+    if (ids.empty()) return no("no nodes");
+    NodeId lead = raft::kNoNode;
+    std::vector<raft::Status> sts;
+    for (NodeId id : ids) {
+        const Node* n = find(id);
+        if (!n || n->state != Node::State::Up) return no(fmt("n%" PRIu64 " is not up", id));
+        if (n->busy) return no(fmt("n%" PRIu64 " is persisting", id));
+        sts.push_back(n->raw->status());
+        if (sts.back().role == Role::Leader) {
+            if (lead != raft::kNoNode) return no("two nodes in Leader role");
+            lead = id;
+        }
+    }
+    if (lead == raft::kNoNode) return no("no leader");
+    const Node& ln = node(lead);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        const raft::Status& st = sts[i];
+        const Node& n = node(ids[i]);
+        if (st.leader != lead) return no(fmt("n%" PRIu64 " does not know the leader n%" PRIu64, ids[i], lead));
+        if (n.log.size() != ln.log.size() || (!n.log.empty() && n.hash.back() != ln.hash.back()))
+            return no(fmt("n%" PRIu64 " log (%zu) differs from the leader's (%zu)", ids[i], n.log.size(),
+                          ln.log.size()));
+        if (st.commit != n.log.size())
+            return no(fmt("n%" PRIu64 " commit %" PRIu64 " < last %zu", ids[i], st.commit, n.log.size()));
+        if (n.applied.size() != n.log.size())
+            return no(fmt("n%" PRIu64 " applied %zu < %zu", ids[i], n.applied.size(), n.log.size()));
+    }
+    for (const Proposal& p : proposals_) {
+        if (!p.acked) continue;
+        for (NodeId id : ids) {
+            const Node& n = node(id);
+            if (p.index > n.applied.size() || n.applied[p.index - 1].term != p.term ||
+                n.applied[p.index - 1].data != p.data)
+                return no(fmt("acknowledged proposal %" PRIu64 "@t%" PRIu64 " not applied on n%" PRIu64, p.index,
+                              p.term, id));
+        }
+    }
+    return true;
+}
+
+std::string Cluster::describe(const Message& m) {
+    std::string s = fmt("%s n%" PRIu64 "->n%" PRIu64 " t%" PRIu64, std::string(raft::toString(m.type)).c_str(), m.from,
+                        m.to, m.term);
+    switch (m.type) {
+        case MessageType::Append:
+            s += fmt(" prev %" PRIu64 "@t%" PRIu64 " n=%zu commit %" PRIu64, m.index, m.logTerm, m.entries.size(),
+                     m.commit);
+            break;
+        case MessageType::AppendResp:
+            s += fmt(" idx %" PRIu64 "%s", m.index, m.reject ? "" : "");
+            if (m.reject) s += fmt(" REJECT hint %" PRIu64 "@t%" PRIu64, m.rejectHint, m.rejectHintTerm);
+            break;
+        case MessageType::Heartbeat:
+            s += fmt(" commit %" PRIu64, m.commit);
+            break;
+        case MessageType::Vote:
+        case MessageType::PreVote:
+            s += fmt(" last %" PRIu64 "@t%" PRIu64 "%s", m.index, m.logTerm, m.transfer ? " transfer" : "");
+            break;
+        case MessageType::VoteResp:
+        case MessageType::PreVoteResp:
+            s += m.reject ? " REJECT" : " granted";
+            break;
+        default:
+            break;
+    }
+    return s;
+}
+
+}  // namespace raftwc::raftsim

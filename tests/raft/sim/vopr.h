@@ -1,0 +1,44 @@
+// VOPR-style randomized runs: the seed picks the cluster size and the fault mix, a fault phase runs with
+// safety checks after every event, then faults stop and the connected majority must converge in bounded
+// virtual time (liveness). One seed, one exact replay.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "cluster.h"
+
+namespace raftwc::raftsim {
+
+struct VoprOptions {
+    std::uint64_t seed = 1;
+    int voters = 0;  ///< 0: drawn from the seed (3, 5 or 7).
+    std::function<void(std::string_view)> trace;
+    Micros livenessBudget = 60 * kSec;  ///< Virtual time allowed for convergence once faults stop.
+    bool checkInvariants = true;        ///< The core's own invariant checks.
+};
+
+struct VoprResult {
+    std::uint64_t seed = 0;
+    int voters = 0;
+    bool ok = false;
+    std::string failure;  ///< Empty when ok.
+    std::string mix;      ///< The fault mix the seed chose, one line.
+    Micros faultTime = 0;
+    Micros convergeTime = 0;  ///< Virtual time from the end of faults to convergence.
+    std::uint64_t proposals = 0;
+    std::uint64_t acked = 0;
+    std::uint64_t crashes = 0;
+    std::uint64_t messages = 0;
+    std::uint64_t confChanges = 0;
+    Term finalTerm = 0;
+};
+
+VoprResult runVopr(const VoprOptions& options);
+
+/// The shell command that replays `seed` with a verbose trace.
+std::string replayCommand(std::uint64_t seed);
+
+}  // namespace raftwc::raftsim
