@@ -1,0 +1,277 @@
+// A deterministic ApiBackend for tests and for fake_api_server: it really counts words (whitespace
+// split; "normalized" also lowercases and trims punctuation), keeps jobs in memory, and can answer
+// uploads immediately, hold them for the test to answer (Deferred), or simulate shard progress over
+// time (Simulated) so the web page's live view can be exercised.
+#pragma once
+
+#include "http/api.h"
+
+#include <QCryptographicHash>
+#include <QDateTime>
+#include <QHash>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QObject>
+#include <QPointer>
+#include <QTimer>
+
+#include <algorithm>
+#include <memory>
+
+namespace raftwc::http::testing {
+
+struct WordTally {
+    qint64 words = 0;
+    qint64 lines = 0;
+    QHash<QString, qint64> counts;
+};
+
+inline QString normalizeWord(const QString& w) {
+    qsizetype b = 0, e = w.size();
+    while (b < e && !w[b].isLetterOrNumber())
+        ++b;
+    while (e > b && !w[e - 1].isLetterOrNumber())
+        --e;
+    return w.mid(b, e - b).toLower();
+}
+
+inline WordTally tally(QByteArrayView bytes, bool normalized) {
+    WordTally t;
+    t.lines = std::count(bytes.begin(), bytes.end(), '\n');
+    qsizetype i = 0;
+    const qsizetype n = bytes.size();
+    auto space = [](char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+    };
+    while (i < n) {
+        while (i < n && space(bytes[i]))
+            ++i;
+        const qsizetype start = i;
+        while (i < n && !space(bytes[i]))
+            ++i;
+        if (i > start) {
+            QString w = QString::fromUtf8(bytes.sliced(start, i - start));
+            if (normalized) w = normalizeWord(w);
+            if (w.isEmpty()) continue;
+            ++t.words;
+            ++t.counts[w];
+        }
+    }
+    return t;
+}
+
+inline QJsonArray topWords(const QHash<QString, qint64>& counts, qsizetype limit, qsizetype offset = 0) {
+    QList<QPair<QString, qint64>> v;
+    v.reserve(counts.size());
+    for (auto it = counts.cbegin(); it != counts.cend(); ++it)
+        v.append({it.key(), it.value()});
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    QJsonArray out;
+    for (qsizetype i = offset; i < v.size() && i < offset + limit; ++i)
+        out.append(QJsonObject{{QStringLiteral("word"), v[i].first}, {QStringLiteral("count"), v[i].second}});
+    return out;
+}
+
+class FakeBackend : public QObject, public ApiBackend {
+  public:
+    enum class Mode { Immediate, Deferred, Simulated };
+
+    Mode mode = Mode::Immediate;
+    int simulatedMs = 1500;  ///< Simulated: time until the answer
+    int countCalls = 0;
+    QList<Upload> uploads;                         ///< every upload received, in order
+    QList<std::function<void(ApiReply)>> pending;  ///< Deferred: answers the test will give
+    QString lastWordsId, lastWordsMode;
+    qsizetype lastWordsLimit = -1, lastWordsOffset = -1;
+    ApiReply overrideCount;  ///< if status != 0 (set it), count() answers this instead (e.g. 503)
+    bool useOverride = false;
+
+    static constexpr const char* kNodes[3] = {"a1f3c9e2b4d60718", "5b2e8d7c1a9f3e40", "c07d4e1f9a2b8635"};
+
+    void count(Upload upload, std::function<void(ApiReply)> done) override {
+        ++countCalls;
+        uploads.append(upload);
+        if (useOverride) return done(overrideCount);
+        const QString id = upload.jobId.isEmpty()
+                               ? QStringLiteral("job-%1").arg(++m_seq, 8, 10, QLatin1Char('0'))
+                               : upload.jobId;
+        const QJsonObject result = makeResult(id, upload);
+        if (mode == Mode::Immediate) {
+            storeDone(id, result, upload);
+            return done(ApiReply::json(200, result));
+        }
+        if (mode == Mode::Deferred) {
+            pending.append([done](ApiReply r) { done(r); });
+            return;
+        }
+        // Simulated: show shards making progress, then answer.
+        QJsonObject running = result;
+        running.insert(QStringLiteral("state"), QStringLiteral("counting"));
+        QJsonArray shards = running.value(QStringLiteral("shards")).toArray();
+        for (qsizetype i = 0; i < shards.size(); ++i) {
+            QJsonObject s = shards[i].toObject();
+            s.insert(QStringLiteral("state"), QStringLiteral("counting"));
+            s.insert(QStringLiteral("progress"), 0.0);
+            s.insert(QStringLiteral("words"), 0);
+            shards[i] = s;
+        }
+        running.insert(QStringLiteral("shards"), shards);
+        running.remove(QStringLiteral("top"));
+        m_jobs.insert(id, running);
+        auto start = std::make_shared<qint64>(QDateTime::currentMSecsSinceEpoch());
+        auto* timer = new QTimer(this);
+        timer->setInterval(100);
+        const int total = simulatedMs;
+        QObject::connect(
+            timer, &QTimer::timeout, this, [this, timer, id, result, upload, done, start, total] {
+                const double f = std::min(1.0, double(QDateTime::currentMSecsSinceEpoch() - *start) / total);
+                QJsonObject job = m_jobs.value(id);
+                QJsonArray live = job.value(QStringLiteral("shards")).toArray();
+                const QJsonArray finalShards = result.value(QStringLiteral("shards")).toArray();
+                for (qsizetype i = 0; i < live.size(); ++i) {
+                    QJsonObject s = live[i].toObject();
+                    const double p = std::min(1.0, f * (1.0 + 0.3 * double(i)));
+                    s.insert(QStringLiteral("progress"), p);
+                    s.insert(QStringLiteral("state"),
+                             p >= 1.0 ? QStringLiteral("done") : QStringLiteral("counting"));
+                    s.insert(QStringLiteral("words"),
+                             qint64(p * finalShards[i].toObject().value(QStringLiteral("words")).toDouble()));
+                    live[i] = s;
+                }
+                job.insert(QStringLiteral("shards"), live);
+                m_jobs.insert(id, job);
+                if (f >= 1.0) {
+                    timer->deleteLater();
+                    storeDone(id, result, upload);
+                    done(ApiReply::json(200, result));
+                } else {
+                    timer->start();
+                }
+            });
+        timer->setSingleShot(true);
+        timer->start();
+    }
+
+    ApiReply cluster() override {
+        QJsonArray members;
+        for (int i = 0; i < 3; ++i) {
+            members.append(QJsonObject{
+                {QStringLiteral("id"), QLatin1String(kNodes[i])},
+                {QStringLiteral("rpc"), QStringLiteral("10.0.0.%1:7000").arg(i + 1)},
+                {QStringLiteral("http"), QStringLiteral("10.0.0.%1:3000").arg(i + 1)},
+                {QStringLiteral("role"), i == 0 ? QStringLiteral("leader") : QStringLiteral("follower")},
+                {QStringLiteral("voter"), true},
+                {QStringLiteral("alive"), i != 2 || !thirdDown},
+                {QStringLiteral("lastContactMs"), i == 0 ? 0 : 40 * i},
+                {QStringLiteral("matchIndex"), 42}});
+        }
+        return ApiReply::json(
+            200, QJsonObject{{QStringLiteral("id"), QLatin1String(kNodes[0])},
+                             {QStringLiteral("role"), QStringLiteral("leader")},
+                             {QStringLiteral("term"), 7},
+                             {QStringLiteral("leader"),
+                              QJsonObject{{QStringLiteral("id"), QLatin1String(kNodes[0])},
+                                          {QStringLiteral("http"), QStringLiteral("10.0.0.1:3000")}}},
+                             {QStringLiteral("commitIndex"), 42},
+                             {QStringLiteral("clusterId"), QStringLiteral("fake-cluster")},
+                             {QStringLiteral("members"), members}});
+    }
+    ApiReply health() override {
+        return ApiReply::json(200, QJsonObject{{QStringLiteral("status"), QStringLiteral("ok")},
+                                               {QStringLiteral("role"), QStringLiteral("leader")}});
+    }
+    QByteArray metrics() override {
+        return QByteArrayLiteral(
+            "# HELP raftwc_fake_up Fake backend.\n# TYPE raftwc_fake_up gauge\nraftwc_fake_up 1\n");
+    }
+    ApiReply jobs() override {
+        QJsonArray list;
+        for (auto it = m_order.crbegin(); it != m_order.crend(); ++it) {
+            QJsonObject j = m_jobs.value(*it);
+            j.remove(QStringLiteral("top"));
+            j.remove(QStringLiteral("shards"));
+            list.append(j);
+        }
+        return ApiReply::json(200, QJsonObject{{QStringLiteral("jobs"), list}});
+    }
+    ApiReply job(const QString& id) override {
+        if (!m_jobs.contains(id))
+            return ApiReply::error(404, QStringLiteral("not_found"), QStringLiteral("no job %1").arg(id));
+        return ApiReply::json(200, m_jobs.value(id));
+    }
+    ApiReply jobWords(const QString& id, qsizetype limit, qsizetype offset,
+                      const QString& wordMode) override {
+        lastWordsId = id;
+        lastWordsLimit = limit;
+        lastWordsOffset = offset;
+        lastWordsMode = wordMode;
+        if (!m_tallies.contains(id))
+            return ApiReply::error(404, QStringLiteral("not_found"), QStringLiteral("no job %1").arg(id));
+        const WordTally& t = m_tallies[id];
+        return ApiReply::json(200, QJsonObject{{QStringLiteral("id"), id},
+                                               {QStringLiteral("mode"), wordMode},
+                                               {QStringLiteral("total"), qint64(t.counts.size())},
+                                               {QStringLiteral("offset"), offset},
+                                               {QStringLiteral("limit"), limit},
+                                               {QStringLiteral("words"), topWords(t.counts, limit, offset)}});
+    }
+
+    bool thirdDown = false;
+
+  private:
+    void storeDone(const QString& id, const QJsonObject& result, const Upload& upload) {
+        if (!m_order.contains(id)) m_order.append(id);
+        m_jobs.insert(id, result);
+        m_tallies.insert(id, tally(upload.bytes(), upload.mode != QLatin1String("raw")));
+    }
+
+    QJsonObject makeResult(const QString& id, const Upload& upload) {
+        const QByteArrayView bytes = upload.bytes();
+        const bool normalized = upload.mode != QLatin1String("raw");
+        const WordTally all = tally(bytes, normalized);
+        // Three shards cut at whitespace.
+        QJsonArray shards;
+        qsizetype start = 0;
+        for (int i = 0; i < 3; ++i) {
+            qsizetype end = i == 2 ? bytes.size() : std::max(start, bytes.size() * (i + 1) / 3);
+            while (end < bytes.size() && !QChar::isSpace(uchar(bytes[end])))
+                ++end;
+            const WordTally part = tally(bytes.sliced(start, end - start), normalized);
+            shards.append(QJsonObject{{QStringLiteral("node"), QLatin1String(kNodes[i])},
+                                      {QStringLiteral("offset"), qint64(start)},
+                                      {QStringLiteral("length"), qint64(end - start)},
+                                      {QStringLiteral("words"), part.words},
+                                      {QStringLiteral("ms"), 3 + i},
+                                      {QStringLiteral("state"), QStringLiteral("done")},
+                                      {QStringLiteral("progress"), 1.0}});
+            start = end;
+        }
+        return QJsonObject{
+            {QStringLiteral("id"), id},
+            {QStringLiteral("name"), upload.name},
+            {QStringLiteral("bytes"), qint64(bytes.size())},
+            {QStringLiteral("sha256"),
+             QString::fromLatin1(QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex())},
+            {QStringLiteral("words"), all.words},
+            {QStringLiteral("lines"), all.lines},
+            {QStringLiteral("uniqueWords"), qint64(all.counts.size())},
+            {QStringLiteral("top"), topWords(all.counts, 20)},
+            {QStringLiteral("shards"), shards},
+            {QStringLiteral("coordinator"), QLatin1String(kNodes[0])},
+            {QStringLiteral("term"), 7},
+            {QStringLiteral("logIndex"), 42 + m_seq},
+            {QStringLiteral("elapsedMs"), 12},
+            {QStringLiteral("mode"), upload.mode},
+            {QStringLiteral("state"), QStringLiteral("done")},
+            {QStringLiteral("createdAt"), QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs)}};
+    }
+
+    int m_seq = 0;
+    QHash<QString, QJsonObject> m_jobs;
+    QHash<QString, WordTally> m_tallies;
+    QStringList m_order;
+};
+
+}  // namespace raftwc::http::testing

@@ -1,0 +1,667 @@
+// HttpFrontend end to end over loopback (run inside a network namespace: NETNS): a FakeBackend behind a
+// real HttpFrontend, raw QTcpSocket and POSIX-socket clients.
+#include "fake_backend.h"
+#include "http/http_frontend.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QRandomGenerator>
+#include <QSignalSpy>
+#include <QTcpSocket>
+#include <QTest>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+using namespace raftwc::http;
+using raftwc::http::testing::FakeBackend;
+
+namespace {
+
+struct Response {
+    int status = 0;
+    QHash<QByteArray, QByteArray> headers;  // lower-case names
+    QByteArray body;
+    QJsonObject json() const { return QJsonDocument::fromJson(body).object(); }
+};
+
+// Parses one complete response at the start of `buf`; returns bytes consumed or 0 if incomplete.
+qsizetype parseResponse(const QByteArray& buf, Response* out, bool headOnly = false) {
+    const qsizetype end = buf.indexOf("\r\n\r\n");
+    if (end < 0) return 0;
+    const QList<QByteArray> lines = buf.left(end).split('\n');
+    Response r;
+    const QList<QByteArray> status = lines[0].trimmed().split(' ');
+    if (status.size() < 2) return 0;
+    r.status = status[1].toInt();
+    for (qsizetype i = 1; i < lines.size(); ++i) {
+        const qsizetype colon = lines[i].indexOf(':');
+        if (colon > 0)
+            r.headers.insert(lines[i].left(colon).trimmed().toLower(), lines[i].mid(colon + 1).trimmed());
+    }
+    const qsizetype length = headOnly ? 0 : r.headers.value("content-length", "0").toLongLong();
+    if (buf.size() < end + 4 + length) return 0;
+    r.body = buf.mid(end + 4, length);
+    *out = r;
+    return end + 4 + length;
+}
+
+class Client : public QObject {
+  public:
+    explicit Client(quint16 port) {
+        connect(&socket, &QTcpSocket::readyRead, this, [this] { buffer += socket.readAll(); });
+        socket.connectToHost(QHostAddress::LocalHost, port);
+    }
+    bool connected() {
+        return QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::ConnectedState; }, 5000);
+    }
+    void send(const QByteArray& bytes) { socket.write(bytes); }
+    // Waits for the next complete response.
+    bool next(Response* r, int timeoutMs = 5000, bool headOnly = false) {
+        qsizetype used = 0;
+        const bool ok =
+            QTest::qWaitFor([&] { return (used = parseResponse(buffer, r, headOnly)) > 0; }, timeoutMs);
+        if (ok) buffer.remove(0, used);
+        return ok;
+    }
+    bool waitClosed(int timeoutMs = 5000) {
+        return QTest::qWaitFor([&] { return socket.state() == QAbstractSocket::UnconnectedState; },
+                               timeoutMs);
+    }
+    QTcpSocket socket;
+    QByteArray buffer;
+};
+
+QByteArray get(const QByteArray& target) {
+    return "GET " + target + " HTTP/1.1\r\nHost: t\r\n\r\n";
+}
+
+QByteArray post(const QByteArray& target, const QByteArray& body, const QByteArray& extraHeaders = {}) {
+    return "POST " + target + " HTTP/1.1\r\nHost: t\r\nContent-Length: " + QByteArray::number(body.size()) +
+           "\r\n" + extraHeaders + "\r\n" + body;
+}
+
+// VmRSS (current) or VmHWM (peak since the last resetPeakRss()) in KiB.
+qint64 statusKiB(const char* field) {
+    QFile f(QStringLiteral("/proc/self/status"));
+    if (!f.open(QIODevice::ReadOnly)) return -1;
+    for (const QByteArray& line : f.readAll().split('\n')) {
+        if (line.startsWith(field))
+            return line.mid(qsizetype(qstrlen(field))).trimmed().split(' ')[0].toLongLong();
+    }
+    return -1;
+}
+
+bool resetPeakRss() {
+    QFile f(QStringLiteral("/proc/self/clear_refs"));
+    return f.open(QIODevice::WriteOnly) && f.write("5") == 1;
+}
+
+QByteArray randomBytes(qsizetype n, quint32 seed) {
+    QRandomGenerator rng(seed);
+    QByteArray b(n, Qt::Uninitialized);
+    for (auto& c : b)
+        c = char(rng.bounded(256));
+    return b;
+}
+
+int socketsAlive(const HttpFrontend& fe) {
+    return int(fe.findChildren<QTcpSocket*>().size());
+}
+
+}  // namespace
+
+class tst_HttpFrontend : public QObject {
+    Q_OBJECT
+  private slots:
+    void init();
+    void cleanup();
+    void staticPage();
+    void apiRoutes();
+    void unknownAndWrongMethod();
+    void metricsText();
+    void wordsParameters();
+    void rawUploadExactBytes();
+    void nameFromQuery();
+    void multipartUploadExactBytes();
+    void badMultipartAndJobId();
+    void backendErrorHeadersPassThrough();
+    void keepAliveUploadsStayInSync();
+    void chunkedUpload();
+    void expectContinue();
+    void connectionClose();
+    void tooLargeAnsweredBeforeBody();
+    void tooLargeDoesNotBuffer();
+    void chunkedTooLarge();
+    void headersTooLarge();
+    void malformedRequest_data();
+    void malformedRequest();
+    void idleTimeoutCloses();
+    void stalledRequestTimesOut();
+    void clientLeavesMidUpload();
+    void deferredAnswerAfterClientLeft();
+    void deferredAnswerArrives();
+    void concurrentUploads();
+
+  private:
+    std::unique_ptr<FakeBackend> m_backend;
+    std::unique_ptr<HttpFrontend> m_fe;
+    quint16 m_port = 0;
+};
+
+void tst_HttpFrontend::init() {
+    m_backend = std::make_unique<FakeBackend>();
+    m_fe = std::make_unique<HttpFrontend>(m_backend.get());
+    QString error;
+    QVERIFY2(m_fe->listen(QHostAddress::LocalHost, 0, &error), qPrintable(error));
+    m_port = m_fe->port();
+    QVERIFY(m_port != 0);
+}
+
+void tst_HttpFrontend::cleanup() {
+    m_fe.reset();
+    m_backend.reset();
+}
+
+void tst_HttpFrontend::staticPage() {
+    Client c(m_port);
+    c.send(get("/"));
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QVERIFY(r.headers.value("content-type").startsWith("text/html"));
+    QVERIFY(r.body.contains("<html"));
+    QVERIFY(r.body.contains("app.js"));
+    for (const auto& [path, type] :
+         {std::pair{"/app.js", "text/javascript"}, std::pair{"/style.css", "text/css"},
+          std::pair{"/favicon.svg", "image/svg+xml"}}) {
+        c.send(get(path));
+        QVERIFY(c.next(&r));
+        QCOMPARE(r.status, 200);
+        QVERIFY2(r.headers.value("content-type").startsWith(type), path);
+        QVERIFY(!r.body.isEmpty());
+    }
+    // HEAD: headers with the real length, no body; the connection stays usable.
+    c.send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n");
+    QVERIFY(c.next(&r, 5000, true));
+    QCOMPARE(r.status, 200);
+    QVERIFY(r.headers.value("content-length").toInt() > 100);
+    c.send(get("/healthz"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    // No escaping the resource directory.
+    c.send(get("/../web/index.html"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 404);
+}
+
+void tst_HttpFrontend::apiRoutes() {
+    Client c(m_port);
+    Response r;
+    c.send(get("/api/cluster"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(r.headers.value("content-type"), QByteArray("application/json"));
+    QCOMPARE(r.json().value(QStringLiteral("term")).toInt(), 7);
+    QCOMPARE(r.json().value(QStringLiteral("members")).toArray().size(), 3);
+    c.send(get("/healthz"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.json().value(QStringLiteral("status")).toString(), QStringLiteral("ok"));
+    c.send(post("/api/count", "a b c", "X-Job-Id: job-aaaa-0001\r\n"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    c.send(get("/api/jobs"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    const QJsonArray jobs = r.json().value(QStringLiteral("jobs")).toArray();
+    QCOMPARE(jobs.size(), 1);
+    QCOMPARE(jobs[0].toObject().value(QStringLiteral("id")).toString(), QStringLiteral("job-aaaa-0001"));
+    c.send(get("/api/jobs/job-aaaa-0001"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(r.json().value(QStringLiteral("words")).toInt(), 3);
+    c.send(get("/api/jobs/nope-nope"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 404);
+    QCOMPARE(r.json().value(QStringLiteral("error")).toString(), QStringLiteral("not_found"));
+}
+
+void tst_HttpFrontend::unknownAndWrongMethod() {
+    Client c(m_port);
+    Response r;
+    for (const char* path : {"/nope", "/api/nope", "/api/jobs/x/y/z", "/api/jobs/bad%20id"}) {
+        c.send(get(path));
+        QVERIFY(c.next(&r));
+        QCOMPARE(r.status, 404);
+        QVERIFY2(r.json().contains(QStringLiteral("error")) && r.json().contains(QStringLiteral("message")),
+                 path);
+    }
+    c.send(get("/api/count"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 405);
+    QCOMPARE(r.headers.value("allow"), QByteArray("POST"));
+    QCOMPARE(r.json().value(QStringLiteral("error")).toString(), QStringLiteral("method_not_allowed"));
+    for (const char* path : {"/api/cluster", "/healthz", "/metrics", "/api/jobs", "/api/jobs/abc", "/"}) {
+        c.send(post(path, "x"));
+        QVERIFY(c.next(&r));
+        QCOMPARE(r.status, 405);
+        QCOMPARE(r.headers.value("allow"), QByteArray("GET"));
+    }
+    c.send("DELETE /api/jobs HTTP/1.1\r\nHost: t\r\n\r\n");
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 405);
+    QCOMPARE(m_backend->countCalls, 0);
+}
+
+void tst_HttpFrontend::metricsText() {
+    Client c(m_port);
+    Response r;
+    c.send(get("/healthz"));
+    QVERIFY(c.next(&r));
+    c.send(get("/metrics"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(r.headers.value("content-type"), QByteArray("text/plain; version=0.0.4; charset=utf-8"));
+    QVERIFY(r.body.startsWith("# HELP raftwc_fake_up"));
+    QVERIFY(r.body.contains("\nraftwc_http_requests_total 2\n"));
+    QVERIFY(r.body.contains("raftwc_http_responses_total{code=\"200\"} 1\n"));
+    QVERIFY(r.body.contains("raftwc_http_upload_limit_bytes 1073741824\n"));
+}
+
+void tst_HttpFrontend::wordsParameters() {
+    Client c(m_port);
+    Response r;
+    c.send(post("/api/count?mode=raw", "b a b c b a", "X-Job-Id: words-0001\r\n"));
+    QVERIFY(c.next(&r));
+    c.send(get("/api/jobs/words-0001/words?limit=2&offset=1&mode=raw"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(m_backend->lastWordsId, QStringLiteral("words-0001"));
+    QCOMPARE(m_backend->lastWordsLimit, 2);
+    QCOMPARE(m_backend->lastWordsOffset, 1);
+    QCOMPARE(m_backend->lastWordsMode, QStringLiteral("raw"));
+    const QJsonArray words = r.json().value(QStringLiteral("words")).toArray();
+    QCOMPARE(words.size(), 2);
+    QCOMPARE(words[0].toObject().value(QStringLiteral("word")).toString(), QStringLiteral("a"));
+    c.send(get("/api/jobs/words-0001/words"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(m_backend->lastWordsLimit, 100);
+    QCOMPARE(m_backend->lastWordsOffset, 0);
+    QCOMPARE(m_backend->lastWordsMode, QStringLiteral("normalized"));
+    for (const char* q : {"?limit=0", "?limit=10001", "?limit=x", "?offset=-1", "?mode=weird"}) {
+        c.send(get(QByteArray("/api/jobs/words-0001/words") + q));
+        QVERIFY(c.next(&r));
+        QVERIFY2(r.status == 400, q);
+        QCOMPARE(r.json().value(QStringLiteral("error")).toString(), QStringLiteral("bad_request"));
+    }
+}
+
+void tst_HttpFrontend::rawUploadExactBytes() {
+    const QByteArray data = randomBytes(300 * 1024 + 7, 1);
+    Client c(m_port);
+    c.send(post(
+        "/api/count?mode=raw", data,
+        "X-Filename: r%C3%A9sum%C3%A9%201.txt\r\nX-Job-Id: 0123abcd-feed\r\nContent-Type: text/plain\r\n"));
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(m_backend->uploads.size(), 1);
+    const Upload& u = m_backend->uploads[0];
+    QCOMPARE(u.bytes().toByteArray(), data);
+    QCOMPARE(u.name, QStringLiteral("résumé 1.txt"));
+    QCOMPARE(u.mode, QStringLiteral("raw"));
+    QCOMPARE(u.jobId, QStringLiteral("0123abcd-feed"));
+    QCOMPARE(r.json().value(QStringLiteral("bytes")).toInteger(), data.size());
+    QCOMPARE(m_fe->metrics().uploadsAccepted, 1u);
+    QCOMPARE(m_fe->metrics().uploadBytes, quint64(data.size()));
+}
+
+void tst_HttpFrontend::nameFromQuery() {
+    Client c(m_port);
+    c.send(post("/api/count?name=a%2Fb%20c.txt", "x y"));
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(m_backend->uploads[0].name, QStringLiteral("b c.txt"));  // path part stripped
+    QCOMPARE(m_backend->uploads[0].mode, QStringLiteral("normalized"));
+    c.send(post("/api/count", "x y"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(m_backend->uploads[1].name, QStringLiteral("upload"));
+}
+
+void tst_HttpFrontend::multipartUploadExactBytes() {
+    const QByteArray data = randomBytes(100 * 1024, 2) + "\r\n--notTheBoundary\r\n";
+    const QByteArray boundary = "------------------------abc123XYZ";
+    const QByteArray body =
+        "--" + boundary + "\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nraw\r\n" + "--" +
+        boundary +
+        "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"w\xc3\xb6rds.txt\"\r\n"
+        "Content-Type: text/plain\r\n\r\n" +
+        data + "\r\n--" + boundary + "--\r\n";
+    Client c(m_port);
+    c.send(post("/api/count", body, "Content-Type: multipart/form-data; boundary=" + boundary + "\r\n"));
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(m_backend->uploads.size(), 1);
+    const Upload& u = m_backend->uploads[0];
+    QCOMPARE(u.bytes().toByteArray(), data);
+    QCOMPARE(u.name, QStringLiteral("wörds.txt"));
+    QVERIFY(u.offset > 0);
+    QCOMPARE(u.data.size(), body.size());  // the whole body, shared, not a copy of the file
+}
+
+void tst_HttpFrontend::badMultipartAndJobId() {
+    Client c(m_port);
+    Response r;
+    c.send(post("/api/count", "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x\"\r\n\r\nabc",
+                "Content-Type: multipart/form-data; boundary=b\r\n"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 400);
+    QCOMPARE(r.json().value(QStringLiteral("error")).toString(), QStringLiteral("bad_multipart"));
+    for (const char* id : {"short", "has space in it", "../../etc/passwd", "ok_but_underscore"}) {
+        c.send(post("/api/count", "a", QByteArray("X-Job-Id: ") + id + "\r\n"));
+        QVERIFY(c.next(&r));
+        QVERIFY2(r.status == 400, id);
+    }
+    c.send(post("/api/count?mode=loud", "a"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 400);
+    QCOMPARE(m_backend->countCalls, 0);
+}
+
+void tst_HttpFrontend::backendErrorHeadersPassThrough() {
+    m_backend->useOverride = true;
+    m_backend->overrideCount =
+        ApiReply::error(503, QStringLiteral("no_leader"), QStringLiteral("election in progress"));
+    m_backend->overrideCount.headers.append(qMakePair(QByteArray("Retry-After"), QByteArray("2")));
+    Client c(m_port);
+    c.send(post("/api/count", "a b"));
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 503);
+    QCOMPARE(r.headers.value("retry-after"), QByteArray("2"));
+    QCOMPARE(r.json().value(QStringLiteral("error")).toString(), QStringLiteral("no_leader"));
+}
+
+void tst_HttpFrontend::keepAliveUploadsStayInSync() {
+    // Large bodies arrive in many readyRead pieces; the guard must follow them exactly so the next
+    // requests on the same connection are still recognised.
+    const QByteArray a = randomBytes(3 * 1024 * 1024, 3), b = randomBytes(2 * 1024 * 1024 + 1, 4);
+    Client c(m_port);
+    Response r;
+    c.send(post("/api/count", a));
+    QVERIFY(c.next(&r, 20000));
+    QCOMPARE(r.status, 200);
+    c.send(post("/api/count", b));
+    QVERIFY(c.next(&r, 20000));
+    QCOMPARE(r.status, 200);
+    c.send(get("/healthz"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(m_backend->uploads.size(), 2);
+    QVERIFY(m_backend->uploads[0].bytes() == a);
+    QVERIFY(m_backend->uploads[1].bytes() == b);
+    QCOMPARE(m_fe->metrics().connectionsAccepted, 1u);
+}
+
+void tst_HttpFrontend::chunkedUpload() {
+    Client c(m_port);
+    c.send(
+        "POST /api/count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nX-Filename: c.txt\r\n\r\n"
+        "6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n");
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(m_backend->uploads.size(), 1);
+    QCOMPARE(m_backend->uploads[0].bytes().toByteArray(), QByteArray("hello world"));
+    QCOMPARE(r.json().value(QStringLiteral("words")).toInt(), 2);
+}
+
+void tst_HttpFrontend::expectContinue() {
+    Client c(m_port);
+    c.send("POST /api/count HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 100);  // before any body byte was sent
+    c.send("a b c");
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(r.json().value(QStringLiteral("words")).toInt(), 3);
+}
+
+void tst_HttpFrontend::connectionClose() {
+    Client c(m_port);
+    c.send("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(r.headers.value("connection"), QByteArray("close"));
+    QVERIFY(c.waitClosed());
+}
+
+void tst_HttpFrontend::tooLargeAnsweredBeforeBody() {
+    // 3 GiB announced, not one body byte sent: the 413 must still arrive (so it was decided on the head).
+    Client c(m_port);
+    QVERIFY(c.connected());
+    c.send("POST /api/count HTTP/1.1\r\nHost: t\r\nContent-Length: 3221225472\r\nX-Filename: big\r\n\r\n");
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 413);
+    QCOMPARE(r.json().value(QStringLiteral("error")).toString(), QStringLiteral("payload_too_large"));
+    QCOMPARE(r.headers.value("connection"), QByteArray("close"));
+    QVERIFY(c.waitClosed());
+    QCOMPARE(m_backend->countCalls, 0);
+    QCOMPARE(m_fe->metrics().uploadsTooLarge, 1u);
+}
+
+void tst_HttpFrontend::tooLargeDoesNotBuffer() {
+    // A client in another thread announces 3 GiB and pushes 64 MiB as fast as it can. If QHttpServer
+    // (which buffers bodies) saw these bytes before the guard, peak RSS would grow by 64 MiB or more;
+    // the guard answers on the head and discards the rest, so the peak barely moves.
+    QVERIFY(resetPeakRss());
+    const qint64 before = statusKiB("VmRSS:");
+    QVERIFY(before > 0);
+    std::atomic<bool> done{false};
+    std::atomic<qint64> sent{0};
+    QByteArray answer;
+    const quint16 port = m_port;
+    std::thread client([&] {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+            const QByteArray head =
+                "POST /api/count HTTP/1.1\r\nHost: t\r\nContent-Length: 3221225472\r\n\r\n";
+            ::send(fd, head.constData(), size_t(head.size()), MSG_NOSIGNAL);
+            static char chunk[256 * 1024];
+            std::memset(chunk, 'w', sizeof chunk);
+            timeval tv{2, 0};
+            ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+            while (sent < 64 * 1024 * 1024) {
+                const ssize_t n = ::send(fd, chunk, sizeof chunk, MSG_NOSIGNAL);
+                if (n <= 0) break;
+                sent += n;
+            }
+            ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            char buf[4096];
+            ssize_t n;
+            while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0)
+                answer.append(buf, n);
+        }
+        ::close(fd);
+        done = true;
+    });
+    const bool finished = QTest::qWaitFor([&] { return done.load(); }, 30000);
+    client.join();
+    QVERIFY(finished);
+    const qint64 after = statusKiB("VmHWM:");
+    qInfo("client sent %lld bytes; RSS before %lld KiB, peak during %lld KiB", qint64(sent), before, after);
+    QVERIFY2(answer.startsWith("HTTP/1.1 413 "), answer.left(100).constData());
+    QVERIFY2(after - before < 24 * 1024, "RSS grew: the body was buffered");
+    QCOMPARE(m_backend->countCalls, 0);
+    QTRY_COMPARE(socketsAlive(*m_fe), 0);
+}
+
+void tst_HttpFrontend::chunkedTooLarge() {
+    m_fe->setMaxUpload(64 * 1024);
+    Client c(m_port);
+    c.send("POST /api/count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 3; ++i)
+        c.send("8000\r\n" + QByteArray(0x8000, 'x') + "\r\n");  // 96 KiB
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 413);
+    QVERIFY(c.waitClosed());
+    QCOMPARE(m_backend->countCalls, 0);
+}
+
+void tst_HttpFrontend::headersTooLarge() {
+    Client c(m_port);
+    QByteArray head = "GET / HTTP/1.1\r\nHost: t\r\n";
+    while (head.size() < 70 * 1024)
+        head += "X-Pad: " + QByteArray(1000, 'p') + "\r\n";
+    c.send(head);  // never finished: rejected as soon as it passes 64 KiB
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 431);
+    QCOMPARE(r.json().value(QStringLiteral("error")).toString(), QStringLiteral("headers_too_large"));
+    QVERIFY(c.waitClosed());
+}
+
+void tst_HttpFrontend::malformedRequest_data() {
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<int>("status");
+    QTest::newRow("garbage") << QByteArray("GARBAGE\r\n\r\n") << 400;
+    QTest::newRow("binary") << QByteArray("\x16\x03\x01\x00\xa5\x01\x00\x00", 8) << 400;
+    QTest::newRow("no-version") << QByteArray("GET /\r\n\r\n") << 400;
+    QTest::newRow("bad-header") << QByteArray("GET / HTTP/1.1\r\nno colon here\r\n\r\n") << 400;
+    QTest::newRow("bad-length") << QByteArray("POST /api/count HTTP/1.1\r\nContent-Length: abc\r\n\r\n")
+                                << 400;
+    QTest::newRow("unknown-method") << QByteArray("BREW / HTTP/1.1\r\n\r\n") << 501;
+    QTest::newRow("after-good") << QByteArray("GET /healthz HTTP/1.1\r\n\r\n!!!\r\n\r\n") << 400;
+}
+
+void tst_HttpFrontend::malformedRequest() {
+    QFETCH(QByteArray, bytes);
+    QFETCH(int, status);
+    Client c(m_port);
+    c.send(bytes);
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, status);
+    QVERIFY(r.json().contains(QStringLiteral("error")));
+    QVERIFY(c.waitClosed());
+    QCOMPARE(m_backend->countCalls, 0);
+    QTRY_COMPARE(socketsAlive(*m_fe), 0);
+}
+
+void tst_HttpFrontend::idleTimeoutCloses() {
+    m_fe->setIdleTimeoutMs(300);
+    Client c(m_port);
+    QVERIFY(c.connected());
+    c.send(get("/healthz"));
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QVERIFY(c.waitClosed(5000));
+    QVERIFY(c.buffer.isEmpty());  // closed silently between requests
+    QCOMPARE(m_fe->metrics().idleTimeouts, 1u);
+    QTRY_COMPARE(socketsAlive(*m_fe), 0);
+}
+
+void tst_HttpFrontend::stalledRequestTimesOut() {
+    m_fe->setIdleTimeoutMs(300);
+    Client c(m_port);
+    c.send("POST /api/count HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nonly a few bytes");
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 408);
+    QVERIFY(c.waitClosed());
+    QCOMPARE(m_backend->countCalls, 0);
+}
+
+void tst_HttpFrontend::clientLeavesMidUpload() {
+    Client c(m_port);
+    QVERIFY(c.connected());
+    c.send("POST /api/count HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n" +
+           QByteArray(100000, 'a'));
+    QTRY_VERIFY(m_fe->metrics().connectionsOpen == 1u);
+    QVERIFY(QTest::qWaitFor([&] { return c.socket.bytesToWrite() == 0; }, 5000));
+    c.socket.abort();
+    QTRY_COMPARE(m_fe->metrics().connectionsOpen, 0u);
+    QTRY_COMPARE(socketsAlive(*m_fe), 0);
+    QCOMPARE(m_backend->countCalls, 0);
+    QCOMPARE(m_fe->metrics().requests, 0u);
+}
+
+void tst_HttpFrontend::deferredAnswerAfterClientLeft() {
+    m_backend->mode = FakeBackend::Mode::Deferred;
+    {
+        Client c(m_port);
+        c.send(post("/api/count", "one two"));
+        QTRY_COMPARE(m_backend->pending.size(), 1);
+        c.socket.abort();
+    }
+    QTRY_COMPARE(socketsAlive(*m_fe), 0);
+    m_backend->pending.takeFirst()(ApiReply::json(200, QJsonObject{{QStringLiteral("words"), 2}}));
+    QCOMPARE(m_fe->metrics().repliesDropped, 1u);
+    // The server is still fine.
+    m_backend->mode = FakeBackend::Mode::Immediate;
+    Client c2(m_port);
+    c2.send(get("/healthz"));
+    Response r;
+    QVERIFY(c2.next(&r));
+    QCOMPARE(r.status, 200);
+}
+
+void tst_HttpFrontend::deferredAnswerArrives() {
+    m_backend->mode = FakeBackend::Mode::Deferred;
+    m_fe->setIdleTimeoutMs(200);  // a pending answer is not idleness
+    Client c(m_port);
+    c.send(post("/api/count", "one two"));
+    QTRY_COMPARE(m_backend->pending.size(), 1);
+    QTest::qWait(600);  // longer than the idle timeout, on purpose: the connection must stay open
+    QCOMPARE(c.socket.state(), QAbstractSocket::ConnectedState);
+    m_backend->pending.takeFirst()(ApiReply::json(200, QJsonObject{{QStringLiteral("words"), 2}}));
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(r.json().value(QStringLiteral("words")).toInt(), 2);
+}
+
+void tst_HttpFrontend::concurrentUploads() {
+    constexpr int kClients = 50;
+    std::vector<std::unique_ptr<Client>> clients;
+    QList<QByteArray> bodies;
+    for (int i = 0; i < kClients; ++i) {
+        QByteArray body;
+        for (int w = 0; w <= i * 37; ++w)
+            body += "w" + QByteArray::number(w % 11) + (w % 7 ? " " : "\n");
+        bodies.append(body);
+        clients.push_back(std::make_unique<Client>(m_port));
+        clients.back()->send(post("/api/count", body, "X-Filename: f" + QByteArray::number(i) + "\r\n"));
+    }
+    for (int i = 0; i < kClients; ++i) {
+        Response r;
+        QVERIFY2(clients[i]->next(&r, 20000), qPrintable(QString::number(i)));
+        QCOMPARE(r.status, 200);
+        const QJsonObject j = r.json();
+        QCOMPARE(j.value(QStringLiteral("name")).toString(), QStringLiteral("f%1").arg(i));
+        QCOMPARE(j.value(QStringLiteral("words")).toInteger(), i * 37 + 1);
+        QCOMPARE(j.value(QStringLiteral("bytes")).toInteger(), bodies[i].size());
+    }
+    QCOMPARE(m_backend->countCalls, kClients);
+}
+
+QTEST_GUILESS_MAIN(tst_HttpFrontend)
+#include "tst_http_frontend.moc"
