@@ -319,6 +319,7 @@ class tst_RaftCore : public QObject {
     void learnerAutoPromotion();
     void configurationRevertsOnTruncation();
     void removedLeaderStepsDown();
+    void serverWithUncommittedRemovalCanStillLead();
     // leadership transfer
     void leadershipTransferToLaggingFollower();
     void leadershipTransferAbortsAfterTimeout();
@@ -920,7 +921,8 @@ void tst_RaftCore::lostAppendIsRecovered() {
     QCOMPARE(c.storage(3).all(), c.storage(1).all());
     // The gap was detected (a rejected Append from 3) and repaired by probing.
     std::size_t rejects = 0;
-    for (const Message& m : c.sent) rejects += (m.type == MessageType::AppendResp && m.from == 3 && m.reject);
+    for (const Message& m : c.sent)
+        rejects += (m.type == MessageType::AppendResp && m.from == 3 && m.reject);
     QVERIFY(rejects >= 1);
 }
 
@@ -1156,6 +1158,31 @@ void tst_RaftCore::removedLeaderStepsDown() {
     c.stabilize();
     c.tickAll(2);
     QCOMPARE(c.st(2).commit, c.st(l).lastIndex);
+}
+
+void tst_RaftCore::serverWithUncommittedRemovalCanStillLead() {
+    // Leader 2 appends its own removal, loses leadership before replicating it, and 1 is down. 3 and 4
+    // need 2's vote, and 2 refuses them (its log is longer): 2 itself must be able to campaign
+    // (dissertation §4.2.2) to commit the removal. Found by the simulation (seed 169).
+    Cluster c;
+    c.bootstrap({1, 2, 3, 4});
+    c.elect(2);
+    c.crash(1);
+    c.isolate(2);
+    auto r = c.node(2).proposeConfChange({ConfChangeType::RemoveNode, 2, {}});
+    QVERIFY(r.ok());
+    c.stabilize();
+    QCOMPARE(c.st(2).conf.voters, (std::vector<NodeId>{1, 3, 4}));
+    QCOMPARE(c.st(3).conf.voters, (std::vector<NodeId>{1, 2, 3, 4}));
+    c.tick(2, 25);  // check-quorum: 2 steps down
+    QCOMPARE(name(c.st(2).role), name(Role::Follower));
+    c.heal();
+    c.tickAll(150);
+    const NodeId l = c.leader();
+    QVERIFY(l == 3 || l == 4);
+    QCOMPARE(c.st(l).conf.voters, (std::vector<NodeId>{1, 3, 4}));
+    QVERIFY(c.st(l).commit >= r.index);
+    QCOMPARE(name(c.st(2).role), name(Role::Follower));
 }
 
 // ---- leadership transfer ------------------------------------------------------------------------------

@@ -58,6 +58,14 @@ RaftCore::RaftCore(const Config& config, const Storage& storage)
     const HardState hs = storage_.hardState();
     term_ = hs.term;
     vote_ = hs.vote;
+    if (log_.lastTerm() > term_) {
+        // Entries were persisted without the hard state of their term (a storage that does not write
+        // both atomically). Never run with a term below the log's: adopt it, with no vote.
+        log(LogLevel::Warning,
+            who() + " stored term is below the last log term " + str(log_.lastTerm()) + "; adopting it");
+        term_ = log_.lastTerm();
+        vote_ = kNoNode;
+    }
     confHistory_.emplace_back(storage_.firstIndex() - 1, storage_.baseConfState());
     onConfEntries(storage_.confEntries());
     Index commit = hs.commit;
@@ -194,7 +202,8 @@ void RaftCore::becomeLeader() {
 void RaftCore::hup(CampaignKind kind) {
     if (role_ == Role::Leader) return;
     if (!promotable()) {
-        log(LogLevel::Debug, who() + " is not a voter and does not campaign");
+        log(LogLevel::Debug,
+            who() + " is not a voter (latest and committed configuration) and does not campaign");
         return;
     }
     startCampaign(kind);
@@ -714,6 +723,12 @@ void RaftCore::appendEntries(std::vector<Entry> ents) {
     log_.append(ents);
     onConfEntries(ents);
     syncProgressWithConf();
+}
+
+const ConfState& RaftCore::confAt(Index i) const {
+    for (auto it = confHistory_.rbegin(); it != confHistory_.rend(); ++it)
+        if (it->first <= i) return it->second;
+    return confHistory_.front().second;
 }
 
 void RaftCore::truncateConfHistory(Index from) {

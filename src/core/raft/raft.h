@@ -113,7 +113,9 @@ class RaftCore {
     void reset(Term term);
     void startCampaign(CampaignKind kind);
     void hup(CampaignKind kind);
-    bool promotable() const { return conf().isVoter(id_); }
+    /// May campaign: a voter of the latest configuration, or of the committed one (a server whose
+    /// removal is not committed yet may have to lead to finish it, dissertation §4.2.2).
+    bool promotable() const { return conf().isVoter(id_) || confAt(log_.committed()).isVoter(id_); }
 
     // ticks
     void tickElection();
@@ -155,6 +157,8 @@ class RaftCore {
 
     // configuration
     const ConfState& conf() const { return confHistory_.back().second; }
+    /// The configuration in force at log index i (from the last ConfChange entry at or before i).
+    const ConfState& confAt(Index i) const;
     void onConfEntries(const std::vector<Entry>& ents);
     void truncateConfHistory(Index from);
     void syncProgressWithConf();
