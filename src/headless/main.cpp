@@ -1,10 +1,97 @@
-// raftwc — the headless node. Placeholder until the node adapter lands.
+// raftwc — the headless node: options, logging, signals; everything else is in src/core.
+#include <sys/socket.h>
+#include <unistd.h>
 #include <QCoreApplication>
+#include <QDateTime>
+#include <QProcessEnvironment>
+#include <QSocketNotifier>
 #include <QTextStream>
+#include <csignal>
+#include <cstdio>
+
+#include "node/node.h"
+#include "node/options.h"
+
+namespace {
+
+int g_signalFds[2] = {-1, -1};
+
+void onSignal(int sig) {
+    const char c = char(sig);
+    [[maybe_unused]] const ssize_t n = ::write(g_signalFds[1], &c, 1);
+}
+
+bool g_verbose = false;
+
+void messageHandler(QtMsgType type, const QMessageLogContext&, const QString& msg) {
+    if (type == QtDebugMsg && !g_verbose) return;
+    static const char* const names[] = {"DEBUG", "WARN ", "ERROR", "FATAL", "INFO "};
+    const char* level = names[type == QtInfoMsg ? 4 : std::min<int>(type, 3)];
+    const QByteArray line = QDateTime::currentDateTime().toString(QStringLiteral("HH:mm:ss.zzz")).toLatin1() +
+                            ' ' + level + ' ' + msg.toLocal8Bit() + '\n';
+    std::fwrite(line.constData(), 1, size_t(line.size()), stderr);
+    std::fflush(stderr);
+    if (type == QtFatalMsg) std::abort();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("raftwc"));
-    QTextStream(stdout) << QStringLiteral("raftwc %1\n").arg(QStringLiteral(PROJECT_VERSION_STR));
-    return 0;
+    QCoreApplication::setApplicationVersion(QStringLiteral(PROJECT_VERSION_STR));
+    qInstallMessageHandler(messageHandler);
+
+    QStringList args = QCoreApplication::arguments().mid(1);
+    if (args.contains(QStringLiteral("--help")) || args.contains(QStringLiteral("-h"))) {
+        QTextStream(stdout) << raftwc::node::helpText();
+        return 0;
+    }
+    if (args.contains(QStringLiteral("--version"))) {
+        QTextStream(stdout) << QStringLiteral("raftwc %1\n").arg(QCoreApplication::applicationVersion());
+        return 0;
+    }
+    auto parsed = raftwc::node::parseOptions(args, QProcessEnvironment::systemEnvironment());
+    if (auto* err = std::get_if<QString>(&parsed)) {
+        QTextStream(stderr) << QStringLiteral("raftwc: %1\n").arg(*err);
+        return 2;
+    }
+    const raftwc::node::NodeOptions options = std::get<raftwc::node::NodeOptions>(parsed);
+    g_verbose = options.verbose;
+
+    // SIGTERM/SIGINT → graceful shutdown from the event loop (self-pipe).
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalFds) != 0) {
+        qCritical("cannot create signal socket pair");
+        return 1;
+    }
+    struct sigaction sa = {};
+    sa.sa_handler = onSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    raftwc::node::Node node(options);
+    QString error;
+    if (!node.start(&error)) {
+        qCritical().noquote() << "raftwc: cannot start:" << error;
+        return 1;
+    }
+
+    QSocketNotifier notifier(g_signalFds[0], QSocketNotifier::Read);
+    bool stopping = false;
+    QObject::connect(&notifier, &QSocketNotifier::activated, &app, [&] {
+        char c = 0;
+        [[maybe_unused]] const ssize_t n = ::read(g_signalFds[0], &c, 1);
+        if (stopping) {
+            qWarning("second signal: exiting now");
+            QCoreApplication::exit(1);
+            return;
+        }
+        stopping = true;
+        qInfo("signal %d: shutting down (leadership transfer if leader, flush)", int(c));
+        node.shutdown([] { QCoreApplication::exit(0); });
+    });
+    return app.exec();
 }

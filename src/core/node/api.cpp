@@ -1,0 +1,106 @@
+#include "node/api.h"
+
+#include <sys/statvfs.h>
+#include <QJsonArray>
+
+#include "node/node.h"
+
+namespace raftwc::node {
+
+void NodeApi::count(http::Upload upload, std::function<void(http::ApiReply)> done) {
+    // The file is written to the log of every node: refuse it up front if this node's disk cannot hold it.
+    struct statvfs vfs {};
+    if (::statvfs(node_.dataDir().toLocal8Bit().constData(), &vfs) == 0) {
+        const quint64 freeBytes = quint64(vfs.f_bavail) * quint64(vfs.f_frsize);
+        const quint64 needed = quint64(upload.length) + quint64(upload.length) / 16 + (64u << 20);
+        if (freeBytes < needed) {
+            done(http::ApiReply::error(
+                507, QStringLiteral("insufficient_storage"),
+                QStringLiteral(
+                    "not enough disk space to store this file in the log (%1 MiB free, %2 MiB needed)")
+                    .arg(freeBytes >> 20)
+                    .arg(needed >> 20)));
+            return;
+        }
+    }
+    node_.coordinator().count(std::move(upload), std::move(done));
+}
+
+http::ApiReply NodeApi::cluster() {
+    return http::ApiReply::json(200, clusterJson(node_.status()));
+}
+
+http::ApiReply NodeApi::health() {
+    const NodeStatus s = node_.status();
+    QJsonObject o{{QStringLiteral("id"), nodeIdString(s.id)},
+                  {QStringLiteral("role"), roleName(s.role)},
+                  {QStringLiteral("term"), qint64(s.term)},
+                  {QStringLiteral("phase"), s.phase}};
+    if (node_.hasLeader()) {
+        o.insert(QStringLiteral("status"), QStringLiteral("ok"));
+        o.insert(QStringLiteral("leader"), nodeIdString(s.leader));
+        return http::ApiReply::json(200, o);
+    }
+    o.insert(QStringLiteral("status"), QStringLiteral("no_leader"));
+    auto r = http::ApiReply::json(503, o);
+    r.headers.append({QByteArrayLiteral("Retry-After"), QByteArrayLiteral("2")});
+    return r;
+}
+
+QByteArray NodeApi::metrics() {
+    return node_.metricsText();
+}
+
+http::ApiReply NodeApi::jobs() {
+    QJsonArray list;
+    for (const StoredJob* j : node_.stateMachine().jobs()) {
+        QJsonObject o = j->result;
+        o.remove(QStringLiteral("top"));
+        o.remove(QStringLiteral("shards"));
+        list.append(o);
+    }
+    return http::ApiReply::json(200, QJsonObject{{QStringLiteral("jobs"), list}});
+}
+
+http::ApiReply NodeApi::job(const QString& id) {
+    const QByteArray key = id.toLatin1();
+    if (const StoredJob* j = node_.stateMachine().job(key)) return http::ApiReply::json(200, j->result);
+    if (auto p = node_.coordinator().progress(key)) return http::ApiReply::json(200, *p);
+    return http::ApiReply::error(404, QStringLiteral("not_found"), QStringLiteral("no job %1").arg(id));
+}
+
+http::ApiReply NodeApi::jobWords(const QString& id, qsizetype limit, qsizetype offset, const QString& mode) {
+    const QByteArray key = id.toLatin1();
+    const StoredJob* j = node_.stateMachine().job(key);
+    if (!j)
+        return http::ApiReply::error(404, QStringLiteral("not_found"),
+                                     QStringLiteral("no finished job %1").arg(id));
+    const QString jobMode = j->result.value(QStringLiteral("mode")).toString();
+    if (!mode.isEmpty() && mode != jobMode)
+        return http::ApiReply::error(
+            409, QStringLiteral("wrong_mode"),
+            QStringLiteral("job %1 was counted in %2 mode; upload again with ?mode=%3")
+                .arg(id, jobMode, mode));
+    if (cachedJob_ != key || !cachedTable_) {
+        auto counts = wordcount::decodeShardCounts(qUncompress(j->freqTable).toStdString());
+        if (!counts)
+            return http::ApiReply::error(500, QStringLiteral("internal"),
+                                         QStringLiteral("stored frequency table is damaged"));
+        cachedTable_ = std::make_shared<wordcount::ShardCounts>(std::move(*counts));
+        cachedJob_ = key;
+    }
+    const auto page = wordcount::pageWords(cachedTable_->freq, std::size_t(limit), std::size_t(offset));
+    QJsonArray words;
+    for (const auto& wc : page.words)
+        words.append(QJsonObject{
+            {QStringLiteral("word"), QString::fromUtf8(wc.word.data(), qsizetype(wc.word.size()))},
+            {QStringLiteral("count"), qint64(wc.count)}});
+    return http::ApiReply::json(200, QJsonObject{{QStringLiteral("id"), id},
+                                                 {QStringLiteral("mode"), jobMode},
+                                                 {QStringLiteral("total"), qint64(page.totalDistinct)},
+                                                 {QStringLiteral("offset"), qint64(offset)},
+                                                 {QStringLiteral("limit"), qint64(limit)},
+                                                 {QStringLiteral("words"), words}});
+}
+
+}  // namespace raftwc::node

@@ -1,0 +1,35 @@
+// NodeApi: the node's answers to the HTTP API (http::ApiBackend). Reads status values and the replicated
+// state machine; starts jobs through the coordinator.
+#pragma once
+
+#include <QByteArray>
+#include <memory>
+
+#include "http/api.h"
+#include "wordcount/wordcount.h"
+
+namespace raftwc::node {
+
+class Node;
+
+class NodeApi final : public http::ApiBackend {
+  public:
+    explicit NodeApi(Node& node) : node_(node) {}
+
+    void count(http::Upload upload, std::function<void(http::ApiReply)> done) override;
+    http::ApiReply cluster() override;
+    http::ApiReply health() override;
+    QByteArray metrics() override;
+    http::ApiReply jobs() override;
+    http::ApiReply job(const QString& id) override;
+    http::ApiReply jobWords(const QString& id, qsizetype limit, qsizetype offset,
+                            const QString& mode) override;
+
+  private:
+    Node& node_;
+    // The last decoded frequency table (paging through one job's words decodes it once).
+    QByteArray cachedJob_;
+    std::shared_ptr<wordcount::ShardCounts> cachedTable_;
+};
+
+}  // namespace raftwc::node

@@ -1,0 +1,588 @@
+#include "node/jobs.h"
+
+#include <QCryptographicHash>
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QRandomGenerator>
+#include <QThreadPool>
+#include <QTimer>
+#include <algorithm>
+#include <atomic>
+
+#include "net/bytes.h"
+#include "node/commands.h"
+
+namespace raftwc::node {
+
+using net::ByteReader;
+using net::ByteWriter;
+using wordcount::FreqMode;
+using wordcount::ShardCounts;
+
+QString nodeIdString(raft::NodeId id) {
+    return QString::number(id, 16).rightJustified(16, QLatin1Char('0'));
+}
+
+// ---- codecs ------------------------------------------------------------------------------------
+
+QByteArray encodeShardRequest(const ShardRequest& r) {
+    ByteWriter w;
+    w.u8(1);
+    w.bytes(r.jobId);
+    w.bytes(r.fileId);
+    w.u64(r.manifestIndex);
+    w.u64(r.shard.offset);
+    w.u64(r.shard.length);
+    w.u8(std::uint8_t(r.mode));
+    w.u32(r.shardNo);
+    return w.take();
+}
+
+std::optional<ShardRequest> decodeShardRequest(const QByteArray& bytes) {
+    ByteReader r(bytes);
+    if (r.u8() != 1) return std::nullopt;
+    ShardRequest q;
+    q.jobId = r.bytes(128);
+    q.fileId = r.bytes(64);
+    q.manifestIndex = r.u64();
+    q.shard.offset = r.u64();
+    q.shard.length = r.u64();
+    const std::uint8_t mode = r.u8();
+    q.shardNo = r.u32();
+    if (!r.atEnd() || mode > std::uint8_t(FreqMode::Normalized)) return std::nullopt;
+    q.mode = FreqMode(mode);
+    return q;
+}
+
+QByteArray encodeShardReply(const ShardReply& r) {
+    ByteWriter w;
+    w.u8(1);
+    w.boolean(r.ok);
+    w.string(r.error);
+    w.u32(r.ms);
+    w.bytes(r.ok ? wordcount::encodeShardCounts(r.counts) : std::string());
+    return w.take();
+}
+
+std::optional<ShardReply> decodeShardReply(const QByteArray& bytes) {
+    ByteReader r(bytes);
+    if (r.u8() != 1) return std::nullopt;
+    ShardReply s;
+    s.ok = r.boolean();
+    s.error = r.string(4096);
+    s.ms = r.u32();
+    const std::string counts = r.stdBytes();
+    if (!r.atEnd()) return std::nullopt;
+    if (s.ok) {
+        auto c = wordcount::decodeShardCounts(counts);
+        if (!c) return std::nullopt;
+        s.counts = std::move(*c);
+    }
+    return s;
+}
+
+QByteArray encodeShardProgress(const ShardProgressNote& p) {
+    ByteWriter w;
+    w.u8(1);
+    w.bytes(p.jobId);
+    w.u32(p.shardNo);
+    w.u64(p.bytesDone);
+    return w.take();
+}
+
+std::optional<ShardProgressNote> decodeShardProgress(const QByteArray& bytes) {
+    ByteReader r(bytes);
+    if (r.u8() != 1) return std::nullopt;
+    ShardProgressNote p;
+    p.jobId = r.bytes(128);
+    p.shardNo = r.u32();
+    p.bytesDone = r.u64();
+    if (!r.atEnd()) return std::nullopt;
+    return p;
+}
+
+// ---- worker ------------------------------------------------------------------------------------
+
+ShardWorker::ShardWorker(JobHost& host, QObject* parent) : QObject(parent), host_(host) {}
+
+ShardWorker::~ShardWorker() {
+    *alive_ = false;
+}
+
+void ShardWorker::handle(const ShardRequest& req, ProgressFn progress, std::function<void(ShardReply)> done) {
+    host_.whenApplied(req.manifestIndex, 15000, [this, req, progress, done](bool applied) {
+        if (!applied) {
+            done(
+                {false,
+                 QStringLiteral("file not stored on this node in time (log index %1)").arg(req.manifestIndex),
+                 {},
+                 0});
+            return;
+        }
+        run(req, progress, done);
+    });
+}
+
+void ShardWorker::run(const ShardRequest& req, ProgressFn progress, std::function<void(ShardReply)> done) {
+    const StoredFile* file = host_.state().file(req.fileId);
+    if (!file) {
+        done({false, QStringLiteral("unknown file %1").arg(QString::fromLatin1(req.fileId.toHex())), {}, 0});
+        return;
+    }
+    if (req.shard.offset > file->size || req.shard.length > file->size - req.shard.offset) {
+        done({false,
+              QStringLiteral("shard [%1, +%2) outside the file (%3 bytes)")
+                  .arg(req.shard.offset)
+                  .arg(req.shard.length)
+                  .arg(file->size),
+              {},
+              0});
+        return;
+    }
+    auto source = host_.fileSource(*file);
+    const std::uint64_t fileSize = file->size;
+    std::shared_ptr<bool> alive = alive_;
+    QPointer<ShardWorker> self(this);
+    // Count in pieces so progress shows; merging pieces is exact whatever the cuts.
+    QThreadPool::globalInstance()->start([=, this] {
+        QElapsedTimer timer;
+        timer.start();
+        constexpr std::uint64_t kPiece = 16u << 20;
+        ShardCounts acc;
+        acc.mode = req.mode;
+        std::string error;
+        std::uint64_t done_ = 0;
+        qint64 lastNote = -1000;
+        while (done_ < req.shard.length || (req.shard.length == 0 && done_ == 0)) {
+            if (!*alive) return;
+            const std::uint64_t n = std::min(kPiece, req.shard.length - done_);
+            wordcount::CountOptions opt;
+            opt.mode = req.mode;
+            auto res = wordcount::countRange(*source, fileSize, {req.shard.offset + done_, n}, opt);
+            if (!res.ok) {
+                error = res.error;
+                break;
+            }
+            wordcount::mergeInto(acc, res.counts);
+            done_ += n;
+            if (req.shard.length == 0) break;
+            if (timer.elapsed() - lastNote >= 200 && done_ < req.shard.length) {
+                lastNote = timer.elapsed();
+                ShardProgressNote note{req.jobId, req.shardNo, done_};
+                QMetaObject::invokeMethod(
+                    self,
+                    [self, note, progress] {
+                        if (self && progress) progress(note);
+                    },
+                    Qt::QueuedConnection);
+            }
+        }
+        ShardReply reply;
+        reply.ok = error.empty();
+        reply.error = QString::fromStdString(error);
+        reply.counts = std::move(acc);
+        reply.ms = std::uint32_t(timer.elapsed());
+        QMetaObject::invokeMethod(
+            self,
+            [self, reply = std::move(reply), done, n = req.shard.length]() {
+                if (!self) return;
+                if (reply.ok) {
+                    self->bytesCounted_ += n;
+                    ++self->shardsCounted_;
+                }
+                done(reply);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+// ---- coordinator -------------------------------------------------------------------------------
+
+struct JobCoordinator::Job {
+    QByteArray id;
+    QString name;
+    QString mode;
+    FreqMode freqMode = FreqMode::Normalized;
+    http::Upload upload;
+    std::function<void(http::ApiReply)> done;
+    QElapsedTimer timer;
+    qint64 createdAtMs = 0;
+    QByteArray fileId;
+    std::uint64_t size = 0;
+    QByteArray sha256;
+    bool shaReady = false;
+    // storing
+    std::uint64_t nextOffset = 0;
+    int inflight = 0;
+    std::uint64_t storedBytes = 0;
+    bool manifestProposed = false;
+    raft::Index manifestIndex = 0;
+    raft::Term term = 0;
+    // counting
+    std::vector<ShardState> shards;
+    std::vector<std::optional<ShardCounts>> parts;
+    std::vector<raft::NodeId> members;
+    enum class Phase { Storing, Counting, Committing, Done, Failed } phase = Phase::Storing;
+    QJsonObject result;
+    QString error;
+};
+
+namespace {
+const char* phaseName(int p) {
+    static const char* const names[] = {"storing", "counting", "committing", "done", "failed"};
+    return names[p];
+}
+}  // namespace
+
+JobCoordinator::JobCoordinator(JobHost& host, QObject* parent) : QObject(parent), host_(host) {}
+JobCoordinator::~JobCoordinator() = default;
+
+std::size_t JobCoordinator::running() const {
+    return std::size_t(std::count_if(jobs_.begin(), jobs_.end(), [](const auto& kv) {
+        return kv.second->phase != Job::Phase::Done && kv.second->phase != Job::Phase::Failed;
+    }));
+}
+
+void JobCoordinator::count(http::Upload upload, std::function<void(http::ApiReply)> done) {
+    if (!host_.leaderKnown()) {
+        auto r = http::ApiReply::error(
+            503, QStringLiteral("no_leader"),
+            QStringLiteral(
+                "the cluster has no leader right now (election in progress or no quorum); retry shortly"));
+        r.headers.append({QByteArrayLiteral("Retry-After"), QByteArrayLiteral("2")});
+        done(r);
+        return;
+    }
+    auto job = std::make_shared<Job>();
+    job->id = upload.jobId.isEmpty() ? QUuid::createUuid().toString(QUuid::WithoutBraces).toLatin1()
+                                     : upload.jobId.toLatin1();
+    if (jobs_.count(job->id) || host_.state().job(job->id)) {
+        done(http::ApiReply::error(409, QStringLiteral("duplicate_job"),
+                                   QStringLiteral("a job with this id exists already")));
+        return;
+    }
+    job->name = upload.name.isEmpty() ? QStringLiteral("upload") : upload.name;
+    job->mode = upload.mode == QLatin1String("raw") ? QStringLiteral("raw") : QStringLiteral("normalized");
+    job->freqMode = job->mode == QLatin1String("raw") ? FreqMode::Raw : FreqMode::Normalized;
+    job->size = std::uint64_t(upload.length);
+    job->upload = std::move(upload);
+    job->done = std::move(done);
+    job->timer.start();
+    job->createdAtMs = QDateTime::currentMSecsSinceEpoch();
+    job->fileId.resize(kFileIdBytes);
+    QRandomGenerator::system()->fillRange(reinterpret_cast<quint32*>(job->fileId.data()), kFileIdBytes / 4);
+    jobs_[job->id] = job;
+    ++jobsStarted_;
+
+    // The file's checksum is computed on a worker thread while its chunks are being stored.
+    QPointer<JobCoordinator> self(this);
+    QThreadPool::globalInstance()->start([self, job] {
+        const QByteArray sha = QCryptographicHash::hash(job->upload.bytes(), QCryptographicHash::Sha256);
+        QMetaObject::invokeMethod(
+            self,
+            [self, job, sha] {
+                if (!self) return;
+                job->sha256 = sha;
+                job->shaReady = true;
+                if (job->phase == Job::Phase::Storing && job->storedBytes == job->size && job->inflight == 0)
+                    self->proposeManifest(job, 0);
+            },
+            Qt::QueuedConnection);
+    });
+    sendChunks(job);
+}
+
+void JobCoordinator::sendChunks(const std::shared_ptr<Job>& job) {
+    while (job->phase == Job::Phase::Storing && job->inflight < chunkWindow && job->nextOffset < job->size) {
+        const std::uint64_t off = job->nextOffset;
+        job->nextOffset = std::min<std::uint64_t>(job->size, off + std::uint64_t(chunkBytes));
+        ++job->inflight;
+        proposeChunk(job, off, 0);
+    }
+    if (job->phase == Job::Phase::Storing && job->storedBytes == job->size && job->inflight == 0 &&
+        job->shaReady)
+        proposeManifest(job, 0);
+}
+
+void JobCoordinator::proposeChunk(const std::shared_ptr<Job>& job, std::uint64_t offset, int attempt) {
+    const std::uint64_t len = std::min<std::uint64_t>(std::uint64_t(chunkBytes), job->size - offset);
+    FileChunk chunk{
+        job->fileId, offset,
+        QByteArray(job->upload.data.constData() + job->upload.offset + qsizetype(offset), qsizetype(len))};
+    QPointer<JobCoordinator> self(this);
+    host_.proposeCommand(encodeCommand(chunk), [self, job, offset, len, attempt](ProposeOutcome o) {
+        if (!self || job->phase != Job::Phase::Storing) return;
+        if (!o.ok()) {
+            if (attempt < 20) {  // about 10 s: rides out an election
+                QTimer::singleShot(500, self, [self, job, offset, attempt] {
+                    if (self && job->phase == Job::Phase::Storing)
+                        self->proposeChunk(job, offset, attempt + 1);
+                });
+                return;
+            }
+            self->fail(job, 503, QStringLiteral("store_failed"),
+                       QStringLiteral("could not store the file in the replicated log: %1").arg(o.error));
+            return;
+        }
+        --job->inflight;
+        job->storedBytes += len;
+        self->sendChunks(job);
+    });
+}
+
+void JobCoordinator::proposeManifest(const std::shared_ptr<Job>& job, int attempt) {
+    if (job->manifestProposed && attempt == 0) return;
+    job->manifestProposed = true;
+    FileManifest m{job->fileId, job->name, job->size,
+                   job->sha256, job->id,   nodeIdString(host_.selfId()).toLatin1()};
+    QPointer<JobCoordinator> self(this);
+    host_.proposeCommand(encodeCommand(m), [self, job, attempt](ProposeOutcome o) {
+        if (!self || job->phase != Job::Phase::Storing) return;
+        if (!o.ok()) {
+            if (attempt < 20) {
+                QTimer::singleShot(500, self, [self, job, attempt] {
+                    if (self && job->phase == Job::Phase::Storing) self->proposeManifest(job, attempt + 1);
+                });
+                return;
+            }
+            self->fail(job, 503, QStringLiteral("store_failed"),
+                       QStringLiteral("could not commit the file manifest: %1").arg(o.error));
+            return;
+        }
+        job->manifestIndex = o.index;
+        job->term = o.term;
+        self->host_.whenApplied(o.index, 15000, [self, job](bool applied) {
+            if (!self || job->phase != Job::Phase::Storing) return;
+            if (!applied || !self->host_.state().file(job->fileId)) {
+                self->fail(job, 500, QStringLiteral("store_failed"),
+                           QStringLiteral(
+                               "the file manifest was committed but the file is not complete in the log"));
+                return;
+            }
+            self->startCounting(job);
+        });
+    });
+}
+
+void JobCoordinator::startCounting(const std::shared_ptr<Job>& job) {
+    job->phase = Job::Phase::Counting;
+    job->upload = {};  // the bytes are in the log now: free the request body
+    job->members = host_.liveMembers();
+    if (job->members.empty()) job->members.push_back(host_.selfId());
+    const std::size_t parts = job->members.size() * std::size_t(std::max(1, shardsPerNode));
+    const auto specs = wordcount::planShards(job->size, parts, minShardBytes);
+    job->shards.clear();
+    job->parts.assign(specs.size(), std::nullopt);
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        ShardState s;
+        s.no = std::uint32_t(i);
+        s.spec = specs[i];
+        s.node = job->members[i % job->members.size()];
+        job->shards.push_back(s);
+    }
+    if (job->shards.empty()) {
+        finishCounting(job);
+        return;
+    }
+    for (std::size_t i = 0; i < job->shards.size(); ++i)
+        dispatchShard(job, i);
+}
+
+void JobCoordinator::dispatchShard(const std::shared_ptr<Job>& job, std::size_t idx) {
+    ShardState& s = job->shards[idx];
+    ++s.attempts;
+    s.state = ShardState::State::Running;
+    s.bytesDone = 0;
+    ShardRequest req{job->id, job->fileId, job->manifestIndex, s.spec, job->freqMode, s.no};
+    const int timeout = shardTimeoutMs + int(std::min<std::uint64_t>(s.spec.length / (20u << 10), 600000));
+    const raft::NodeId target = s.node;
+    QPointer<JobCoordinator> self(this);
+    host_.sendShard(target, req, timeout, [self, job, idx, target](ShardReply reply) {
+        if (!self || job->phase != Job::Phase::Counting) return;
+        ShardState& st = job->shards[idx];
+        if (st.node != target || st.state == ShardState::State::Done) return;  // a stale answer
+        if (reply.ok) {
+            st.state = ShardState::State::Done;
+            st.bytesDone = st.spec.length;
+            st.words = reply.counts.words;
+            st.ms = reply.ms;
+            job->parts[idx] = std::move(reply.counts);
+            if (std::all_of(job->parts.begin(), job->parts.end(),
+                            [](const auto& p) { return p.has_value(); }))
+                self->finishCounting(job);
+            return;
+        }
+        qWarning().noquote() << "job" << job->id << "shard" << st.no << "on" << nodeIdString(target)
+                             << "failed:" << reply.error;
+        if (st.attempts >= self->maxShardAttempts) {
+            self->fail(job, 503, QStringLiteral("count_failed"),
+                       QStringLiteral("shard %1 failed %2 times; last error: %3")
+                           .arg(st.no)
+                           .arg(st.attempts)
+                           .arg(reply.error));
+            return;
+        }
+        // Reassign: the next live member after the one that failed, this node as the last resort.
+        std::vector<raft::NodeId> live = self->host_.liveMembers();
+        live.erase(std::remove(live.begin(), live.end(), target), live.end());
+        st.node = live.empty() ? self->host_.selfId() : live[std::size_t(st.attempts) % live.size()];
+        self->dispatchShard(job, idx);
+    });
+}
+
+void JobCoordinator::onProgress(const ShardProgressNote& p) {
+    auto it = jobs_.find(p.jobId);
+    if (it == jobs_.end() || p.shardNo >= it->second->shards.size()) return;
+    ShardState& s = it->second->shards[p.shardNo];
+    if (s.state == ShardState::State::Running) s.bytesDone = std::min(p.bytesDone, s.spec.length);
+}
+
+void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
+    ShardCounts total;
+    total.mode = job->freqMode;
+    for (auto& p : job->parts)
+        wordcount::mergeInto(total, *p);
+    total.bytes = job->size;
+    job->parts.clear();
+    job->phase = Job::Phase::Committing;
+    const StoredFile* file = host_.state().file(job->fileId);
+    if (!file) {
+        fail(job, 500, QStringLiteral("internal"), QStringLiteral("file vanished from the state machine"));
+        return;
+    }
+    const QJsonObject result = resultJson(job->id, *file, total, job->shards, host_.selfId(), job->term,
+                                          job->timer.elapsed(), job->mode);
+    const std::string table = wordcount::encodeShardCounts(total);
+    JobResult jr{job->id, QJsonDocument(result).toJson(QJsonDocument::Compact),
+                 qCompress(QByteArray::fromStdString(table), 3)};
+    const QByteArray cmd = encodeCommand(jr);
+    auto propose = std::make_shared<std::function<void(int)>>();
+    QPointer<JobCoordinator> self(this);
+    *propose = [self, job, cmd, result, propose](int attempt) {
+        if (!self) return;
+        self->host_.proposeCommand(cmd, [self, job, result, propose, attempt](ProposeOutcome o) {
+            if (!self || job->phase != Job::Phase::Committing) return;
+            if (o.ok()) {
+                self->complete(job, result);
+                *propose = nullptr;  // break the cycle
+            } else if (attempt < 20) {
+                QTimer::singleShot(500, self, [propose, attempt] {
+                    if (*propose) (*propose)(attempt + 1);
+                });
+            } else {
+                self->fail(job, 503, QStringLiteral("commit_failed"),
+                           QStringLiteral("counted, but could not commit the result: %1").arg(o.error));
+                *propose = nullptr;
+            }
+        });
+    };
+    (*propose)(0);
+}
+
+void JobCoordinator::fail(const std::shared_ptr<Job>& job, int status, const QString& code,
+                          const QString& message) {
+    if (job->phase == Job::Phase::Done || job->phase == Job::Phase::Failed) return;
+    job->phase = Job::Phase::Failed;
+    job->error = message;
+    job->upload = {};
+    job->parts.clear();
+    ++jobsFailed_;
+    qWarning().noquote() << "job" << job->id << "failed:" << message;
+    auto reply = http::ApiReply::error(status, code, message);
+    if (status == 503) reply.headers.append({QByteArrayLiteral("Retry-After"), QByteArrayLiteral("2")});
+    if (auto done = std::exchange(job->done, nullptr)) done(reply);
+    finishedOrder_.push_back(job->id);
+    while (finishedOrder_.size() > 50) {
+        jobs_.erase(finishedOrder_.front());
+        finishedOrder_.erase(finishedOrder_.begin());
+    }
+}
+
+void JobCoordinator::complete(const std::shared_ptr<Job>& job, const QJsonObject& result) {
+    job->phase = Job::Phase::Done;
+    job->result = result;
+    if (auto done = std::exchange(job->done, nullptr)) done(http::ApiReply::json(200, result));
+    finishedOrder_.push_back(job->id);
+    while (finishedOrder_.size() > 50) {
+        jobs_.erase(finishedOrder_.front());
+        finishedOrder_.erase(finishedOrder_.begin());
+    }
+}
+
+std::optional<QJsonObject> JobCoordinator::progress(const QByteArray& jobId) const {
+    auto it = jobs_.find(jobId);
+    if (it == jobs_.end()) return std::nullopt;
+    return jobJson(*it->second);
+}
+
+QJsonObject JobCoordinator::jobJson(const Job& job) const {
+    if (job.phase == Job::Phase::Done) return job.result;
+    QJsonArray shards;
+    for (const ShardState& s : job.shards) {
+        shards.append(QJsonObject{
+            {QStringLiteral("node"), nodeIdString(s.node)},
+            {QStringLiteral("offset"), qint64(s.spec.offset)},
+            {QStringLiteral("length"), qint64(s.spec.length)},
+            {QStringLiteral("words"), qint64(s.words)},
+            {QStringLiteral("ms"), qint64(s.ms)},
+            {QStringLiteral("state"), s.state == ShardState::State::Done      ? QStringLiteral("done")
+                                      : s.state == ShardState::State::Running ? QStringLiteral("running")
+                                                                              : QStringLiteral("pending")},
+            {QStringLiteral("progress"), s.spec.length ? double(s.bytesDone) / double(s.spec.length) : 1.0},
+            {QStringLiteral("attempts"), s.attempts},
+        });
+    }
+    QJsonObject o{
+        {QStringLiteral("id"), QString::fromLatin1(job.id)},
+        {QStringLiteral("name"), job.name},
+        {QStringLiteral("bytes"), qint64(job.size)},
+        {QStringLiteral("storedBytes"), qint64(job.storedBytes)},
+        {QStringLiteral("state"), QLatin1String(phaseName(int(job.phase)))},
+        {QStringLiteral("mode"), job.mode},
+        {QStringLiteral("coordinator"), nodeIdString(host_.selfId())},
+        {QStringLiteral("elapsedMs"), job.timer.elapsed()},
+        {QStringLiteral("createdAt"),
+         QDateTime::fromMSecsSinceEpoch(job.createdAtMs, Qt::UTC).toString(Qt::ISODateWithMs)},
+        {QStringLiteral("shards"), shards},
+    };
+    if (!job.error.isEmpty()) o.insert(QStringLiteral("error"), job.error);
+    return o;
+}
+
+QJsonObject resultJson(const QByteArray& jobId, const StoredFile& file, const ShardCounts& total,
+                       const std::vector<ShardState>& shards, raft::NodeId coordinator, raft::Term term,
+                       qint64 elapsedMs, const QString& mode) {
+    QJsonArray top;
+    for (const auto& wc : wordcount::topWords(total.freq, 20))
+        top.append(QJsonObject{
+            {QStringLiteral("word"), QString::fromUtf8(wc.word.data(), qsizetype(wc.word.size()))},
+            {QStringLiteral("count"), qint64(wc.count)}});
+    QJsonArray sh;
+    for (const ShardState& s : shards)
+        sh.append(QJsonObject{{QStringLiteral("node"), nodeIdString(s.node)},
+                              {QStringLiteral("offset"), qint64(s.spec.offset)},
+                              {QStringLiteral("length"), qint64(s.spec.length)},
+                              {QStringLiteral("words"), qint64(s.words)},
+                              {QStringLiteral("ms"), qint64(s.ms)}});
+    return QJsonObject{
+        {QStringLiteral("id"), QString::fromLatin1(jobId)},
+        {QStringLiteral("name"), file.name},
+        {QStringLiteral("bytes"), qint64(file.size)},
+        {QStringLiteral("sha256"), QString::fromLatin1(file.sha256.toHex())},
+        {QStringLiteral("words"), qint64(total.words)},
+        {QStringLiteral("lines"), qint64(total.lines)},
+        {QStringLiteral("uniqueWords"), qint64(total.freq.size())},
+        {QStringLiteral("top"), top},
+        {QStringLiteral("shards"), sh},
+        {QStringLiteral("coordinator"), nodeIdString(coordinator)},
+        {QStringLiteral("term"), qint64(term)},
+        {QStringLiteral("logIndex"), qint64(file.manifestIndex)},
+        {QStringLiteral("elapsedMs"), elapsedMs},
+        {QStringLiteral("mode"), mode},
+        {QStringLiteral("state"), QStringLiteral("done")},
+        {QStringLiteral("createdAt"), QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs)},
+    };
+}
+
+}  // namespace raftwc::node

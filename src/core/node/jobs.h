@@ -1,0 +1,166 @@
+// Distributed word-count jobs. The coordinator runs on the node that received the upload: it stores the
+// file through the leader (chunk entries, then a manifest), plans (offset, length) shards over the live
+// members, sends each its shard, reassigns shards of members that fail or stall, merges the parts exactly
+// and commits the result. The worker counts one shard from this node's own copy of the file in the log.
+//
+// Both talk to the rest of the node only through JobHost, so they are tested without sockets.
+#pragma once
+
+#include <QElapsedTimer>
+#include <QJsonObject>
+#include <QObject>
+#include <QPointer>
+#include <functional>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "http/api.h"
+#include "node/statemachine.h"
+#include "raft/types.h"
+#include "wordcount/wordcount.h"
+
+namespace raftwc::node {
+
+/// What a proposal through the leader came to.
+struct ProposeOutcome {
+    enum class Code { Committed, NoLeader, Failed };
+    Code code = Code::Failed;
+    raft::Term term = 0;
+    raft::Index index = 0;
+    QString error;
+    bool ok() const { return code == Code::Committed; }
+};
+
+struct ShardRequest {
+    QByteArray jobId;
+    QByteArray fileId;
+    raft::Index manifestIndex = 0;
+    wordcount::ShardSpec shard;
+    wordcount::FreqMode mode = wordcount::FreqMode::Normalized;
+    std::uint32_t shardNo = 0;
+};
+QByteArray encodeShardRequest(const ShardRequest& r);
+std::optional<ShardRequest> decodeShardRequest(const QByteArray& bytes);
+
+struct ShardReply {
+    bool ok = false;
+    QString error;
+    wordcount::ShardCounts counts;
+    std::uint32_t ms = 0;
+};
+QByteArray encodeShardReply(const ShardReply& r);
+std::optional<ShardReply> decodeShardReply(const QByteArray& bytes);
+
+struct ShardProgressNote {
+    QByteArray jobId;
+    std::uint32_t shardNo = 0;
+    std::uint64_t bytesDone = 0;
+};
+QByteArray encodeShardProgress(const ShardProgressNote& p);
+std::optional<ShardProgressNote> decodeShardProgress(const QByteArray& bytes);
+
+/// The node, as jobs see it.
+class JobHost {
+  public:
+    virtual ~JobHost() = default;
+    virtual raft::NodeId selfId() const = 0;
+    virtual raft::Term currentTerm() const = 0;
+    /// True if a leader is known and this node has heard from it recently.
+    virtual bool leaderKnown() const = 0;
+    /// Proposes a Normal entry through the leader; `done` once it is committed (or failed).
+    virtual void proposeCommand(QByteArray command, std::function<void(ProposeOutcome)> done) = 0;
+    virtual const StateMachine& state() const = 0;
+    /// Calls `cb(true)` once this node has applied `index`, or `cb(false)` after `timeoutMs`.
+    virtual void whenApplied(raft::Index index, int timeoutMs, std::function<void(bool)> cb) = 0;
+    /// Members (including self) that are alive now.
+    virtual std::vector<raft::NodeId> liveMembers() const = 0;
+    /// Sends a shard to `to` (which may be this node); `done` exactly once. Progress notes of the
+    /// shard arrive through JobCoordinator::onProgress.
+    virtual void sendShard(raft::NodeId to, const ShardRequest& req, int timeoutMs,
+                           std::function<void(ShardReply)> done) = 0;
+    /// A ByteSource over a stored file's bytes in this node's log (safe to read from worker threads).
+    virtual std::shared_ptr<wordcount::ByteSource> fileSource(const StoredFile& f) = 0;
+};
+
+/// Counts shards for other nodes (and this one): waits until the file is applied here, counts in
+/// pieces on a worker thread, reports progress, answers once.
+class ShardWorker : public QObject {
+    Q_OBJECT
+  public:
+    ShardWorker(JobHost& host, QObject* parent = nullptr);
+    ~ShardWorker() override;
+    using ProgressFn = std::function<void(const ShardProgressNote&)>;
+    void handle(const ShardRequest& req, ProgressFn progress, std::function<void(ShardReply)> done);
+    /// Bytes counted by this node since start (for /metrics).
+    std::uint64_t bytesCounted() const { return bytesCounted_; }
+    std::uint64_t shardsCounted() const { return shardsCounted_; }
+
+  private:
+    void run(const ShardRequest& req, ProgressFn progress, std::function<void(ShardReply)> done);
+    JobHost& host_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    std::uint64_t bytesCounted_ = 0;
+    std::uint64_t shardsCounted_ = 0;
+};
+
+/// One shard's place in a job, as /api/jobs/{id} shows it.
+struct ShardState {
+    std::uint32_t no = 0;
+    wordcount::ShardSpec spec;
+    raft::NodeId node = raft::kNoNode;
+    enum class State { Pending, Running, Done } state = State::Pending;
+    std::uint64_t bytesDone = 0;
+    std::uint64_t words = 0;
+    std::uint32_t ms = 0;
+    int attempts = 0;
+};
+
+class JobCoordinator : public QObject {
+    Q_OBJECT
+  public:
+    JobCoordinator(JobHost& host, QObject* parent = nullptr);
+    ~JobCoordinator() override;
+
+    void count(http::Upload upload, std::function<void(http::ApiReply)> done);
+    /// Progress of a job this node coordinates (running or recently finished); empty if unknown.
+    std::optional<QJsonObject> progress(const QByteArray& jobId) const;
+    void onProgress(const ShardProgressNote& p);
+    std::uint64_t jobsStarted() const { return jobsStarted_; }
+    std::uint64_t jobsFailed() const { return jobsFailed_; }
+    std::size_t running() const;
+
+    /// Tunables (tests shrink them).
+    qint64 chunkBytes = 1 << 20;
+    int chunkWindow = 8;
+    int shardTimeoutMs = 20000;
+    int maxShardAttempts = 4;
+    int shardsPerNode = 2;
+    std::uint64_t minShardBytes = 1 << 20;
+
+  private:
+    struct Job;
+    void sendChunks(const std::shared_ptr<Job>& job);
+    void proposeChunk(const std::shared_ptr<Job>& job, std::uint64_t offset, int attempt);
+    void proposeManifest(const std::shared_ptr<Job>& job, int attempt);
+    void startCounting(const std::shared_ptr<Job>& job);
+    void dispatchShard(const std::shared_ptr<Job>& job, std::size_t shardIdx);
+    void finishCounting(const std::shared_ptr<Job>& job);
+    void fail(const std::shared_ptr<Job>& job, int status, const QString& code, const QString& message);
+    void complete(const std::shared_ptr<Job>& job, const QJsonObject& result);
+    QJsonObject jobJson(const Job& job) const;
+
+    JobHost& host_;
+    std::map<QByteArray, std::shared_ptr<Job>> jobs_;  ///< running and the last few finished
+    std::vector<QByteArray> finishedOrder_;
+    std::uint64_t jobsStarted_ = 0;
+    std::uint64_t jobsFailed_ = 0;
+};
+
+/// The JSON of a finished job's result (also what is committed in the JobResult entry).
+QJsonObject resultJson(const QByteArray& jobId, const StoredFile& file, const wordcount::ShardCounts& total,
+                       const std::vector<ShardState>& shards, raft::NodeId coordinator, raft::Term term,
+                       qint64 elapsedMs, const QString& mode);
+QString nodeIdString(raft::NodeId id);
+
+}  // namespace raftwc::node

@@ -1,0 +1,1076 @@
+#include "node/node.h"
+
+#include <sys/statvfs.h>
+#include <QDateTime>
+#include <QHostAddress>
+#include <QJsonArray>
+#include <QNetworkInterface>
+#include <QRandomGenerator>
+#include <QThreadPool>
+#include <QUuid>
+#include <algorithm>
+
+#include "http/http_frontend.h"
+#include "net/bytes.h"
+#include "net/multicast_channel.h"
+#include "net/rpc_transport.h"
+#include "node/api.h"
+#include "node/commands.h"
+#include "storage/raft_log_store.h"
+
+namespace raftwc::node {
+
+namespace {
+
+constexpr qint64 kAliveMs = 3000;  ///< A member heard from within this is "alive".
+constexpr qint64 kProposalTimeoutMs = 30000;
+constexpr int kForwardTimeoutMs = 20000;
+
+QByteArray u64Payload(quint64 v) {
+    net::ByteWriter w;
+    w.u64(v);
+    return w.take();
+}
+
+std::optional<quint64> readU64(const QByteArray& b) {
+    net::ByteReader r(b);
+    const quint64 v = r.u64();
+    if (!r.atEnd()) return std::nullopt;
+    return v;
+}
+
+/// A ByteSource over a stored file: each read is served by pread from the chunk entries' payloads
+/// in the log segments (SegmentedLog is safe to read from worker threads).
+class LogFileSource final : public wordcount::ByteSource {
+  public:
+    LogFileSource(const storage::SegmentedLog& log, std::vector<ChunkRef> chunks)
+        : log_(log), chunks_(std::move(chunks)) {}
+    bool read(std::uint64_t offset, std::size_t len, char* out) const override {
+        auto it = std::upper_bound(chunks_.begin(), chunks_.end(), offset,
+                                   [](std::uint64_t off, const ChunkRef& c) { return off < c.fileOffset; });
+        if (it == chunks_.begin()) return len == 0;
+        --it;
+        while (len > 0) {
+            if (it == chunks_.end() || offset < it->fileOffset || offset >= it->fileOffset + it->length)
+                return false;
+            const std::uint64_t within = offset - it->fileOffset;
+            const std::size_t n = std::size_t(std::min<std::uint64_t>(len, it->length - within));
+            if (!log_.readPayload(it->index, kChunkHeaderBytes + within, n, out).ok()) return false;
+            out += n;
+            offset += n;
+            len -= n;
+            ++it;
+        }
+        return true;
+    }
+
+  private:
+    const storage::SegmentedLog& log_;
+    std::vector<ChunkRef> chunks_;
+};
+
+}  // namespace
+
+Node::Node(NodeOptions options, QObject* parent) : QObject(parent), opt_(std::move(options)) {
+    clock_.start();
+    qRegisterMetaType<raftwc::raft::Message>();
+    qRegisterMetaType<raftwc::net::InboundRequest>();
+    qRegisterMetaType<raftwc::net::Probe>();
+    qRegisterMetaType<raftwc::net::Announce>();
+    qRegisterMetaType<raftwc::net::Hello>();
+    qRegisterMetaType<raftwc::net::FrameHeader>();
+}
+
+Node::~Node() {
+    stopping_ = true;
+    tickTimer_.stop();
+    // Shard counting runs on the global pool and posts back to worker_: let it finish first.
+    delete coordinator_;
+    coordinator_ = nullptr;
+    delete worker_;
+    worker_ = nullptr;
+    QThreadPool::globalInstance()->waitForDone();
+    delete http_;
+    http_ = nullptr;
+}
+
+quint16 Node::httpPort() const {
+    return http_ ? http_->port() : 0;
+}
+quint16 Node::rpcPort() const {
+    return rpc_ ? rpc_->serverPort() : 0;
+}
+
+QString Node::advertisedHost() const {
+    if (!opt_.advertise.isEmpty()) return opt_.advertise;
+    const QHostAddress bound(opt_.rpc.host);
+    if (!bound.isNull() && bound != QHostAddress::AnyIPv4 && bound != QHostAddress::Any)
+        return bound.toString();
+    QString ifname = discovery_ ? discovery_->interfaceName() : QString();
+    const QNetworkInterface iface = QNetworkInterface::interfaceFromName(ifname);
+    for (const QNetworkAddressEntry& e : iface.addressEntries())
+        if (e.ip().protocol() == QAbstractSocket::IPv4Protocol) return e.ip().toString();
+    return QStringLiteral("127.0.0.1");
+}
+
+bool Node::start(QString* error) {
+    auto fail = [error](const QString& m) {
+        if (error) *error = m;
+        return false;
+    };
+    // 1. The data directory: lock, hard state, log recovery.
+    storage::RaftLogStoreOptions so;
+    so.dir = opt_.dataDir.toStdString();
+    so.logger = [](storage::LogLevel level, std::string_view msg) {
+        const QString m = QString::fromUtf8(msg.data(), qsizetype(msg.size()));
+        if (level == storage::LogLevel::Error)
+            qCritical().noquote() << "storage:" << m;
+        else if (level == storage::LogLevel::Warning)
+            qWarning().noquote() << "storage:" << m;
+        else if (level == storage::LogLevel::Info)
+            qInfo().noquote() << "storage:" << m;
+        else
+            qDebug().noquote() << "storage:" << m;
+    };
+    auto opened = storage::RaftLogStore::open(so);
+    if (!opened.ok()) return fail(QString::fromStdString(opened.status().message()));
+    store_ = opened.take();
+
+    // 2. Identity: the node id is generated once and kept in the data dir.
+    id_ = store_->nodeId();
+    if (opt_.nodeId != 0 && id_ != 0 && opt_.nodeId != id_)
+        return fail(QStringLiteral("data directory %1 belongs to node %2, not %3")
+                        .arg(opt_.dataDir, nodeIdString(id_), nodeIdString(opt_.nodeId)));
+    if (id_ == 0) id_ = opt_.nodeId;
+    while (id_ == 0)
+        id_ = QRandomGenerator::system()->generate64();
+    clusterId_ = QString::fromStdString(store_->clusterId());
+    if (store_->nodeId() != id_) {
+        if (auto st = store_->setIdentity(store_->clusterId(), id_); !st.ok())
+            return fail(QString::fromStdString(st.message()));
+    }
+
+    // 3. The consensus core.
+    raft::Config rc;
+    rc.id = id_;
+    rc.electionTicksMin = std::max(2, opt_.electionMinMs / opt_.tickMs);
+    rc.electionTicksMax = std::max(rc.electionTicksMin, opt_.electionMaxMs / opt_.tickMs);
+    rc.heartbeatTicks = std::max(1, opt_.heartbeatMs / opt_.tickMs);
+    rc.seed = QRandomGenerator::system()->generate64() | 1;
+    rc.checkInvariants = false;
+    rc.logger = [](raft::LogLevel level, std::string_view msg) {
+        const QString m = QString::fromUtf8(msg.data(), qsizetype(msg.size()));
+        if (level == raft::LogLevel::Debug)
+            qDebug().noquote() << "raft:" << m;
+        else if (level == raft::LogLevel::Info)
+            qInfo().noquote() << "raft:" << m;
+        else
+            qWarning().noquote() << "raft:" << m;
+    };
+    raft_ = std::make_unique<raft::RawNode>(rc, *store_);
+    const bool hasData = store_->lastIndex() > 0;
+    phase_ = hasData ? Phase::Member : Phase::Discovering;
+
+    // 4. Transports. The same incarnation identifies this process on both.
+    net::AuthConfig auth;
+    auth.key = opt_.clusterKey;
+    auth.self = id_;
+    auth.incarnation = net::randomIncarnation();
+    net::MulticastConfig mc;
+    mc.group = QHostAddress(opt_.group.host);
+    mc.port = opt_.group.port;
+    mc.interfaceName = opt_.interfaceName;
+    mc.ttl = opt_.ttl;
+    for (const HostPort& p : opt_.peers)
+        mc.staticPeers.push_back(net::HostPort{p.host, p.port});
+    discovery_ = new net::MulticastChannel(mc, auth, this);
+    QString err;
+    if (!discovery_->open(&err)) return fail(QStringLiteral("discovery channel: %1").arg(err));
+
+    net::RpcConfig rpcc;
+    rpcc.listenAddress = QHostAddress(opt_.rpc.host);
+    rpcc.listenPort = opt_.rpc.port;
+    rpcc.seed = id_;
+    rpc_ = new net::RpcTransport(rpcc, auth, this);
+    if (!rpc_->listen(&err))
+        return fail(QStringLiteral("RPC listener on %1: %2").arg(opt_.rpc.toString(), err));
+
+    const QString host = advertisedHost();
+    rpcAddress_ = HostPort{host, rpc_->serverPort()}.toString();
+
+    // 5. HTTP.
+    api_ = std::make_unique<NodeApi>(*this);
+    http_ = new http::HttpFrontend(api_.get(), this);
+    http_->setMaxUpload(opt_.maxUpload);
+    if (!http_->listen(QHostAddress(opt_.http.host), opt_.http.port, &err))
+        return fail(QStringLiteral("HTTP listener on %1: %2").arg(opt_.http.toString(), err));
+    httpAddress_ = HostPort{host, http_->port()}.toString();
+
+    worker_ = new ShardWorker(*this, this);
+    coordinator_ = new JobCoordinator(*this, this);
+
+    connect(rpc_, &net::RpcTransport::raftMessageReceived, this, &Node::onRaftMessage);
+    connect(rpc_, &net::RpcTransport::appRequestReceived, this, &Node::onAppRequest);
+    connect(discovery_, &net::MulticastChannel::probeReceived, this,
+            [this](const net::Probe& p, const net::FrameHeader& h, const QHostAddress&) { onProbe(p, h); });
+    connect(
+        discovery_, &net::MulticastChannel::announceReceived, this,
+        [this](const net::Announce& a, const net::FrameHeader& h, const QHostAddress&) { onAnnounce(a, h); });
+    connect(discovery_, &net::MulticastChannel::helloReceived, this,
+            [this](const net::Hello& hl, const net::FrameHeader& h, const QHostAddress&) { onHello(hl, h); });
+
+    // Addresses of members we already know from our own log.
+    for (const raft::Entry& e : store_->confEntries())
+        learnAddresses({e});
+
+    tickTimer_.setTimerType(Qt::PreciseTimer);
+    connect(&tickTimer_, &QTimer::timeout, this, &Node::onTick);
+    tickTimer_.start(opt_.tickMs);
+    connect(&announceTimer_, &QTimer::timeout, this, &Node::onAnnounceTimer);
+    announceTimer_.start(opt_.heartbeatMs);
+    connect(&discoveryTimer_, &QTimer::timeout, this, &Node::onDiscoveryTimer);
+    discoveryTimer_.start(250);
+    connect(&sweepTimer_, &QTimer::timeout, this, &Node::sweepPending);
+    sweepTimer_.start(500);
+    discoveryStartMs_ = nowMs();
+
+    const raft::Status st = raft_->status();
+    qInfo().noquote() << QStringLiteral("raftwc node %1 starting").arg(nodeIdString(id_));
+    qInfo().noquote() << QStringLiteral("  data dir   %1 (%2 entries, term %3%4)")
+                             .arg(opt_.dataDir)
+                             .arg(store_->lastIndex())
+                             .arg(st.term)
+                             .arg(clusterId_.isEmpty() ? QString()
+                                                       : QStringLiteral(", cluster ") + clusterId_);
+    qInfo().noquote()
+        << QStringLiteral("  http       %1  (http://%2/)").arg(opt_.http.toString(), httpAddress_);
+    qInfo().noquote()
+        << QStringLiteral("  rpc        %1  (advertised %2)").arg(opt_.rpc.toString(), rpcAddress_);
+    if (discovery_->staticPeersMode())
+        qInfo().noquote() << QStringLiteral("  discovery  static peers (%1), udp port %2")
+                                 .arg(opt_.peers.size())
+                                 .arg(opt_.group.port);
+    else
+        qInfo().noquote() << QStringLiteral("  discovery  multicast %1 on %2, ttl %3")
+                                 .arg(opt_.group.toString(), discovery_->interfaceName())
+                                 .arg(opt_.ttl);
+    qInfo().noquote() << QStringLiteral("  elections  timeout %1-%2 ms, heartbeat %3 ms, tick %4 ms")
+                             .arg(opt_.electionMinMs)
+                             .arg(opt_.electionMaxMs)
+                             .arg(opt_.heartbeatMs)
+                             .arg(opt_.tickMs);
+    qInfo().noquote() << (opt_.clusterKey.isEmpty()
+                              ? QStringLiteral("  security   OPEN MODE: no cluster key; any host on the "
+                                               "network can join or forge traffic")
+                              : QStringLiteral("  security   cluster key loaded: every datagram and frame is "
+                                               "HMAC-SHA256 authenticated"));
+    if (phase_ == Phase::Discovering)
+        qInfo().noquote() << QStringLiteral(
+                                 "no data yet: looking for a leader for %1 ms (bootstrap-expect %2)")
+                                 .arg(opt_.discoveryMs)
+                                 .arg(opt_.bootstrapExpect);
+    else
+        qInfo().noquote() << QStringLiteral("rejoining as the member this data dir belongs to");
+    onDiscoveryTimer();
+    scheduleReady();
+    return true;
+}
+
+// ---- the Ready loop ----------------------------------------------------------------------------
+
+void Node::onTick() {
+    if (failed_ || !raft_) return;
+    if (phase_ != Phase::Discovering) raft_->tick();
+    scheduleReady();
+}
+
+void Node::scheduleReady() {
+    if (readyScheduled_ || failed_) return;
+    readyScheduled_ = true;
+    // Coalesce every input of this event-loop pass into one Ready: one fdatasync for all (group commit).
+    QMetaObject::invokeMethod(this, &Node::processReady, Qt::QueuedConnection);
+}
+
+void Node::processReady() {
+    readyScheduled_ = false;
+    if (failed_ || inReady_ || !raft_) return;
+    inReady_ = true;
+    while (raft_->hasReady()) {
+        raft::Ready rd = raft_->ready();
+        learnAddresses(rd.entries);
+        // 1. Persist before anything depends on it.
+        if (rd.hardState || !rd.entries.empty()) {
+            if (auto st = store_->persist(rd.hardState, rd.entries); !st.ok()) {
+                inReady_ = false;
+                fatal(QStringLiteral("cannot persist the log: %1").arg(QString::fromStdString(st.message())));
+                return;
+            }
+        }
+        // 2. Send.
+        for (const raft::Message& m : rd.messages)
+            rpc_->send(m);
+        // 3. Apply.
+        for (const raft::Entry& e : rd.committedEntries)
+            apply(e);
+        raft_->advance();
+    }
+    inReady_ = false;
+    logStatusChanges();
+}
+
+void Node::apply(const raft::Entry& e) {
+    sm_.apply(e);
+    for (const QString& note : sm_.takeNotes())
+        qWarning().noquote() << "state machine:" << note;
+    if (e.type == raft::EntryType::ConfChange) {
+        if (auto cc = raft::decodeConfChange(e.data)) {
+            const QString who = nodeIdString(cc->node);
+            switch (cc->type) {
+                case raft::ConfChangeType::AddLearner:
+                    qInfo().noquote() << "member joined (learner):" << who;
+                    break;
+                case raft::ConfChangeType::PromoteLearner:
+                case raft::ConfChangeType::AddVoter:
+                    qInfo().noquote() << "member is now a voter:" << who;
+                    break;
+                case raft::ConfChangeType::RemoveNode:
+                    qInfo().noquote() << "member left (removed):" << who;
+                    if (cc->node == id_) {
+                        phase_ = Phase::Removed;
+                        qWarning().noquote() << "this node was removed from the cluster";
+                    } else if (rpc_) {
+                        rpc_->removePeer(cc->node);
+                        peers_.erase(cc->node);
+                    }
+                    break;
+            }
+        }
+    }
+    // Proposals waiting for this index: committed iff the committed entry has their term.
+    auto range = pending_.equal_range(e.index);
+    std::vector<PendingProposal> done;
+    for (auto it = range.first; it != range.second; ++it)
+        done.push_back(std::move(it->second));
+    pending_.erase(range.first, range.second);
+    for (auto& p : done) {
+        ProposeOutcome o;
+        if (p.term == e.term) {
+            o.code = ProposeOutcome::Code::Committed;
+            o.term = e.term;
+            o.index = e.index;
+        } else {
+            o.code = ProposeOutcome::Code::Failed;
+            o.error = QStringLiteral("entry was replaced by a new leader");
+        }
+        p.done(o);
+    }
+    // Waiters for "applied up to index".
+    while (!applyWaiters_.empty() && applyWaiters_.begin()->first <= sm_.applied()) {
+        auto cb = std::move(applyWaiters_.begin()->second.cb);
+        applyWaiters_.erase(applyWaiters_.begin());
+        cb(true);
+    }
+}
+
+void Node::learnAddresses(const std::vector<raft::Entry>& entries) {
+    for (const raft::Entry& e : entries) {
+        if (e.type != raft::EntryType::ConfChange) continue;
+        auto cc = raft::decodeConfChange(e.data);
+        if (!cc || cc->context.empty() || cc->node == id_) continue;
+        if (auto a = decodeMemberAddress(QByteArray::fromStdString(cc->context)))
+            setPeerAddress(cc->node, a->rpc, a->http);
+    }
+}
+
+void Node::setPeerAddress(raft::NodeId id, const QString& rpc, const QString& http) {
+    if (id == id_ || id == raft::kNoNode) return;
+    PeerInfo& p = peers_[id];
+    if (!rpc.isEmpty() && p.rpc != rpc) {
+        p.rpc = rpc;
+        if (rpc_) rpc_->setPeerAddress(id, rpc);
+    }
+    if (!http.isEmpty()) p.http = http;
+}
+
+void Node::heard(raft::NodeId from, const QString& rpc, const QString& http) {
+    if (from == id_ || from == raft::kNoNode) return;
+    setPeerAddress(from, rpc, http);
+    peers_[from].lastHeardMs = nowMs();
+}
+
+void Node::fatal(const QString& message) {
+    if (failed_) return;
+    failed_ = true;
+    qCritical().noquote() << "FATAL:" << message << "- the node stops; everything persisted before is intact";
+    tickTimer_.stop();
+    emit fatalError(message);
+}
+
+// ---- network input -----------------------------------------------------------------------------
+
+void Node::onRaftMessage(const raft::Message& m) {
+    if (failed_ || m.to != id_) return;
+    heard(m.from);
+    if (phase_ == Phase::Discovering && m.type == raft::MessageType::Append) {
+        phase_ = Phase::Joining;  // a leader is feeding us its log: we are being added
+    }
+    raft_->step(m);
+    scheduleReady();
+}
+
+void Node::onAppRequest(const net::InboundRequest& req) {
+    heard(req.from);
+    const auto method = RpcMethod(req.envelope.method);
+    auto replyStatus = [this, req](quint16 status, const QByteArray& payload = {}) {
+        rpc_->reply(req, status, payload);
+    };
+    switch (method) {
+        case RpcMethod::ForwardPropose: {
+            if (failed_) return replyStatus(quint16(NodeRpcStatus::Failed));
+            const raft::ProposeResult r = raft_->propose(req.envelope.payload.toStdString());
+            if (!r.ok()) {
+                return replyStatus(r.code == raft::ProposeResult::Code::NotLeader
+                                       ? quint16(net::RpcStatus::NotLeader)
+                                       : quint16(NodeRpcStatus::Retry),
+                                   u64Payload(r.leaderHint));
+            }
+            pending_.emplace(r.index, PendingProposal{r.term,
+                                                      [this, req](ProposeOutcome o) {
+                                                          net::ByteWriter w;
+                                                          w.u64(o.term);
+                                                          w.u64(o.index);
+                                                          rpc_->reply(req,
+                                                                      o.ok() ? quint16(net::RpcStatus::Ok)
+                                                                             : quint16(NodeRpcStatus::Retry),
+                                                                      w.take());
+                                                      },
+                                                      nowMs() + kProposalTimeoutMs});
+            scheduleReady();
+            return;
+        }
+        case RpcMethod::Join: {
+            auto addr = decodeMemberAddress(req.envelope.payload);
+            if (!addr) return replyStatus(quint16(net::RpcStatus::BadRequest));
+            const raft::Status st = raft_->status();
+            if (st.role != raft::Role::Leader)
+                return replyStatus(quint16(net::RpcStatus::NotLeader), u64Payload(st.leader));
+            setPeerAddress(req.from, addr->rpc, addr->http);
+            if (st.conf.contains(req.from)) return replyStatus(quint16(net::RpcStatus::Ok));
+            raft::ConfChange cc{raft::ConfChangeType::AddLearner, req.from,
+                                encodeMemberAddress(*addr).toStdString()};
+            const raft::ProposeResult r = raft_->proposeConfChange(cc);
+            scheduleReady();
+            if (r.ok())
+                qInfo().noquote() << "join request from" << nodeIdString(req.from) << "at" << addr->rpc
+                                  << "- adding it as a learner";
+            return replyStatus(r.ok() ? quint16(net::RpcStatus::Ok) : quint16(NodeRpcStatus::Retry));
+        }
+        case RpcMethod::Shard: {
+            auto sr = decodeShardRequest(req.envelope.payload);
+            if (!sr) return replyStatus(quint16(net::RpcStatus::BadRequest));
+            const raft::NodeId coordinator = req.from;
+            worker_->handle(
+                *sr,
+                [this, coordinator](const ShardProgressNote& note) {
+                    rpc_->request(coordinator, quint16(RpcMethod::ShardProgress), encodeShardProgress(note),
+                                  5000, [](const net::RpcResult&) {});
+                },
+                [this, req](const ShardReply& reply) {
+                    rpc_->reply(req, quint16(net::RpcStatus::Ok), encodeShardReply(reply));
+                });
+            return;
+        }
+        case RpcMethod::ShardProgress: {
+            if (auto note = decodeShardProgress(req.envelope.payload)) coordinator_->onProgress(*note);
+            return replyStatus(quint16(net::RpcStatus::Ok));
+        }
+        case RpcMethod::RemoveMember:
+        case RpcMethod::TransferLeader: {
+            auto target = readU64(req.envelope.payload);
+            if (!target) return replyStatus(quint16(net::RpcStatus::BadRequest));
+            auto cb = [this, req](QString error) {
+                rpc_->reply(req,
+                            error.isEmpty() ? quint16(net::RpcStatus::Ok) : quint16(NodeRpcStatus::Failed),
+                            error.toUtf8());
+            };
+            if (method == RpcMethod::RemoveMember)
+                removeMember(*target, cb);
+            else
+                transferLeadership(*target, cb);
+            return;
+        }
+    }
+    replyStatus(quint16(net::RpcStatus::UnknownMethod));
+}
+
+void Node::onProbe(const net::Probe& p, const net::FrameHeader& h) {
+    if (h.sender != p.id) return;
+    heard(p.id, p.rpcAddress, p.httpAddress);
+    if (raft_ && raft_->status().role == raft::Role::Leader) sendAnnounce();
+}
+
+void Node::onAnnounce(const net::Announce& a, const net::FrameHeader& h) {
+    if (h.sender != a.leaderId || a.leaderId == id_) return;
+    if (!clusterId_.isEmpty() && !a.clusterId.isEmpty() && a.clusterId != clusterId_) {
+        if (nowMs() - lastForeignClusterLogMs_ > 10000) {
+            lastForeignClusterLogMs_ = nowMs();
+            qWarning().noquote() << QStringLiteral(
+                                        "ignoring leader %1 of cluster %2: this node's data belongs to "
+                                        "cluster %3 (refusing to join "
+                                        "another cluster; use a fresh --data-dir to join it)")
+                                        .arg(nodeIdString(a.leaderId), a.clusterId, clusterId_);
+        }
+        return;
+    }
+    heard(a.leaderId, a.leaderRpcAddress, a.leaderHttpAddress);
+    if (a.term >= announced_.term) {
+        announced_ = {a.leaderId, a.term, a.leaderRpcAddress, a.leaderHttpAddress, a.clusterId, nowMs()};
+    }
+    if (phase_ == Phase::Discovering || phase_ == Phase::Joining) tryJoin();
+}
+
+void Node::onHello(const net::Hello& hl, const net::FrameHeader& h) {
+    if (h.sender != hl.id || hl.id == id_) return;
+    heard(hl.id, hl.rpcAddress, hl.httpAddress);
+    PeerInfo& p = peers_[hl.id];
+    p.hello = !hl.hasData && hl.clusterId.isEmpty();
+    p.helloMs = nowMs();
+}
+
+// ---- discovery, bootstrap, join ----------------------------------------------------------------
+
+void Node::onDiscoveryTimer() {
+    if (failed_ || stopping_) return;
+    const bool hasData = store_->lastIndex() > 0;
+    // Every node says hello once a second: presence for liveness, and bootstrap candidates.
+    const qint64 now = nowMs();
+    if (phase_ == Phase::Discovering || phase_ == Phase::Joining || now - lastHelloMs_ >= 1000) {
+        lastHelloMs_ = now;
+        discovery_->sendHello({id_, rpcAddress_, httpAddress_, hasData, clusterId_});
+    }
+    if (phase_ == Phase::Member || phase_ == Phase::Removed) return;
+    discovery_->sendProbe({id_, rpcAddress_, httpAddress_, clusterId_, hasData});
+    if (raft_->status().conf.contains(id_)) {
+        phase_ = Phase::Member;
+        qInfo().noquote() << "joined the cluster" << clusterId_ << "as" << nodeIdString(id_);
+        return;
+    }
+    if (announced_.id != raft::kNoNode && now - announced_.heardMs < 3000) {
+        tryJoin();
+        return;
+    }
+    maybeBootstrap();
+}
+
+void Node::tryJoin() {
+    if (joinInFlight_ || nowMs() - lastJoinMs_ < 1000 || announced_.id == raft::kNoNode) return;
+    joinInFlight_ = true;
+    lastJoinMs_ = nowMs();
+    setPeerAddress(announced_.id, announced_.rpc, announced_.http);
+    const QString cluster = announced_.clusterId;
+    rpc_->request(announced_.id, quint16(RpcMethod::Join), encodeMemberAddress({rpcAddress_, httpAddress_}),
+                  5000, [this, cluster](const net::RpcResult& r) {
+                      joinInFlight_ = false;
+                      if (!r.ok() || r.response.status != quint16(net::RpcStatus::Ok))
+                          return;  // retried by the timer
+                      if (clusterId_.isEmpty() && !cluster.isEmpty()) {
+                          clusterId_ = cluster;
+                          if (auto st = store_->setIdentity(cluster.toStdString(), id_); !st.ok())
+                              fatal(QString::fromStdString(st.message()));
+                      }
+                      if (phase_ == Phase::Discovering) {
+                          phase_ = Phase::Joining;
+                          qInfo().noquote() << "join accepted by leader" << nodeIdString(announced_.id)
+                                            << "of cluster" << cluster << "- catching up as a learner";
+                      }
+                  });
+}
+
+void Node::maybeBootstrap() {
+    const qint64 now = nowMs();
+    if (phase_ != Phase::Discovering || store_->lastIndex() > 0 || !clusterId_.isEmpty()) return;
+    if (now - discoveryStartMs_ < opt_.discoveryMs) return;
+    // Candidates: this node and every fresh node heard saying hello without data in the last window.
+    std::vector<raft::NodeId> candidates{id_};
+    for (const auto& [pid, p] : peers_)
+        if (p.hello && now - p.helloMs < std::max<qint64>(2000, opt_.discoveryMs)) candidates.push_back(pid);
+    if (int(candidates.size()) < opt_.bootstrapExpect) {
+        if (now - lastWaitLogMs_ > 5000) {
+            lastWaitLogMs_ = now;
+            qInfo().noquote() << QStringLiteral("waiting for %1 nodes before bootstrapping (heard %2)")
+                                     .arg(opt_.bootstrapExpect)
+                                     .arg(candidates.size());
+        }
+        return;
+    }
+    if (*std::min_element(candidates.begin(), candidates.end()) != id_) return;  // the lowest id bootstraps
+    clusterId_ = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    if (auto st = store_->setIdentity(clusterId_.toStdString(), id_); !st.ok()) {
+        fatal(QString::fromStdString(st.message()));
+        return;
+    }
+    // Bootstrap as the single voter; the others join through the log.
+    if (!raft_->bootstrap({id_})) return;
+    phase_ = Phase::Member;
+    qInfo().noquote() << QStringLiteral(
+                             "no leader found: bootstrapping new cluster %1 (%2 node(s) heard; lowest id)")
+                             .arg(clusterId_)
+                             .arg(candidates.size());
+    // Record our own addresses in the log for the others, as an update of our member entry.
+    raft_->campaign();
+    scheduleReady();
+}
+
+void Node::onAnnounceTimer() {
+    if (failed_ || !raft_) return;
+    if (raft_->status().role == raft::Role::Leader) sendAnnounce();
+    // Throttled statusChanged.
+    if (statusEmitPending_ && nowMs() - lastStatusEmitMs_ >= 100) {
+        statusEmitPending_ = false;
+        lastStatusEmitMs_ = nowMs();
+        emit statusChanged();
+    }
+}
+
+void Node::sendAnnounce() {
+    const raft::Status st = raft_->status();
+    net::Announce a;
+    a.term = st.term;
+    a.leaderId = id_;
+    a.leaderRpcAddress = rpcAddress_;
+    a.leaderHttpAddress = httpAddress_;
+    a.commit = st.commit;
+    a.clusterId = clusterId_;
+    const auto confs = store_->confEntries();
+    a.configVersion = confs.empty() ? 0 : confs.back().index;
+    a.memberCount = std::uint32_t(st.conf.voters.size() + st.conf.learners.size());
+    discovery_->sendAnnounce(a);
+}
+
+void Node::logStatusChanges() {
+    const raft::Status st = raft_->status();
+    if (st.leader != lastLoggedLeader_ || st.term != lastLoggedTerm_ || st.role != lastLoggedRole_) {
+        if (st.leader != lastLoggedLeader_ && st.leader != raft::kNoNode) {
+            ++leaderChanges_;
+            qInfo().noquote() << QStringLiteral("term %1: leader is %2%3")
+                                     .arg(st.term)
+                                     .arg(nodeIdString(st.leader),
+                                          st.leader == id_ ? QStringLiteral(" (this node)") : QString());
+        }
+        if (st.role == raft::Role::Leader && lastLoggedRole_ != raft::Role::Leader) sendAnnounce();
+        lastLoggedLeader_ = st.leader;
+        lastLoggedTerm_ = st.term;
+        lastLoggedRole_ = st.role;
+        statusEmitPending_ = true;
+    }
+    if (st.conf != lastLoggedConf_) {
+        lastLoggedConf_ = st.conf;
+        QStringList v, l;
+        for (auto id : st.conf.voters)
+            v << nodeIdString(id);
+        for (auto id : st.conf.learners)
+            l << nodeIdString(id);
+        qInfo().noquote() << QStringLiteral("members: voters [%1] learners [%2]")
+                                 .arg(v.join(QStringLiteral(", ")), l.join(QStringLiteral(", ")));
+        statusEmitPending_ = true;
+    }
+    if (st.commit != sm_.applied() || true) statusEmitPending_ = true;
+}
+
+void Node::sweepPending() {
+    const qint64 now = nowMs();
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.deadlineMs <= now) {
+            auto done = std::move(it->second.done);
+            it = pending_.erase(it);
+            done({ProposeOutcome::Code::Failed, 0, 0,
+                  QStringLiteral("not committed within %1 s").arg(kProposalTimeoutMs / 1000)});
+        } else {
+            ++it;
+        }
+    }
+    for (auto it = applyWaiters_.begin(); it != applyWaiters_.end();) {
+        if (it->second.deadlineMs <= now) {
+            auto cb = std::move(it->second.cb);
+            it = applyWaiters_.erase(it);
+            cb(false);
+        } else {
+            ++it;
+        }
+    }
+}
+
+// ---- JobHost -----------------------------------------------------------------------------------
+
+raft::Term Node::currentTerm() const {
+    return raft_ ? raft_->status().term : 0;
+}
+
+bool Node::leaderKnown() const {
+    if (!raft_ || failed_) return false;
+    const raft::Status st = raft_->status();
+    if (st.leader == raft::kNoNode) return false;
+    if (st.leader == id_) return true;
+    auto it = peers_.find(st.leader);
+    return it != peers_.end() && it->second.lastHeardMs >= 0 &&
+           nowMs() - it->second.lastHeardMs < opt_.electionMaxMs;
+}
+
+void Node::proposeCommand(QByteArray command, std::function<void(ProposeOutcome)> done) {
+    if (failed_) {
+        done({ProposeOutcome::Code::Failed, 0, 0, QStringLiteral("node stopped")});
+        return;
+    }
+    const raft::Status st = raft_->status();
+    if (st.role == raft::Role::Leader) {
+        const raft::ProposeResult r = raft_->propose(command.toStdString());
+        if (r.ok()) {
+            pending_.emplace(r.index, PendingProposal{r.term, std::move(done), nowMs() + kProposalTimeoutMs});
+            scheduleReady();
+            return;
+        }
+        done({ProposeOutcome::Code::NoLeader, 0, 0, QStringLiteral("leadership is being transferred")});
+        return;
+    }
+    if (st.leader == raft::kNoNode) {
+        done({ProposeOutcome::Code::NoLeader, 0, 0, QStringLiteral("no leader")});
+        return;
+    }
+    rpc_->request(
+        st.leader, quint16(RpcMethod::ForwardPropose), command, kForwardTimeoutMs,
+        [done = std::move(done)](const net::RpcResult& r) {
+            if (!r.ok()) {
+                done({ProposeOutcome::Code::Failed, 0, 0, QString(net::rpcErrorName(r.error))});
+                return;
+            }
+            if (r.response.status == quint16(net::RpcStatus::NotLeader)) {
+                done({ProposeOutcome::Code::NoLeader, 0, 0, QStringLiteral("the leader changed")});
+                return;
+            }
+            net::ByteReader rd(r.response.payload);
+            ProposeOutcome o;
+            o.term = rd.u64();
+            o.index = rd.u64();
+            o.code = r.response.status == quint16(net::RpcStatus::Ok) && rd.atEnd()
+                         ? ProposeOutcome::Code::Committed
+                         : ProposeOutcome::Code::Failed;
+            if (!o.ok())
+                o.error = QStringLiteral("the leader could not commit it (status %1)").arg(r.response.status);
+            done(o);
+        });
+}
+
+void Node::whenApplied(raft::Index index, int timeoutMs, std::function<void(bool)> cb) {
+    if (sm_.applied() >= index) {
+        cb(true);
+        return;
+    }
+    applyWaiters_.emplace(index, ApplyWaiter{std::move(cb), nowMs() + timeoutMs});
+}
+
+std::vector<raft::NodeId> Node::liveMembers() const {
+    std::vector<raft::NodeId> out;
+    const raft::Status st = raft_->status();
+    const qint64 now = nowMs();
+    auto consider = [&](raft::NodeId id) {
+        if (id == id_) {
+            out.push_back(id);
+            return;
+        }
+        auto it = peers_.find(id);
+        if (it != peers_.end() && it->second.lastHeardMs >= 0 && now - it->second.lastHeardMs < kAliveMs)
+            out.push_back(id);
+    };
+    for (auto id : st.conf.voters)
+        consider(id);
+    for (auto id : st.conf.learners)
+        consider(id);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+void Node::sendShard(raft::NodeId to, const ShardRequest& req, int timeoutMs,
+                     std::function<void(ShardReply)> done) {
+    if (to == id_) {
+        worker_->handle(
+            req, [this](const ShardProgressNote& n) { coordinator_->onProgress(n); }, std::move(done));
+        return;
+    }
+    rpc_->request(
+        to, quint16(RpcMethod::Shard), encodeShardRequest(req), timeoutMs,
+        [done = std::move(done)](const net::RpcResult& r) {
+            if (!r.ok()) {
+                done({false, QStringLiteral("rpc %1").arg(QString(net::rpcErrorName(r.error))), {}, 0});
+                return;
+            }
+            auto reply = decodeShardReply(r.response.payload);
+            if (r.response.status != quint16(net::RpcStatus::Ok) || !reply) {
+                done({false, QStringLiteral("bad shard reply (status %1)").arg(r.response.status), {}, 0});
+                return;
+            }
+            done(std::move(*reply));
+        });
+}
+
+std::shared_ptr<wordcount::ByteSource> Node::fileSource(const StoredFile& f) {
+    return std::make_shared<LogFileSource>(store_->log(), f.chunks);
+}
+
+// ---- operations --------------------------------------------------------------------------------
+
+void Node::removeMember(raft::NodeId member, std::function<void(QString)> done) {
+    const raft::Status st = raft_->status();
+    if (st.role != raft::Role::Leader) {
+        if (st.leader == raft::kNoNode) return done(QStringLiteral("no leader"));
+        rpc_->request(
+            st.leader, quint16(RpcMethod::RemoveMember), u64Payload(member), 10000,
+            [done](const net::RpcResult& r) {
+                if (!r.ok())
+                    return done(
+                        QStringLiteral("leader unreachable: %1").arg(QString(net::rpcErrorName(r.error))));
+                done(r.response.status == 0 ? QString() : QString::fromUtf8(r.response.payload));
+            });
+        return;
+    }
+    if (!st.conf.contains(member))
+        return done(QStringLiteral("%1 is not a member").arg(nodeIdString(member)));
+    const raft::ProposeResult r = raft_->proposeConfChange({raft::ConfChangeType::RemoveNode, member, {}});
+    scheduleReady();
+    if (!r.ok()) return done(QStringLiteral("another membership change is in progress; retry"));
+    pending_.emplace(r.index,
+                     PendingProposal{r.term, [done](ProposeOutcome o) { done(o.ok() ? QString() : o.error); },
+                                     nowMs() + kProposalTimeoutMs});
+}
+
+void Node::transferLeadership(raft::NodeId to, std::function<void(QString)> done) {
+    const raft::Status st = raft_->status();
+    if (st.role != raft::Role::Leader) {
+        if (st.leader == raft::kNoNode) return done(QStringLiteral("no leader"));
+        rpc_->request(
+            st.leader, quint16(RpcMethod::TransferLeader), u64Payload(to), 10000,
+            [done](const net::RpcResult& r) {
+                if (!r.ok())
+                    return done(
+                        QStringLiteral("leader unreachable: %1").arg(QString(net::rpcErrorName(r.error))));
+                done(r.response.status == 0 ? QString() : QString::fromUtf8(r.response.payload));
+            });
+        return;
+    }
+    if (to == raft::kNoNode) {  // the most up-to-date other voter
+        raft::Index best = 0;
+        for (const auto& p : st.progress)
+            if (p.voter && p.id != id_ && p.match >= best) best = p.match, to = p.id;
+    }
+    if (to == raft::kNoNode || !raft_->transferLeadership(to))
+        return done(QStringLiteral("cannot transfer leadership to %1").arg(nodeIdString(to)));
+    scheduleReady();
+    done({});
+}
+
+void Node::shutdown(std::function<void()> done) {
+    if (stopping_) return;
+    stopping_ = true;
+    discoveryTimer_.stop();
+    auto finish = [this, done] {
+        if (raft_ && !failed_) processReady();  // flush what is pending (persist happens synchronously)
+        tickTimer_.stop();
+        announceTimer_.stop();
+        qInfo("stopped");
+        done();
+    };
+    if (!raft_ || failed_ || raft_->status().role != raft::Role::Leader ||
+        raft_->status().conf.voters.size() < 2) {
+        finish();
+        return;
+    }
+    transferLeadership(raft::kNoNode, [this, finish](const QString& err) {
+        if (!err.isEmpty()) {
+            qWarning().noquote() << "shutdown: leadership transfer not possible:" << err;
+            finish();
+            return;
+        }
+        qInfo("shutdown: transferring leadership");
+        auto waited = std::make_shared<int>(0);
+        auto poll = std::make_shared<QTimer>();
+        poll->setInterval(50);
+        connect(poll.get(), &QTimer::timeout, this, [this, finish, waited, poll] {
+            ++*waited;
+            if (raft_->status().role != raft::Role::Leader || *waited > 60) {
+                poll->stop();
+                finish();
+            }
+        });
+        poll->start();
+    });
+}
+
+NodeStatus Node::status() const {
+    NodeStatus s;
+    s.id = id_;
+    s.clusterId = clusterId_;
+    s.rpcAddress = rpcAddress_;
+    s.httpAddress = httpAddress_;
+    s.phase = failed_     ? QStringLiteral("failed")
+              : stopping_ ? QStringLiteral("stopping")
+                          : QStringList{QStringLiteral("discovering"), QStringLiteral("joining"),
+                                        QStringLiteral("member"), QStringLiteral("removed")}[int(phase_)];
+    if (!raft_) return s;
+    const raft::Status st = raft_->status();
+    s.role = st.role;
+    s.term = st.term;
+    s.leader = st.leader;
+    s.commit = st.commit;
+    s.applied = sm_.applied();
+    s.lastIndex = st.lastIndex;
+    s.electionsStarted = st.electionsStarted;
+    s.leaderChanges = leaderChanges_;
+    if (st.leader == id_)
+        s.leaderHttp = httpAddress_;
+    else if (auto it = peers_.find(st.leader); it != peers_.end())
+        s.leaderHttp = it->second.http;
+    const qint64 now = nowMs();
+    std::vector<raft::NodeId> ids = st.conf.voters;
+    ids.insert(ids.end(), st.conf.learners.begin(), st.conf.learners.end());
+    std::sort(ids.begin(), ids.end());
+    for (raft::NodeId id : ids) {
+        MemberStatus m;
+        m.id = id;
+        m.voter = st.conf.isVoter(id);
+        m.self = id == id_;
+        if (m.self) {
+            m.rpc = rpcAddress_;
+            m.http = httpAddress_;
+            m.alive = !failed_;
+            m.lastContactMs = 0;
+            m.role = roleName(st.role);
+            m.matchIndex = st.lastIndex;
+        } else {
+            auto it = peers_.find(id);
+            if (it != peers_.end()) {
+                m.rpc = it->second.rpc;
+                m.http = it->second.http;
+                if (it->second.lastHeardMs >= 0) m.lastContactMs = now - it->second.lastHeardMs;
+            }
+            m.alive = m.lastContactMs >= 0 && m.lastContactMs < kAliveMs;
+            m.role = id == st.leader ? QStringLiteral("leader")
+                     : m.voter       ? QStringLiteral("follower")
+                                     : QStringLiteral("learner");
+            for (const auto& p : st.progress)
+                if (p.id == id) m.matchIndex = p.match;
+        }
+        if (!m.voter && m.role != QLatin1String("leader")) m.role = QStringLiteral("learner");
+        s.members.push_back(m);
+    }
+    if (coordinator_) {
+        s.jobs.started = coordinator_->jobsStarted();
+        s.jobs.failed = coordinator_->jobsFailed();
+        s.jobs.running = coordinator_->running();
+    }
+    s.jobs.committed = sm_.jobs().size();
+    if (worker_) {
+        s.jobs.bytesCounted = worker_->bytesCounted();
+        s.jobs.shardsCounted = worker_->shardsCounted();
+    }
+    if (rpc_) s.framesDropped = rpc_->dropCounters().total();
+    if (discovery_) s.datagramsDropped = discovery_->dropCounters().total();
+    return s;
+}
+
+QByteArray Node::metricsText() const {
+    const NodeStatus s = status();
+    QByteArray out;
+    auto metric = [&out](const char* name, const char* type, const char* help, double value,
+                         const QByteArray& labels = {}) {
+        out += QByteArray("# HELP ") + name + ' ' + help + "\n# TYPE " + name + ' ' + type + '\n';
+        out += QByteArray(name) + (labels.isEmpty() ? QByteArray() : '{' + labels + '}') + ' ' +
+               QByteArray::number(value, 'g', 17) + '\n';
+    };
+    metric("raftwc_term", "gauge", "Current Raft term.", double(s.term));
+    metric("raftwc_is_leader", "gauge", "1 if this node is the leader.",
+           s.role == raft::Role::Leader ? 1 : 0);
+    metric("raftwc_role", "gauge", "Raft role of this node (label).", 1,
+           "role=\"" + roleName(s.role).toLatin1() + '"');
+    metric("raftwc_commit_index", "gauge", "Highest committed log index.", double(s.commit));
+    metric("raftwc_applied_index", "gauge", "Highest applied log index.", double(s.applied));
+    metric("raftwc_last_index", "gauge", "Last log index.", double(s.lastIndex));
+    metric("raftwc_elections_started_total", "counter", "Elections this node started (pre-vote included).",
+           double(s.electionsStarted));
+    metric("raftwc_leader_changes_total", "counter", "Leader changes seen.", double(s.leaderChanges));
+    metric("raftwc_members", "gauge", "Members in the configuration.", double(s.members.size()));
+    metric("raftwc_jobs_started_total", "counter", "Jobs coordinated by this node.", double(s.jobs.started));
+    metric("raftwc_jobs_failed_total", "counter", "Jobs coordinated by this node that failed.",
+           double(s.jobs.failed));
+    metric("raftwc_jobs_running", "gauge", "Jobs running on this node.", double(s.jobs.running));
+    metric("raftwc_jobs_committed", "gauge", "Job results in the replicated state.",
+           double(s.jobs.committed));
+    metric("raftwc_bytes_counted_total", "counter", "Bytes this node counted for shards.",
+           double(s.jobs.bytesCounted));
+    metric("raftwc_shards_counted_total", "counter", "Shards this node counted.",
+           double(s.jobs.shardsCounted));
+    if (rpc_ && discovery_) {
+        out +=
+            "# HELP raftwc_rejected_frames_total TCP frames dropped, by reason.\n# TYPE "
+            "raftwc_rejected_frames_total counter\n";
+        const auto& f = rpc_->dropCounters();
+        for (std::size_t i = 0; i < net::kDropReasonCount; ++i)
+            out += "raftwc_rejected_frames_total{reason=\"" +
+                   QByteArray(net::dropReasonName(net::DropReason(i)).data()) + "\"} " +
+                   QByteArray::number(f.counts[i]) + '\n';
+        out +=
+            "# HELP raftwc_rejected_datagrams_total Datagrams dropped, by reason.\n# TYPE "
+            "raftwc_rejected_datagrams_total counter\n";
+        const auto& d = discovery_->dropCounters();
+        for (std::size_t i = 0; i < net::kDropReasonCount; ++i)
+            out += "raftwc_rejected_datagrams_total{reason=\"" +
+                   QByteArray(net::dropReasonName(net::DropReason(i)).data()) + "\"} " +
+                   QByteArray::number(d.counts[i]) + '\n';
+    }
+    return out;
+}
+
+QString roleName(raft::Role r) {
+    switch (r) {
+        case raft::Role::Leader:
+            return QStringLiteral("leader");
+        case raft::Role::Candidate:
+            return QStringLiteral("candidate");
+        case raft::Role::PreCandidate:
+            return QStringLiteral("precandidate");
+        case raft::Role::Follower:
+            return QStringLiteral("follower");
+    }
+    return QStringLiteral("unknown");
+}
+
+QJsonObject clusterJson(const NodeStatus& s) {
+    QJsonArray members;
+    for (const MemberStatus& m : s.members)
+        members.append(QJsonObject{{QStringLiteral("id"), nodeIdString(m.id)},
+                                   {QStringLiteral("rpc"), m.rpc},
+                                   {QStringLiteral("http"), m.http},
+                                   {QStringLiteral("role"), m.role},
+                                   {QStringLiteral("voter"), m.voter},
+                                   {QStringLiteral("alive"), m.alive},
+                                   {QStringLiteral("self"), m.self},
+                                   {QStringLiteral("lastContactMs"), m.lastContactMs},
+                                   {QStringLiteral("matchIndex"), qint64(m.matchIndex)}});
+    QJsonValue leader = QJsonValue::Null;
+    if (s.leader != raft::kNoNode)
+        leader = QJsonObject{{QStringLiteral("id"), nodeIdString(s.leader)},
+                             {QStringLiteral("http"), s.leaderHttp}};
+    return QJsonObject{{QStringLiteral("id"), nodeIdString(s.id)},
+                       {QStringLiteral("phase"), s.phase},
+                       {QStringLiteral("role"), roleName(s.role)},
+                       {QStringLiteral("term"), qint64(s.term)},
+                       {QStringLiteral("leader"), leader},
+                       {QStringLiteral("commitIndex"), qint64(s.commit)},
+                       {QStringLiteral("appliedIndex"), qint64(s.applied)},
+                       {QStringLiteral("lastIndex"), qint64(s.lastIndex)},
+                       {QStringLiteral("clusterId"), s.clusterId},
+                       {QStringLiteral("rpc"), s.rpcAddress},
+                       {QStringLiteral("http"), s.httpAddress},
+                       {QStringLiteral("electionsStarted"), qint64(s.electionsStarted)},
+                       {QStringLiteral("members"), members}};
+}
+
+}  // namespace raftwc::node

@@ -1,0 +1,201 @@
+// Node: one raftwc cluster member. It owns the durable log, the consensus core, the transports, the HTTP
+// front end and the job machinery, and runs the Ready loop (persist → send → apply → advance) from the
+// Qt event loop. Everything it decides with is a value; the QObjects are only its I/O.
+#pragma once
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <QTimer>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "node/jobs.h"
+#include "node/options.h"
+#include "node/statemachine.h"
+#include "node/status.h"
+#include "raft/rawnode.h"
+
+namespace raftwc::storage {
+class RaftLogStore;
+}
+namespace raftwc::net {
+class MulticastChannel;
+class RpcTransport;
+struct InboundRequest;
+struct Probe;
+struct Announce;
+struct Hello;
+struct FrameHeader;
+}  // namespace raftwc::net
+namespace raftwc::http {
+class HttpFrontend;
+}
+
+namespace raftwc::node {
+
+class NodeApi;
+
+/// App RPC methods between nodes (net::AppEnvelope::method).
+enum class RpcMethod : quint16 {
+    ForwardPropose = 1,  ///< payload: a Normal entry's command; answered when committed
+    Join = 2,            ///< payload: MemberAddress; the leader adds the sender as a learner
+    Shard = 3,           ///< payload: ShardRequest; answered with ShardReply
+    ShardProgress = 4,   ///< payload: ShardProgressNote (one-way; answered with an empty Ok)
+    RemoveMember = 5,    ///< payload: u64 node id
+    TransferLeader = 6,  ///< payload: u64 node id (0: any)
+};
+
+/// Node-level RPC statuses (net::RpcStatus uses 0..99).
+enum class NodeRpcStatus : quint16 { Retry = 100, Failed = 101 };
+
+class Node : public QObject, private JobHost {
+    Q_OBJECT
+  public:
+    explicit Node(NodeOptions options, QObject* parent = nullptr);
+    ~Node() override;
+
+    /// Opens the data directory, binds the ports and starts discovery or the cluster. False with a
+    /// human-readable `error` on failure (data dir locked or corrupt, port in use, ...).
+    bool start(QString* error);
+    /// Graceful stop: hands leadership to an up-to-date voter if this node leads, stops serving and calls
+    /// `done` (at most ~3 s later).
+    void shutdown(std::function<void()> done);
+
+    NodeStatus status() const;
+    raft::NodeId id() const { return id_; }
+    quint16 httpPort() const;
+    quint16 rpcPort() const;
+
+    /// Explicit membership operations (the API and the dashboard call these). `done(error)` — empty on
+    /// success. Forwarded to the leader when this node does not lead.
+    void removeMember(raft::NodeId member, std::function<void(QString)> done);
+    void transferLeadership(raft::NodeId to, std::function<void(QString)> done);
+
+    // Used by NodeApi.
+    const QString& dataDir() const { return opt_.dataDir; }
+    bool hasLeader() const { return leaderKnown(); }
+    const StateMachine& stateMachine() const { return sm_; }
+    JobCoordinator& coordinator() { return *coordinator_; }
+    QByteArray metricsText() const;
+
+  signals:
+    /// Emitted (at most every ~100 ms) when the status may have changed.
+    void statusChanged();
+    /// Emitted once if the node hits an unrecoverable error (disk full during persist, corruption).
+    void fatalError(const QString& message);
+
+  private:
+    // JobHost
+    raft::NodeId selfId() const override { return id_; }
+    raft::Term currentTerm() const override;
+    bool leaderKnown() const override;
+    void proposeCommand(QByteArray command, std::function<void(ProposeOutcome)> done) override;
+    const StateMachine& state() const override { return sm_; }
+    void whenApplied(raft::Index index, int timeoutMs, std::function<void(bool)> cb) override;
+    std::vector<raft::NodeId> liveMembers() const override;
+    void sendShard(raft::NodeId to, const ShardRequest& req, int timeoutMs,
+                   std::function<void(ShardReply)> done) override;
+    std::shared_ptr<wordcount::ByteSource> fileSource(const StoredFile& f) override;
+
+    void onTick();
+    void scheduleReady();
+    void processReady();
+    void apply(const raft::Entry& e);
+    void learnAddresses(const std::vector<raft::Entry>& entries);
+    void onRaftMessage(const raft::Message& m);
+    void onAppRequest(const net::InboundRequest& req);
+    void onProbe(const net::Probe& p, const net::FrameHeader& h);
+    void onAnnounce(const net::Announce& a, const net::FrameHeader& h);
+    void onHello(const net::Hello& h, const net::FrameHeader& hdr);
+    void onDiscoveryTimer();
+    void onAnnounceTimer();
+    void sendAnnounce();
+    void tryJoin();
+    void maybeBootstrap();
+    void heard(raft::NodeId from, const QString& rpc = {}, const QString& http = {});
+    void setPeerAddress(raft::NodeId id, const QString& rpc, const QString& http);
+    void logStatusChanges();
+    void fatal(const QString& message);
+    void sweepPending();
+    qint64 nowMs() const { return clock_.elapsed(); }
+    QString advertisedHost() const;
+
+    NodeOptions opt_;
+    raft::NodeId id_ = raft::kNoNode;
+    QString clusterId_;
+    QString rpcAddress_;
+    QString httpAddress_;
+    QElapsedTimer clock_;
+
+    std::unique_ptr<storage::RaftLogStore> store_;
+    std::unique_ptr<raft::RawNode> raft_;
+    StateMachine sm_;
+    net::MulticastChannel* discovery_ = nullptr;
+    net::RpcTransport* rpc_ = nullptr;
+    std::unique_ptr<NodeApi> api_;
+    http::HttpFrontend* http_ = nullptr;
+    ShardWorker* worker_ = nullptr;
+    JobCoordinator* coordinator_ = nullptr;
+
+    QTimer tickTimer_;
+    QTimer discoveryTimer_;
+    QTimer announceTimer_;
+    QTimer sweepTimer_;
+    bool readyScheduled_ = false;
+    bool inReady_ = false;
+    bool failed_ = false;
+    bool stopping_ = false;
+
+    enum class Phase { Discovering, Joining, Member, Removed };
+    Phase phase_ = Phase::Discovering;
+    qint64 discoveryStartMs_ = 0;
+
+    struct PeerInfo {
+        QString rpc;
+        QString http;
+        qint64 lastHeardMs = -1;
+        bool hello = false;  ///< Sent a Hello without data or cluster (bootstrap candidate).
+        qint64 helloMs = -1;
+    };
+    std::map<raft::NodeId, PeerInfo> peers_;
+
+    struct KnownLeader {
+        raft::NodeId id = raft::kNoNode;
+        raft::Term term = 0;
+        QString rpc;
+        QString http;
+        QString clusterId;
+        qint64 heardMs = -1;
+    };
+    KnownLeader announced_;
+    bool joinInFlight_ = false;
+    qint64 lastJoinMs_ = -100000;
+    qint64 lastForeignClusterLogMs_ = -100000;
+    qint64 lastHelloMs_ = -100000;
+    qint64 lastWaitLogMs_ = -100000;
+
+    struct PendingProposal {
+        raft::Term term = 0;
+        std::function<void(ProposeOutcome)> done;
+        qint64 deadlineMs = 0;
+    };
+    std::multimap<raft::Index, PendingProposal> pending_;
+    struct ApplyWaiter {
+        std::function<void(bool)> cb;
+        qint64 deadlineMs = 0;
+    };
+    std::multimap<raft::Index, ApplyWaiter> applyWaiters_;
+
+    // For log lines and statusChanged throttling.
+    raft::Term lastLoggedTerm_ = 0;
+    raft::NodeId lastLoggedLeader_ = raft::kNoNode;
+    raft::Role lastLoggedRole_ = raft::Role::Follower;
+    raft::ConfState lastLoggedConf_;
+    quint64 leaderChanges_ = 0;
+    qint64 lastStatusEmitMs_ = -1000;
+    bool statusEmitPending_ = false;
+};
+
+}  // namespace raftwc::node

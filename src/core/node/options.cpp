@@ -1,0 +1,248 @@
+#include "node/options.h"
+
+#include <QFile>
+#include <QProcessEnvironment>
+#include <functional>
+#include <map>
+
+namespace raftwc::node {
+
+std::optional<HostPort> parseHostPort(const QString& s, quint16 defaultPort) {
+    QString host = s.trimmed();
+    QString portText;
+    if (host.startsWith(QLatin1Char('['))) {  // [v6]:port
+        const qsizetype close = host.indexOf(QLatin1Char(']'));
+        if (close < 0) return std::nullopt;
+        portText = host.mid(close + 1);
+        host = host.mid(1, close - 1);
+        if (!portText.isEmpty()) {
+            if (!portText.startsWith(QLatin1Char(':'))) return std::nullopt;
+            portText = portText.mid(1);
+        }
+    } else if (host.count(QLatin1Char(':')) == 1) {
+        portText = host.section(QLatin1Char(':'), 1);
+        host = host.section(QLatin1Char(':'), 0, 0);
+    }
+    if (host.isEmpty()) return std::nullopt;
+    HostPort hp{host, defaultPort};
+    if (!portText.isEmpty()) {
+        bool ok = false;
+        const uint p = portText.toUInt(&ok);
+        if (!ok || p > 65535) return std::nullopt;
+        hp.port = quint16(p);
+    }
+    if (hp.port == 0 && defaultPort != 0) return std::nullopt;
+    return hp;
+}
+
+namespace {
+
+struct Spec {
+    const char* name;
+    bool takesValue;
+    const char* help;
+    std::function<QString(NodeOptions&, const QString&)> set;  // returns error or empty
+};
+
+QString setInt(int& out, const QString& v, int lo, int hi, const char* what) {
+    bool ok = false;
+    const int x = v.toInt(&ok);
+    if (!ok || x < lo || x > hi)
+        return QStringLiteral("%1 must be an integer in [%2, %3], got '%4'")
+            .arg(QLatin1String(what))
+            .arg(lo)
+            .arg(hi)
+            .arg(v);
+    out = x;
+    return {};
+}
+
+QString setHostPort(HostPort& out, const QString& v, const char* what) {
+    auto hp = parseHostPort(v, out.port);
+    if (!hp) return QStringLiteral("%1 must be ADDR:PORT, got '%2'").arg(QLatin1String(what), v);
+    out = *hp;
+    return {};
+}
+
+qint64 parseSize(const QString& v, bool* ok) {
+    QString s = v.trimmed().toUpper();
+    qint64 mul = 1;
+    if (s.endsWith(QLatin1String("IB"))) s.chop(2);
+    if (s.endsWith(QLatin1Char('B'))) s.chop(1);
+    if (s.endsWith(QLatin1Char('K')))
+        mul = qint64(1) << 10, s.chop(1);
+    else if (s.endsWith(QLatin1Char('M')))
+        mul = qint64(1) << 20, s.chop(1);
+    else if (s.endsWith(QLatin1Char('G')))
+        mul = qint64(1) << 30, s.chop(1);
+    const qint64 n = s.toLongLong(ok);
+    return *ok && n >= 0 && n <= (qint64(1) << 40) / mul ? n * mul : (*ok = false, 0);
+}
+
+const std::vector<Spec>& specs() {
+    static const std::vector<Spec> table = {
+        {"data-dir", true, "Directory of the log and hard state (default ./raftwc-data)",
+         [](NodeOptions& o, const QString& v) {
+             o.dataDir = v;
+             return QString();
+         }},
+        {"node-id", true, "Node id, hex (default: generated once and kept in the data dir)",
+         [](NodeOptions& o, const QString& v) {
+             bool ok = false;
+             o.nodeId = v.toULongLong(&ok, 16);
+             return ok && o.nodeId != 0 ? QString()
+                                        : QStringLiteral("--node-id must be non-zero hex, got '%1'").arg(v);
+         }},
+        {"http", true, "HTTP listen address (default 0.0.0.0:3000)",
+         [](NodeOptions& o, const QString& v) { return setHostPort(o.http, v, "--http"); }},
+        {"rpc", true, "Node-to-node TCP listen address (default 0.0.0.0:7000)",
+         [](NodeOptions& o, const QString& v) { return setHostPort(o.rpc, v, "--rpc"); }},
+        {"advertise", true, "Address other nodes use to reach this one (default: the interface's IPv4)",
+         [](NodeOptions& o, const QString& v) {
+             if (QHostAddress(v).isNull())
+                 return QStringLiteral("--advertise must be an IP address, got '%1'").arg(v);
+             o.advertise = v;
+             return QString();
+         }},
+        {"group", true, "Multicast group ADDR:PORT (default 239.0.0.1:10000)",
+         [](NodeOptions& o, const QString& v) {
+             QString err = setHostPort(o.group, v, "--group");
+             if (err.isEmpty() && !QHostAddress(o.group.host).isMulticast())
+                 err = QStringLiteral("--group address %1 is not a multicast address").arg(o.group.host);
+             return err;
+         }},
+        {"interface", true, "Network interface for multicast (default: that of the default route)",
+         [](NodeOptions& o, const QString& v) {
+             o.interfaceName = v;
+             return QString();
+         }},
+        {"ttl", true, "Multicast TTL (default 1: never routed off the local network)",
+         [](NodeOptions& o, const QString& v) { return setInt(o.ttl, v, 1, 255, "--ttl"); }},
+        {"election-timeout", true, "Election timeout range MIN-MAX in ms (default 1000-2000)",
+         [](NodeOptions& o, const QString& v) {
+             const QStringList parts = v.split(QLatin1Char('-'));
+             bool a = false, b = false;
+             const int lo = parts.value(0).toInt(&a), hi = parts.value(1).toInt(&b);
+             if (parts.size() != 2 || !a || !b || lo < 20 || hi < lo || hi > 600000)
+                 return QStringLiteral(
+                            "--election-timeout must be MIN-MAX ms with 20 <= MIN <= MAX, got '%1'")
+                     .arg(v);
+             o.electionMinMs = lo;
+             o.electionMaxMs = hi;
+             return QString();
+         }},
+        {"heartbeat", true, "Leader heartbeat interval in ms (default 100)",
+         [](NodeOptions& o, const QString& v) { return setInt(o.heartbeatMs, v, 5, 60000, "--heartbeat"); }},
+        {"cluster-key-file", true, "File holding the shared cluster key (or env RAFTWC_CLUSTER_KEY)",
+         [](NodeOptions& o, const QString& v) {
+             QFile f(v);
+             if (!f.open(QIODevice::ReadOnly))
+                 return QStringLiteral("cannot read cluster key file %1: %2").arg(v, f.errorString());
+             o.clusterKeyFile = v;
+             o.clusterKey = f.readAll().trimmed();
+             if (o.clusterKey.size() < 16)
+                 return QStringLiteral("cluster key in %1 is shorter than 16 bytes").arg(v);
+             return QString();
+         }},
+        {"peers", true, "Static peers HOST:PORT,... (UDP port of each peer): replaces multicast",
+         [](NodeOptions& o, const QString& v) {
+             o.peers.clear();
+             for (const QString& p : v.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+                 auto hp = parseHostPort(p, o.group.port);
+                 if (!hp) return QStringLiteral("--peers entry '%1' is not HOST:PORT").arg(p);
+                 o.peers.push_back(*hp);
+             }
+             return QString();
+         }},
+        {"bootstrap-expect", true, "Nodes to wait for before bootstrapping a new cluster (default 1)",
+         [](NodeOptions& o, const QString& v) {
+             return setInt(o.bootstrapExpect, v, 1, 1000, "--bootstrap-expect");
+         }},
+        {"max-upload", true, "Largest accepted upload, e.g. 1G, 200M (default 1G)",
+         [](NodeOptions& o, const QString& v) {
+             bool ok = false;
+             const qint64 n = parseSize(v, &ok);
+             if (!ok || n <= 0)
+                 return QStringLiteral("--max-upload must be a size like 1G or 500M, got '%1'").arg(v);
+             o.maxUpload = n;
+             return QString();
+         }},
+        {"discovery", true, "Discovery window in ms before a fresh node bootstraps (default 3000)",
+         [](NodeOptions& o, const QString& v) { return setInt(o.discoveryMs, v, 0, 600000, "--discovery"); }},
+        {"verbose", false, "Log debug lines",
+         [](NodeOptions& o, const QString&) {
+             o.verbose = true;
+             return QString();
+         }},
+    };
+    return table;
+}
+
+QString envName(const char* name) {
+    return QStringLiteral("RAFTWC_") +
+           QString::fromLatin1(name).toUpper().replace(QLatin1Char('-'), QLatin1Char('_'));
+}
+
+}  // namespace
+
+QString helpText() {
+    QString out = QStringLiteral(
+        "Usage: raftwc [options]\n"
+        "A high-availability word-counting cluster node. Every option is also an environment variable\n"
+        "RAFTWC_<NAME> (e.g. --data-dir → RAFTWC_DATA_DIR); the command line wins.\n\n");
+    for (const Spec& s : specs())
+        out += QStringLiteral("  --%1%2\n      %3\n")
+                   .arg(QLatin1String(s.name), s.takesValue ? QStringLiteral(" VALUE") : QString(),
+                        QLatin1String(s.help));
+    out += QStringLiteral("  --help, --version\n");
+    return out;
+}
+
+std::variant<NodeOptions, QString> parseOptions(const QStringList& args, const QProcessEnvironment& env) {
+    NodeOptions o;
+    std::map<QString, QString> given;  // name → value, command line over environment
+    for (const Spec& s : specs()) {
+        const QString e = envName(s.name);
+        if (env.contains(e)) given[QString::fromLatin1(s.name)] = env.value(e);
+    }
+    for (qsizetype i = 0; i < args.size(); ++i) {
+        QString a = args[i];
+        if (!a.startsWith(QLatin1String("--")))
+            return QStringLiteral("unexpected argument '%1' (see --help)").arg(a);
+        a = a.mid(2);
+        QString value;
+        bool hasInline = false;
+        if (const qsizetype eq = a.indexOf(QLatin1Char('=')); eq >= 0) {
+            value = a.mid(eq + 1);
+            a = a.left(eq);
+            hasInline = true;
+        }
+        const Spec* spec = nullptr;
+        for (const Spec& s : specs())
+            if (a == QLatin1String(s.name)) spec = &s;
+        if (!spec) return QStringLiteral("unknown option --%1 (see --help)").arg(a);
+        if (spec->takesValue && !hasInline) {
+            if (i + 1 >= args.size()) return QStringLiteral("option --%1 needs a value").arg(a);
+            value = args[++i];
+        }
+        given[a] = spec->takesValue ? value : QStringLiteral("1");
+    }
+    for (const Spec& s : specs()) {
+        auto it = given.find(QString::fromLatin1(s.name));
+        if (it == given.end()) continue;
+        if (!s.takesValue && (it->second == QLatin1String("0") || it->second.isEmpty())) continue;
+        if (QString err = s.set(o, it->second); !err.isEmpty()) return err;
+    }
+    if (o.clusterKey.isEmpty() && env.contains(QStringLiteral("RAFTWC_CLUSTER_KEY"))) {
+        o.clusterKey = env.value(QStringLiteral("RAFTWC_CLUSTER_KEY")).toUtf8().trimmed();
+        if (o.clusterKey.size() < 16) return QStringLiteral("RAFTWC_CLUSTER_KEY is shorter than 16 bytes");
+    }
+    if (o.heartbeatMs * 2 > o.electionMinMs)
+        return QStringLiteral("--heartbeat (%1 ms) must be at most half the minimum election timeout (%2 ms)")
+            .arg(o.heartbeatMs)
+            .arg(o.electionMinMs);
+    o.tickMs = std::max(5, std::min(50, o.heartbeatMs / 2));
+    return o;
+}
+
+}  // namespace raftwc::node

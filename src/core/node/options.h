@@ -1,0 +1,50 @@
+// Node options: the product's command-line and environment interface (docs/OPERATIONS.md).
+// Every option --name is also the environment variable RAFTWC_NAME (upper case, '-' → '_');
+// the command line wins over the environment.
+#pragma once
+
+#include <QHostAddress>
+#include <QString>
+#include <QStringList>
+#include <cstdint>
+#include <optional>
+#include <variant>
+
+#include "net/address.h"
+
+class QProcessEnvironment;
+
+namespace raftwc::node {
+
+using HostPort = net::HostPort;
+
+struct NodeOptions {
+    QString dataDir = QStringLiteral("./raftwc-data");
+    std::uint64_t nodeId = 0;  ///< 0: generated once and kept in the data dir.
+    HostPort http{QStringLiteral("0.0.0.0"), 3000};
+    HostPort rpc{QStringLiteral("0.0.0.0"), 7000};
+    QString advertise;  ///< Address other nodes use to reach this one; default: the interface's first IPv4.
+    HostPort group{QStringLiteral("239.0.0.1"), 10000};
+    QString interfaceName;  ///< Multicast interface; default: the default route's interface.
+    int ttl = 1;
+    int electionMinMs = 1000;
+    int electionMaxMs = 2000;
+    int heartbeatMs = 100;
+    int tickMs = 50;
+    QString clusterKeyFile;
+    QByteArray clusterKey;  ///< Loaded from clusterKeyFile or RAFTWC_CLUSTER_KEY.
+    QList<HostPort> peers;  ///< Static peers (UDP discovery/heartbeat ports): replaces multicast.
+    int bootstrapExpect = 1;
+    qint64 maxUpload = qint64(1) << 30;
+    int discoveryMs = 3000;  ///< How long a fresh node listens for a leader before bootstrapping.
+    bool verbose = false;
+};
+
+/// Parses `args` (argv without the program name) with fallbacks from `env`. Returns the options or a
+/// human-readable error. `--help`/`--version` are handled by the caller (see helpText()).
+std::variant<NodeOptions, QString> parseOptions(const QStringList& args, const QProcessEnvironment& env);
+QString helpText();
+/// "host:port", "[v6]:port", or just "host" when `defaultPort` is given.
+std::optional<HostPort> parseHostPort(const QString& s, quint16 defaultPort = 0);
+
+}  // namespace raftwc::node

@@ -1,0 +1,106 @@
+#include "node/statemachine.h"
+
+#include <QJsonDocument>
+#include <algorithm>
+
+namespace raftwc::node {
+
+void StateMachine::apply(const raft::Entry& e) {
+    if (e.index != applied_ + 1 && applied_ != 0)
+        notes_ << QStringLiteral("apply: entry %1 after %2 (gap)").arg(e.index).arg(applied_);
+    applied_ = e.index;
+    if (e.type == raft::EntryType::ConfChange) {
+        if (auto cc = raft::decodeConfChange(e.data)) {
+            if (cc->type == raft::ConfChangeType::RemoveNode) {
+                addresses_.erase(cc->node);
+            } else if (!cc->context.empty()) {
+                if (auto a = decodeMemberAddress(QByteArray::fromStdString(cc->context)))
+                    addresses_[cc->node] = *a;
+            }
+        }
+        return;
+    }
+    if (e.type != raft::EntryType::Normal || e.data.empty()) return;
+    QString why;
+    const auto cmd = decodeCommand(QByteArray::fromRawData(e.data.data(), qsizetype(e.data.size())), &why);
+    if (!cmd) {
+        notes_ << QStringLiteral("entry %1 skipped: %2").arg(e.index).arg(why);
+        return;
+    }
+    if (const auto* chunk = std::get_if<FileChunk>(&*cmd)) {
+        auto& list = pendingChunks_[QByteArray(chunk->fileId.constData(), chunk->fileId.size())];
+        list.push_back({e.index, chunk->fileOffset, std::uint32_t(chunk->bytes.size())});
+    } else if (const auto* m = std::get_if<FileManifest>(&*cmd)) {
+        auto it = pendingChunks_.find(m->fileId);
+        std::vector<ChunkRef> chunks;
+        if (it != pendingChunks_.end()) {
+            chunks = std::move(it->second);
+            pendingChunks_.erase(it);
+        }
+        // Keep one chunk per offset (a chunk re-proposed after a leader change may appear twice), then
+        // check that they cover [0, size) exactly.
+        std::stable_sort(chunks.begin(), chunks.end(),
+                         [](const ChunkRef& a, const ChunkRef& b) { return a.fileOffset < b.fileOffset; });
+        std::vector<ChunkRef> unique;
+        std::uint64_t covered = 0;
+        bool ok = true;
+        for (const ChunkRef& c : chunks) {
+            if (c.fileOffset < covered) continue;  // duplicate
+            if (c.fileOffset != covered) {
+                ok = false;
+                break;
+            }
+            unique.push_back(c);
+            covered += c.length;
+        }
+        if (!ok || covered != m->size) {
+            notes_ << QStringLiteral("manifest at %1 for %2: chunks cover %3 of %4 bytes; file rejected")
+                          .arg(e.index)
+                          .arg(QString::fromLatin1(m->fileId.toHex()))
+                          .arg(covered)
+                          .arg(m->size);
+            return;
+        }
+        StoredFile f{m->fileId,      m->name, m->size, m->sha256,        m->jobId,
+                     m->coordinator, e.index, e.term,  std::move(unique)};
+        fileByJob_[m->jobId] = m->fileId;
+        files_[m->fileId] = std::move(f);
+    } else if (const auto* r = std::get_if<JobResult>(&*cmd)) {
+        QJsonParseError err{};
+        const QJsonDocument doc = QJsonDocument::fromJson(r->json, &err);
+        if (!doc.isObject()) {
+            notes_ << QStringLiteral("job result at %1: bad JSON (%2)").arg(e.index).arg(err.errorString());
+            return;
+        }
+        if (jobs_.find(r->jobId) == jobs_.end()) jobOrder_.push_back(r->jobId);
+        jobs_[r->jobId] = StoredJob{r->jobId, doc.object(), r->freqTable, e.index};
+    }
+}
+
+const StoredFile* StateMachine::file(const QByteArray& fileId) const {
+    auto it = files_.find(fileId);
+    return it == files_.end() ? nullptr : &it->second;
+}
+
+const StoredFile* StateMachine::fileForJob(const QByteArray& jobId) const {
+    auto it = fileByJob_.find(jobId);
+    return it == fileByJob_.end() ? nullptr : file(it->second);
+}
+
+const StoredJob* StateMachine::job(const QByteArray& jobId) const {
+    auto it = jobs_.find(jobId);
+    return it == jobs_.end() ? nullptr : &it->second;
+}
+
+std::vector<const StoredJob*> StateMachine::jobs() const {
+    std::vector<const StoredJob*> out;
+    for (auto it = jobOrder_.rbegin(); it != jobOrder_.rend(); ++it)
+        out.push_back(&jobs_.at(*it));
+    return out;
+}
+
+QStringList StateMachine::takeNotes() {
+    return std::exchange(notes_, {});
+}
+
+}  // namespace raftwc::node

@@ -1,0 +1,69 @@
+// The replicated state machine every node applies committed entries to, in log order: stored files
+// (their chunks stay in the log on disk; only their positions are kept here), finished jobs, and member
+// addresses. Deterministic: the same committed entries give the same state on every node.
+#pragma once
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QString>
+#include <map>
+#include <vector>
+
+#include "node/commands.h"
+#include "raft/types.h"
+
+namespace raftwc::node {
+
+struct ChunkRef {
+    raft::Index index = 0;  ///< Log entry holding the chunk.
+    std::uint64_t fileOffset = 0;
+    std::uint32_t length = 0;
+};
+
+struct StoredFile {
+    QByteArray id;
+    QString name;
+    std::uint64_t size = 0;
+    QByteArray sha256;
+    QByteArray jobId;
+    QByteArray coordinator;
+    raft::Index manifestIndex = 0;
+    raft::Term manifestTerm = 0;
+    std::vector<ChunkRef> chunks;  ///< Sorted by fileOffset, contiguous, covering [0, size).
+};
+
+struct StoredJob {
+    QByteArray jobId;
+    QJsonObject result;
+    QByteArray freqTable;
+    raft::Index index = 0;
+};
+
+class StateMachine {
+  public:
+    /// Applies one committed entry. Entries must come in log order without gaps; a malformed Normal
+    /// payload is skipped with a note (it cannot come from an honest leader, but must not stop the node).
+    void apply(const raft::Entry& e);
+
+    raft::Index applied() const { return applied_; }
+    const StoredFile* file(const QByteArray& fileId) const;
+    const StoredFile* fileForJob(const QByteArray& jobId) const;
+    const StoredJob* job(const QByteArray& jobId) const;
+    /// Finished jobs, newest first.
+    std::vector<const StoredJob*> jobs() const;
+    const std::map<raft::NodeId, MemberAddress>& memberAddresses() const { return addresses_; }
+    /// Problems seen while applying (malformed entries, incomplete manifests); drained by the node's log.
+    QStringList takeNotes();
+
+  private:
+    raft::Index applied_ = 0;
+    std::map<QByteArray, std::vector<ChunkRef>> pendingChunks_;  ///< fileId → chunks before the manifest
+    std::map<QByteArray, StoredFile> files_;
+    std::map<QByteArray, QByteArray> fileByJob_;
+    std::map<QByteArray, StoredJob> jobs_;
+    std::vector<QByteArray> jobOrder_;
+    std::map<raft::NodeId, MemberAddress> addresses_;
+    QStringList notes_;
+};
+
+}  // namespace raftwc::node

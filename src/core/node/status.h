@@ -1,0 +1,57 @@
+// Status snapshots as plain values: what /api/cluster, /metrics and the dashboard show.
+#pragma once
+
+#include <QJsonObject>
+#include <QString>
+#include <vector>
+
+#include "raft/types.h"
+
+namespace raftwc::node {
+
+struct MemberStatus {
+    raft::NodeId id = raft::kNoNode;
+    QString rpc;
+    QString http;
+    QString role;  ///< "leader", "follower", "learner", "candidate", "unknown"
+    bool voter = false;
+    bool alive = false;
+    bool self = false;
+    qint64 lastContactMs = -1;   ///< -1: never heard
+    raft::Index matchIndex = 0;  ///< Known on the leader only.
+};
+
+struct JobCounters {
+    quint64 started = 0;
+    quint64 failed = 0;
+    quint64 running = 0;
+    quint64 committed = 0;  ///< Results in the replicated state machine.
+    quint64 bytesCounted = 0;
+    quint64 shardsCounted = 0;
+};
+
+struct NodeStatus {
+    raft::NodeId id = raft::kNoNode;
+    QString phase;  ///< "discovering", "joining", "member", "removed", "stopping"
+    raft::Role role = raft::Role::Follower;
+    raft::Term term = 0;
+    raft::NodeId leader = raft::kNoNode;
+    QString leaderHttp;
+    raft::Index commit = 0;
+    raft::Index applied = 0;
+    raft::Index lastIndex = 0;
+    QString clusterId;
+    QString rpcAddress;
+    QString httpAddress;
+    std::vector<MemberStatus> members;
+    quint64 electionsStarted = 0;
+    quint64 leaderChanges = 0;
+    JobCounters jobs;
+    quint64 framesDropped = 0;
+    quint64 datagramsDropped = 0;
+};
+
+QString roleName(raft::Role r);
+QJsonObject clusterJson(const NodeStatus& s);
+
+}  // namespace raftwc::node
