@@ -95,7 +95,8 @@ std::string ByteReader::stdBytes(std::uint32_t maxLen) {
 QString ByteReader::string(std::uint32_t maxLen) {
     const QByteArray b = bytes(maxLen);
     if (!ok_) return {};
-    QStringDecoder dec(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
+    QStringDecoder dec(QStringDecoder::Utf8,
+                       QStringDecoder::Flag::Stateless | QStringDecoder::Flag::ConvertInitialBom);
     QString s = dec.decode(b);
     if (dec.hasError()) {
         ok_ = false;

@@ -13,6 +13,7 @@ MulticastChannel::MulticastChannel(MulticastConfig cfg, AuthConfig auth, QObject
                                    std::function<qint64()> clock)
     : QObject(parent), cfg_(std::move(cfg)), auth_(std::move(auth)), clock_(std::move(clock)) {
     if (!clock_) clock_ = [] { return QDateTime::currentMSecsSinceEpoch(); };
+    mono_.start();
 }
 
 MulticastChannel::~MulticastChannel() = default;
@@ -131,10 +132,10 @@ void MulticastChannel::onReadyRead() {
 void MulticastChannel::drop(DropReason r, const QHostAddress& from) {
     if (r == DropReason::OwnEcho) return;
     std::uint64_t suppressed = 0;
-    if (logLimiter_.shouldLog(r, clock_(), &suppressed))
-        qCWarning(lcNet).noquote() << "discovery: dropped datagram from" << from.toString() << "reason"
-                                   << dropReasonName(r) << "(" << suppressed
-                                   << "more suppressed since last line)";
+    if (logLimiter_.shouldLog(r, mono_.elapsed(), &suppressed))
+        qCWarning(lcNet).noquote()
+            << "discovery: dropped datagram from" << from.toString() << "reason" << dropReasonName(r)
+            << QStringLiteral("(%1 more suppressed since the last line)").arg(suppressed);
 }
 
 void MulticastChannel::handleDatagram(const QByteArray& data, const QHostAddress& from) {

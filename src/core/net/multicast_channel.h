@@ -2,6 +2,7 @@
 // or, in static-peers mode, by unicast to every configured peer's UDP port.
 #pragma once
 
+#include <QElapsedTimer>
 #include <QHostAddress>
 #include <QList>
 #include <QNetworkInterface>
@@ -90,6 +91,7 @@ class MulticastChannel : public QObject {
     QNetworkInterface iface_;
     QList<QPair<QHostAddress, quint16>> peers_;  ///< Resolved static peers.
     DropLogLimiter logLimiter_;
+    QElapsedTimer mono_;  ///< Monotonic time for the log rate limit.
     quint64 sent_ = 0;
     quint64 received_ = 0;
     quint64 sendErrors_ = 0;

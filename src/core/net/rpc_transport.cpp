@@ -627,8 +627,10 @@ void RpcTransport::housekeeping() {
 void RpcTransport::logDrop(DropReason r, const QString& where) {
     std::uint64_t suppressed = 0;
     if (logLimiter_.shouldLog(r, mono_.elapsed(), &suppressed))
-        qCWarning(lcNet).noquote() << "rpc: dropped" << where << "frame, reason" << dropReasonName(r) << "("
-                                   << suppressed << "more suppressed since last line); closing connection";
+        qCWarning(lcNet).noquote()
+            << "rpc: dropped" << where << "frame, reason" << dropReasonName(r)
+            << QStringLiteral("(%1 more suppressed since the last line);").arg(suppressed)
+            << "closing the connection";
 }
 
 }  // namespace raftwc::net
