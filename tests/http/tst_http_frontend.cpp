@@ -214,6 +214,12 @@ void tst_HttpFrontend::apiRoutes() {
     c.send(get("/healthz"));
     QVERIFY(c.next(&r));
     QCOMPARE(r.json().value(QStringLiteral("status")).toString(), QStringLiteral("ok"));
+    m_fe->setMaxUpload(12345);
+    c.send(get("/api/limits"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(r.json().value(QStringLiteral("maxUpload")).toInteger(), 12345);
+    QCOMPARE(r.json().value(QStringLiteral("maxHeaderBytes")).toInteger(), 65536);
     c.send(post("/api/count", "a b c", "X-Job-Id: job-aaaa-0001\r\n"));
     QVERIFY(c.next(&r));
     QCOMPARE(r.status, 200);

@@ -444,6 +444,12 @@ void HttpFrontend::handleRequest(const QHttpServerRequest& request, QTcpSocket* 
         return answer(
             ApiReply::text(200, text, QByteArrayLiteral("text/plain; version=0.0.4; charset=utf-8")));
     }
+    if (path == QLatin1String("/api/limits")) {  // answered by the front end itself
+        if (!isGet) return answer(methodNotAllowed("GET"));
+        return answer(ApiReply::json(200, QJsonObject{{QStringLiteral("maxUpload"), m_maxUpload},
+                                                      {QStringLiteral("maxHeaderBytes"), qint64(m_maxHead)},
+                                                      {QStringLiteral("idleTimeoutMs"), m_idleTimeoutMs}}));
+    }
     if (path == QLatin1String("/api/jobs"))
         return answer(isGet ? m_backend->jobs() : methodNotAllowed("GET"));
     if (path.startsWith(QLatin1String("/api/jobs/"))) {
