@@ -326,6 +326,7 @@ class tst_RaftCore : public QObject {
     // robustness
     void garbageMessagesNeverCrash();
     void readyTwiceWithoutAdvanceIsAnError();
+    void termChangeDropsObsoleteOutbox();
 };
 
 // ---- encoding and configuration values ----------------------------------------------------------------
@@ -1269,6 +1270,35 @@ void tst_RaftCore::readyTwiceWithoutAdvanceIsAnError() {
     QVERIFY(n.bootstrap({1}));
     (void)n.ready();
     QVERIFY_THROWS_EXCEPTION(std::logic_error, n.ready());
+}
+
+void tst_RaftCore::termChangeDropsObsoleteOutbox() {
+    // A leader's queued Appends must not go out after it moved to a newer term and truncated the entries
+    // they describe (found by the simulation, seed 9815).
+    auto st = storageWith({1, 2, 3}, {}, 2);
+    Config cfg = testConfig(1);
+    cfg.preVote = false;
+    RawNode n(cfg, *st);
+    n.campaign();
+    drain(n, *st);
+    n.step(msg(MessageType::VoteResp, 2, 1, 3));
+    QCOMPARE(name(n.status().role), name(Role::Leader));
+    drain(n, *st);
+    QVERIFY(n.propose("doomed").ok());  // Appends for index 5 are now in the outbox
+    Message app = msg(MessageType::Append, 2, 1, 4);
+    app.index = 3;
+    app.logTerm = 1;
+    app.entries = {Entry{4, 4, EntryType::NoOp, {}}};
+    n.step(app);
+    QCOMPARE(n.status().term, Term(4));
+    QCOMPARE(n.status().lastIndex, Index(4));
+    Ready rd = n.ready();
+    QVERIFY(!rd.messages.empty());
+    for (const Message& m : rd.messages) {
+        QCOMPARE(m.term, Term(4));
+        QCOMPARE(name(m.type), name(MessageType::AppendResp));
+    }
+    n.advance();
 }
 
 QTEST_APPLESS_MAIN(tst_RaftCore)

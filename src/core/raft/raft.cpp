@@ -148,6 +148,9 @@ void RaftCore::reset(Term term) {
         log(LogLevel::Info, who() + " moves to term " + str(term));
         term_ = term;
         vote_ = kNoNode;
+        // Messages of older terms still in the outbox are obsolete (they may describe log entries this
+        // node is about to truncate): drop them, as the network could.
+        std::erase_if(msgs_, [term](const Message& m) { return m.term < term; });
     }
     lead_ = kNoNode;
     electionElapsed_ = 0;
