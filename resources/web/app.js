@@ -239,8 +239,8 @@ function renderCluster(c) {
   $('cl-leader').textContent = c.leader && c.leader.id ? shortId(c.leader.id) : 'none';
   $('cl-commit').textContent = fmt(c.commitIndex);
   $('members').replaceChildren(...members.map((m) => {
-    const info = el('div', {}, [el('span', { cls: 'member-id', text: m.id + (m.id === c.id ? ' (this node)' : '') }),
-      el('span', { cls: 'member-addr', text: `${m.http || ''}${m.voter === false ? ' · non-voter' : ''}` +
+    const info = el('div', {}, [el('span', { cls: 'member-id', text: m.id }),
+      el('span', { cls: 'member-addr', text: `${m.http || ''}${m.id === c.id ? ' · this node' : ''}${m.voter === false ? ' · non-voter' : ''}` +
         (typeof m.lastContactMs === 'number' && m.id !== c.id ? ` · seen ${m.lastContactMs} ms ago` : '') })]);
     return el('li', { title: m.alive ? 'alive' : 'not responding' },
       [el('span', { cls: 'dot' + (m.alive ? ' alive' : '') }), info, el('span', { cls: 'role ' + (m.role || ''), text: m.role || '?' })]);
