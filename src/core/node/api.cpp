@@ -4,6 +4,7 @@
 #include <QJsonArray>
 
 #include "node/node.h"
+#include "wordcount/serialize.h"
 
 namespace raftwc::node {
 
@@ -82,11 +83,11 @@ http::ApiReply NodeApi::jobWords(const QString& id, qsizetype limit, qsizetype o
             QStringLiteral("job %1 was counted in %2 mode; upload again with ?mode=%3")
                 .arg(id, jobMode, mode));
     if (cachedJob_ != key || !cachedTable_) {
-        auto counts = wordcount::decodeShardCounts(qUncompress(j->freqTable).toStdString());
-        if (!counts)
+        auto counts = std::make_shared<wordcount::ShardCounts>();
+        if (!wordcount::decodeShardCounts(qUncompress(j->freqTable).toStdString(), *counts))
             return http::ApiReply::error(500, QStringLiteral("internal"),
                                          QStringLiteral("stored frequency table is damaged"));
-        cachedTable_ = std::make_shared<wordcount::ShardCounts>(std::move(*counts));
+        cachedTable_ = std::move(counts);
         cachedJob_ = key;
     }
     const auto page = wordcount::pageWords(cachedTable_->freq, std::size_t(limit), std::size_t(offset));

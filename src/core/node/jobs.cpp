@@ -12,6 +12,8 @@
 
 #include "net/bytes.h"
 #include "node/commands.h"
+#include "wordcount/plan.h"
+#include "wordcount/serialize.h"
 
 namespace raftwc::node {
 
@@ -74,11 +76,7 @@ std::optional<ShardReply> decodeShardReply(const QByteArray& bytes) {
     s.ms = r.u32();
     const std::string counts = r.stdBytes();
     if (!r.atEnd()) return std::nullopt;
-    if (s.ok) {
-        auto c = wordcount::decodeShardCounts(counts);
-        if (!c) return std::nullopt;
-        s.counts = std::move(*c);
-    }
+    if (s.ok && !wordcount::decodeShardCounts(counts, s.counts)) return std::nullopt;
     return s;
 }
 
@@ -370,18 +368,20 @@ void JobCoordinator::startCounting(const std::shared_ptr<Job>& job) {
     job->upload = {};  // the bytes are in the log now: free the request body
     job->members = host_.liveMembers();
     if (job->members.empty()) job->members.push_back(host_.selfId());
-    const std::size_t parts = job->members.size() * std::size_t(std::max(1, shardsPerNode));
-    const auto specs = wordcount::planShards(job->size, parts, minShardBytes);
+    wordcount::PlanOptions plan;
+    plan.shardsPerNode = std::uint32_t(std::max(1, shardsPerNode));
+    plan.minShardBytes = minShardBytes;
+    const auto assignments = wordcount::planShards(job->size, job->members, plan);
     job->shards.clear();
-    job->parts.assign(specs.size(), std::nullopt);
-    for (std::size_t i = 0; i < specs.size(); ++i) {
+    job->parts.assign(assignments.size(), std::nullopt);
+    for (const auto& a : assignments) {
         ShardState s;
-        s.no = std::uint32_t(i);
-        s.spec = specs[i];
-        s.node = job->members[i % job->members.size()];
+        s.no = a.index;
+        s.spec = a.spec;
+        s.node = a.node;
         job->shards.push_back(s);
     }
-    if (job->shards.empty()) {
+    if (job->size == 0) {  // nothing to count: an empty file is all zeros
         finishCounting(job);
         return;
     }
