@@ -204,6 +204,8 @@ Status SegmentedLog::recoverSegment(std::size_t k, bool last) {
             why = "bad segment magic";
         else if (detail::getU32(h + 32) != crc32c(h, 32))
             why = "segment header checksum mismatch";
+        else if (detail::getU32(h + 36) != 0)
+            why = "reserved segment header bytes are not zero";
         else if (detail::getU32(h + 8) != kFormatVersion)
             why = "unsupported format version " + std::to_string(detail::getU32(h + 8));
         else if (detail::getU32(h + 12) != kSegHdr)
