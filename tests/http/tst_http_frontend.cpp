@@ -149,6 +149,7 @@ class tst_HttpFrontend : public QObject {
     void deferredAnswerAfterClientLeft();
     void deferredAnswerArrives();
     void concurrentUploads();
+    void pipelinedAnswersInOrder();
 
   private:
     std::unique_ptr<FakeBackend> m_backend;
@@ -667,6 +668,23 @@ void tst_HttpFrontend::concurrentUploads() {
         QCOMPARE(j.value(QStringLiteral("bytes")).toInteger(), bodies[i].size());
     }
     QCOMPARE(m_backend->countCalls, kClients);
+}
+
+void tst_HttpFrontend::pipelinedAnswersInOrder() {
+    // Two requests in one write; the first one's answer is deferred. Answers must come in request order.
+    m_backend->mode = FakeBackend::Mode::Deferred;
+    Client c(m_port);
+    c.send(post("/api/count", "one two three") + get("/healthz") + get("/api/cluster"));
+    QTRY_COMPARE(m_backend->pending.size(), 1);
+    Response r;
+    QVERIFY(!c.next(&r, 300));  // nothing may overtake the pending count answer
+    m_backend->pending.takeFirst()(ApiReply::json(200, QJsonObject{{QStringLiteral("words"), 3}}));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.json().value(QStringLiteral("words")).toInt(), 3);
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.json().value(QStringLiteral("status")).toString(), QStringLiteral("ok"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.json().value(QStringLiteral("term")).toInt(), 7);
 }
 
 QTEST_GUILESS_MAIN(tst_HttpFrontend)

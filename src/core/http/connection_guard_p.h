@@ -3,6 +3,8 @@
 
 #include "http/request_guard.h"
 
+#include <QMap>
+#include <QPair>
 #include <QPointer>
 #include <QTcpServer>
 #include <QTcpSocket>
@@ -22,8 +24,11 @@ class ConnectionGuard : public QObject {
   public:
     ConnectionGuard(QTcpSocket* socket, HttpFrontend* frontend, StreamLimits limits, int idleTimeoutMs);
 
-    void requestStarted();
-    void replySent();
+    /// A complete request reached the router; returns its sequence number on this connection.
+    quint64 requestStarted();
+    /// Queues the serialized answer to request `seq`. Answers are written in request order (HTTP/1.1
+    /// pipelining), whatever order the backend finishes them in. `close`: close after writing it.
+    void submit(quint64 seq, const QByteArray& response, bool close);
     int pendingReplies() const { return m_pending; }
 
     static ConnectionGuard* of(QTcpSocket* socket);
@@ -41,6 +46,9 @@ class ConnectionGuard : public QObject {
     QTimer m_idle;
     QTimer m_linger;
     int m_pending = 0;
+    quint64 m_nextSeq = 0;                           // sequence number of the next request
+    quint64 m_nextWrite = 0;                         // sequence number of the next answer to write
+    QMap<quint64, QPair<QByteArray, bool>> m_ready;  // answers waiting for earlier ones
     bool m_rejected = false;
     bool m_closed = false;
 };

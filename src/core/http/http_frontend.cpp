@@ -100,13 +100,26 @@ ConnectionGuard* ConnectionGuard::of(QTcpSocket* socket) {
     return socket ? socket->findChild<ConnectionGuard*>(QString(), Qt::FindDirectChildrenOnly) : nullptr;
 }
 
-void ConnectionGuard::requestStarted() {
+quint64 ConnectionGuard::requestStarted() {
     ++m_pending;
     m_idle.start();
+    return m_nextSeq++;
 }
 
-void ConnectionGuard::replySent() {
-    if (m_pending > 0) --m_pending;
+void ConnectionGuard::submit(quint64 seq, const QByteArray& response, bool close) {
+    if (m_rejected || m_closed) return;
+    m_ready.insert(seq, {response, close});
+    while (!m_ready.isEmpty() && m_ready.firstKey() == m_nextWrite) {
+        const auto [bytes, closeAfter] = m_ready.take(m_nextWrite);
+        ++m_nextWrite;
+        if (m_pending > 0) --m_pending;
+        m_socket->write(bytes);
+        if (closeAfter) {
+            m_ready.clear();
+            m_socket->disconnectFromHost();
+            return;
+        }
+    }
     m_idle.start();
 }
 
@@ -372,7 +385,7 @@ QByteArray HttpFrontend::serializeResponse(const ApiReply& reply, bool connectio
     return out;
 }
 
-void HttpFrontend::deliver(const QPointer<QTcpSocket>& socket, const ApiReply& reply, bool close,
+void HttpFrontend::deliver(const QPointer<QTcpSocket>& socket, quint64 seq, const ApiReply& reply, bool close,
                            bool headOnly) {
     if (!socket || socket->state() != QAbstractSocket::ConnectedState) {
         ++m_metrics.repliesDropped;
@@ -381,9 +394,12 @@ void HttpFrontend::deliver(const QPointer<QTcpSocket>& socket, const ApiReply& r
     ++m_metrics.responsesByStatus[reply.status];
     QByteArray out = serializeResponse(reply, close);
     if (headOnly) out.chop(reply.body.size());  // HEAD: same headers (and Content-Length), no body
-    socket->write(out);
-    if (auto* guard = detail::ConnectionGuard::of(socket)) guard->replySent();
-    if (close) socket->disconnectFromHost();
+    if (auto* guard = detail::ConnectionGuard::of(socket)) {
+        guard->submit(seq, out, close);
+    } else {
+        socket->write(out);
+        if (close) socket->disconnectFromHost();
+    }
 }
 
 ApiReply HttpFrontend::handleStatic(const QString& path) const {
@@ -418,7 +434,8 @@ ApiReply HttpFrontend::handleStatic(const QString& path) const {
 
 void HttpFrontend::handleRequest(const QHttpServerRequest& request, QTcpSocket* socket) {
     ++m_metrics.requests;
-    if (auto* guard = detail::ConnectionGuard::of(socket)) guard->requestStarted();
+    auto* guard = detail::ConnectionGuard::of(socket);
+    const quint64 seq = guard ? guard->requestStarted() : 0;
     const QPointer<QTcpSocket> sock(socket);
     const bool close = wantsClose(request);
     const QString path = request.url().path();
@@ -426,11 +443,11 @@ void HttpFrontend::handleRequest(const QHttpServerRequest& request, QTcpSocket* 
     const bool isGet =
         method == QHttpServerRequest::Method::Get || method == QHttpServerRequest::Method::Head;
     const bool headOnly = method == QHttpServerRequest::Method::Head;
-    auto answer = [&](const ApiReply& reply) { deliver(sock, reply, close, headOnly); };
+    auto answer = [&](const ApiReply& reply) { deliver(sock, seq, reply, close, headOnly); };
 
     if (path == QLatin1String("/api/count")) {
         if (method != QHttpServerRequest::Method::Post) return answer(methodNotAllowed("POST"));
-        return handleCount(request, socket, close);
+        return handleCount(request, socket, seq, close);
     }
     if (path == QLatin1String("/api/cluster"))
         return answer(isGet ? m_backend->cluster() : methodNotAllowed("GET"));
@@ -487,7 +504,8 @@ void HttpFrontend::handleRequest(const QHttpServerRequest& request, QTcpSocket* 
     return answer(file);
 }
 
-void HttpFrontend::handleCount(const QHttpServerRequest& request, QTcpSocket* socket, bool close) {
+void HttpFrontend::handleCount(const QHttpServerRequest& request, QTcpSocket* socket, quint64 seq,
+                               bool close) {
     const QPointer<QTcpSocket> sock(socket);
     const QUrlQuery query = request.query();
     Upload upload;
@@ -495,13 +513,13 @@ void HttpFrontend::handleCount(const QHttpServerRequest& request, QTcpSocket* so
     upload.mode = query.hasQueryItem(QStringLiteral("mode")) ? query.queryItemValue(QStringLiteral("mode"))
                                                              : QStringLiteral("normalized");
     if (upload.mode != QLatin1String("normalized") && upload.mode != QLatin1String("raw"))
-        return deliver(sock,
+        return deliver(sock, seq,
                        ApiReply::error(400, QStringLiteral("bad_request"),
                                        QStringLiteral("mode must be normalized or raw")),
                        close);
     upload.jobId = QString::fromLatin1(headerValue(request, "x-job-id"));
     if (!upload.jobId.isEmpty() && !jobIdPattern().match(upload.jobId).hasMatch())
-        return deliver(sock,
+        return deliver(sock, seq,
                        ApiReply::error(400, QStringLiteral("bad_request"),
                                        QStringLiteral("X-Job-Id must match [A-Za-z0-9-]{8,64}")),
                        close);
@@ -509,7 +527,8 @@ void HttpFrontend::handleCount(const QHttpServerRequest& request, QTcpSocket* so
     if (isMultipartFormData(contentType)) {
         const MultipartFile part = parseMultipartFile(contentType, upload.data);
         if (!part.ok)
-            return deliver(sock, ApiReply::error(400, QStringLiteral("bad_multipart"), part.error), close);
+            return deliver(sock, seq, ApiReply::error(400, QStringLiteral("bad_multipart"), part.error),
+                           close);
         upload.offset = part.offset;
         upload.length = part.length;
         upload.name = part.filename;
@@ -527,10 +546,10 @@ void HttpFrontend::handleCount(const QHttpServerRequest& request, QTcpSocket* so
 
     const QPointer<HttpFrontend> self(this);
     auto answered = std::make_shared<bool>(false);
-    m_backend->count(std::move(upload), [self, sock, close, answered](ApiReply reply) {
+    m_backend->count(std::move(upload), [self, sock, seq, close, answered](ApiReply reply) {
         if (*answered) return;  // the contract says once; be safe anyway
         *answered = true;
-        if (self) self->deliver(sock, reply, close);
+        if (self) self->deliver(sock, seq, reply, close);
     });
 }
 

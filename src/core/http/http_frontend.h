@@ -77,9 +77,9 @@ class HttpFrontend : public QObject {
     friend class detail::GuardedTcpServer;
 
     void handleRequest(const QHttpServerRequest& request, QTcpSocket* socket);
-    void handleCount(const QHttpServerRequest& request, QTcpSocket* socket, bool close);
+    void handleCount(const QHttpServerRequest& request, QTcpSocket* socket, quint64 seq, bool close);
     ApiReply handleStatic(const QString& path) const;
-    void deliver(const QPointer<QTcpSocket>& socket, const ApiReply& reply, bool close,
+    void deliver(const QPointer<QTcpSocket>& socket, quint64 seq, const ApiReply& reply, bool close,
                  bool headOnly = false);
 
     ApiBackend* m_backend;
