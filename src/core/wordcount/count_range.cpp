@@ -52,7 +52,9 @@ class Counter {
   public:
     Counter(const ByteSource& src, std::uint64_t fileSize, ShardSpec shard, const CountOptions& opt)
         : src_(src), fileSize_(fileSize), off_(shard.offset), end_(shard.offset + shard.length), opt_(opt) {
-        classify_ = detail::classifier(kernelSupported(opt.kernel) ? opt.kernel : Kernel::Auto);
+        const Kernel k = kernelSupported(opt.kernel) ? opt.kernel : Kernel::Auto;
+        classify_ = detail::classifier(k);
+        totals_ = detail::totalsKernel(k);
         bufBytes_ = std::max<std::size_t>(4096, (opt.bufferBytes + 63) / 64 * 64);
     }
 
@@ -62,8 +64,8 @@ class Counter {
             error = "read failed before offset " + std::to_string(off_);
             return false;
         }
-        prevSep_ = st.prevSep;
-        carry_ = st.carry;
+        prevSep_ = totalsState_.prevSep = st.prevSep;
+        carry_ = totalsState_.carry = st.carry;
         const std::size_t cap = kFront + bufBytes_ + kBack;
         std::unique_ptr<unsigned char, AlignedFree> mem(
             static_cast<unsigned char*>(std::aligned_alloc(64, cap)));
@@ -107,8 +109,8 @@ class Counter {
             tail = avail - proc;
             std::memmove(fresh - tail, data + proc, tail);
         }
-        out.words = words_;
-        out.lines = lines_;
+        out.words = words_ + totalsState_.words;
+        out.lines = lines_ + totalsState_.lines;
         out.freq = std::move(table_);
         return true;
     }
@@ -122,30 +124,7 @@ class Counter {
     void scanTotals(const unsigned char* data, std::size_t proc, std::uint64_t dataPos) {
         if (dataPos >= end_) return;
         const std::size_t limit = static_cast<std::size_t>(std::min<std::uint64_t>(proc, end_ - dataPos));
-        const std::size_t nBlocks = (limit + 63) / 64;
-        std::uint64_t sep[kGroupBlocks], nl[kGroupBlocks];
-        std::uint64_t words = 0, lines = 0, prev = prevSep_;
-        for (std::size_t g = 0; g < nBlocks; g += kGroupBlocks) {
-            const std::size_t nb = std::min(kGroupBlocks, nBlocks - g);
-            classify_(data + 64 * g, nb, sep, nl, carry_);
-            const std::size_t full = (g + nb) * 64 <= limit ? nb : nb - 1;
-            for (std::size_t b = 0; b < full; ++b) {
-                const std::uint64_t s = sep[b];
-                words += static_cast<std::uint64_t>(__builtin_popcountll(~s & ((s << 1) | prev)));
-                lines += static_cast<std::uint64_t>(__builtin_popcountll(nl[b]));
-                prev = s >> 63;
-            }
-            if (full < nb) {
-                const std::uint64_t valid = lowBits(limit - 64 * (g + full));
-                const std::uint64_t s = sep[full];
-                words += static_cast<std::uint64_t>(__builtin_popcountll(~s & ((s << 1) | prev) & valid));
-                lines += static_cast<std::uint64_t>(__builtin_popcountll(nl[full] & valid));
-                prev = s >> 63;
-            }
-        }
-        prevSep_ = prev;
-        words_ += words;
-        lines_ += lines;
+        totals_(data, limit, totalsState_);
     }
 
     void addWord(std::string_view word) {
@@ -225,6 +204,8 @@ class Counter {
     const std::uint64_t fileSize_, off_, end_;
     const CountOptions& opt_;
     detail::ClassifyFn classify_;
+    detail::TotalsFn totals_;
+    detail::TotalsState totalsState_;
     std::size_t bufBytes_;
     std::uint64_t prevSep_ = 1, carry_ = 0;
     std::uint64_t words_ = 0, lines_ = 0;

@@ -14,6 +14,12 @@ inline std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
     return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
 }
 
+inline std::uint64_t load32(const char* p) {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
 inline std::uint64_t load64(const char* p) {
     std::uint64_t v;
     std::memcpy(&v, p, 8);
@@ -25,6 +31,19 @@ constexpr std::uint64_t kP1 = 0xe7037ed1a0b428dbULL;
 constexpr std::uint64_t kP2 = 0x8ebc6af09c88c6e3ULL;
 constexpr std::uint64_t kP3 = 0x589965cc75374cc3ULL;
 
+/// a == b for n bytes, with fixed-size (overlapping) loads for short keys.
+inline bool keyEquals(const char* a, const char* b, std::size_t n) {
+    if (n >= 8) {
+        for (std::size_t i = 0; i + 8 < n; i += 8)
+            if (load64(a + i) != load64(b + i)) return false;
+        return load64(a + n - 8) == load64(b + n - 8);
+    }
+    if (n >= 4) return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
+    for (std::size_t i = 0; i < n; ++i)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
 bool byCountThenWord(const WordCount& a, const WordCount& b) {
     if (a.count != b.count) return a.count > b.count;
     return a.word < b.word;
@@ -33,23 +52,32 @@ bool byCountThenWord(const WordCount& a, const WordCount& b) {
 }  // namespace
 
 std::uint64_t hashBytes(const char* p, std::size_t n) noexcept {
-    std::uint64_t h = kP0 ^ (static_cast<std::uint64_t>(n) * kP1);
-    while (n >= 16) {
-        h = mix(load64(p) ^ kP1 ^ h, load64(p + 8) ^ kP2);
-        p += 16;
-        n -= 16;
+    // wyhash-style: short inputs are read with (overlapping) fixed-size loads, never a variable memcpy.
+    std::uint64_t a, b;
+    std::uint64_t seed = kP0 ^ mix(n ^ kP0, kP1);
+    if (n <= 16) {
+        if (n >= 4) {
+            a = (load32(p) << 32) | load32(p + ((n >> 3) << 2));
+            b = (load32(p + n - 4) << 32) | load32(p + n - 4 - ((n >> 3) << 2));
+        } else if (n > 0) {
+            a = (std::uint64_t{static_cast<unsigned char>(p[0])} << 16) |
+                (std::uint64_t{static_cast<unsigned char>(p[n >> 1])} << 8) |
+                static_cast<unsigned char>(p[n - 1]);
+            b = 0;
+        } else {
+            a = b = 0;
+        }
+    } else {
+        std::size_t i = n;
+        while (i > 16) {
+            seed = mix(load64(p) ^ kP1, load64(p + 8) ^ seed);
+            p += 16;
+            i -= 16;
+        }
+        a = load64(p + i - 16);
+        b = load64(p + i - 8);
     }
-    if (n >= 8) {
-        h = mix(load64(p) ^ kP1 ^ h, kP3);
-        p += 8;
-        n -= 8;
-    }
-    if (n > 0) {
-        std::uint64_t t = 0;
-        std::memcpy(&t, p, n);
-        h = mix(t ^ kP2 ^ h, kP3 ^ n);
-    }
-    return mix(h ^ kP0, kP1);
+    return mix(kP1 ^ n, mix(a ^ kP1, b ^ seed));
 }
 
 void FrequencyTable::add(std::string_view word, std::uint64_t n) {
@@ -58,24 +86,31 @@ void FrequencyTable::add(std::string_view word, std::uint64_t n) {
 }
 
 void FrequencyTable::insertHashed(std::uint64_t h, std::string_view word, std::uint64_t n) {
+    if (word.size() > 0xFFFFFFFFu) word = word.substr(0, 0xFFFFFFFFu);  // keys are at most 4 GiB
     // Grow at 5/8 load so probe sequences stay short.
     if ((size_ + 1) * 8 > slots_.size() * 5) grow();
     const std::size_t mask = slots_.size() - 1;
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    const auto len = static_cast<std::uint32_t>(word.size());
     std::size_t i = static_cast<std::size_t>(h) & mask;
     for (;;) {
         Slot& s = slots_[i];
         if (s.count == 0) {
-            s.hash = h;
+            s.tag = tag;
+            s.len = len;
             s.count = n;
-            s.keyOff = arena_.size();
-            s.keyLen = word.size();
-            arena_.insert(arena_.end(), word.begin(), word.end());
+            if (len <= kInline) {
+                std::memcpy(s.inl, word.data(), len);
+            } else {
+                s.off = arena_.size();
+                arena_.insert(arena_.end(), word.begin(), word.end());
+            }
             ++size_;
             total_ += n;
             return;
         }
-        if (s.hash == h && s.keyLen == word.size() &&
-            (word.empty() || std::memcmp(arena_.data() + s.keyOff, word.data(), word.size()) == 0)) {
+        if (s.tag == tag && s.len == len &&
+            keyEquals(len <= kInline ? s.inl : arena_.data() + s.off, word.data(), len)) {
             s.count += n;
             total_ += n;
             return;
@@ -85,15 +120,17 @@ void FrequencyTable::insertHashed(std::uint64_t h, std::string_view word, std::u
 }
 
 std::uint64_t FrequencyTable::count(std::string_view word) const {
-    if (slots_.empty()) return 0;
+    if (slots_.empty() || word.size() > 0xFFFFFFFFu) return 0;
     const std::uint64_t h = hashBytes(word.data(), word.size());
     const std::size_t mask = slots_.size() - 1;
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    const auto len = static_cast<std::uint32_t>(word.size());
     std::size_t i = static_cast<std::size_t>(h) & mask;
     for (;;) {
         const Slot& s = slots_[i];
         if (s.count == 0) return 0;
-        if (s.hash == h && s.keyLen == word.size() &&
-            (word.empty() || std::memcmp(arena_.data() + s.keyOff, word.data(), word.size()) == 0))
+        if (s.tag == tag && s.len == len &&
+            keyEquals(len <= kInline ? s.inl : arena_.data() + s.off, word.data(), len))
             return s.count;
         i = (i + 1) & mask;
     }
@@ -101,12 +138,15 @@ std::uint64_t FrequencyTable::count(std::string_view word) const {
 
 void FrequencyTable::grow() {
     const std::size_t newSize = slots_.empty() ? 64 : slots_.size() * 2;
-    std::vector<Slot> old(newSize, Slot{0, 0, 0, 0});
+    std::vector<Slot> old(newSize);
+    for (Slot& s : old)
+        s.count = 0;
     old.swap(slots_);
     const std::size_t mask = newSize - 1;
     for (const Slot& s : old) {
         if (s.count == 0) continue;
-        std::size_t i = static_cast<std::size_t>(s.hash) & mask;
+        const std::string_view key = keyOf(s);
+        std::size_t i = static_cast<std::size_t>(hashBytes(key.data(), key.size())) & mask;
         while (slots_[i].count != 0)
             i = (i + 1) & mask;
         slots_[i] = s;
@@ -121,10 +161,8 @@ void FrequencyTable::reserve(std::size_t n) {
 void FrequencyTable::merge(const FrequencyTable& other) {
     if (other.empty()) return;
     reserve(size_ + other.size_ / 2);
-    for (const Slot& s : other.slots_) {
-        if (s.count != 0)
-            insertHashed(s.hash, std::string_view(other.arena_.data() + s.keyOff, s.keyLen), s.count);
-    }
+    other.forEach(
+        [this](std::string_view w, std::uint64_t c) { insertHashed(hashBytes(w.data(), w.size()), w, c); });
 }
 
 void FrequencyTable::clear() {

@@ -43,7 +43,7 @@ class FrequencyTable {
     template <class F>
     void forEach(F&& f) const {
         for (const Slot& s : slots_) {
-            if (s.count != 0) f(std::string_view(arena_.data() + s.keyOff, s.keyLen), s.count);
+            if (s.count != 0) f(keyOf(s), s.count);
         }
     }
     /// All entries, unspecified order.
@@ -53,12 +53,21 @@ class FrequencyTable {
     bool operator==(const FrequencyTable& other) const;
 
   private:
+    static constexpr std::size_t kInline = 16;
+    /// 32 bytes; keys of up to 16 bytes live in the slot, longer ones in the arena.
     struct Slot {
-        std::uint64_t hash;
+        std::uint32_t tag;    ///< High 32 bits of the hash.
+        std::uint32_t len;    ///< Key length.
         std::uint64_t count;  ///< 0 = empty slot.
-        std::uint64_t keyOff;
-        std::uint64_t keyLen;
+        union {
+            char inl[kInline];
+            std::uint64_t off;  ///< Arena offset when len > kInline.
+        };
     };
+    std::string_view keyOf(const Slot& s) const {
+        return s.len <= kInline ? std::string_view(s.inl, s.len)
+                                : std::string_view(arena_.data() + s.off, s.len);
+    }
     void grow();
     void insertHashed(std::uint64_t h, std::string_view word, std::uint64_t n);
 

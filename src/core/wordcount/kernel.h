@@ -44,4 +44,19 @@ using ClassifyFn = void (*)(const unsigned char* p, std::size_t nBlocks, std::ui
 
 ClassifyFn classifier(Kernel k);
 
+/// Running totals of the fused counting loop.
+struct TotalsState {
+    std::uint64_t words = 0;
+    std::uint64_t lines = 0;
+    std::uint64_t prevSep = 1;  ///< Whether the byte before the next block is a separator (0/1).
+    std::uint64_t carry = 0;    ///< As for ClassifyFn.
+};
+
+/// Counts word starts and 0x0A bytes in p[0, limit). p must be readable for roundup(limit, 64) + 2
+/// bytes, and p[limit], p[limit + 1] must be the real next bytes or zero. After a partial final
+/// block, prevSep and carry are meaningless (it must be the last call).
+using TotalsFn = void (*)(const unsigned char* p, std::size_t limit, TotalsState& st);
+
+TotalsFn totalsKernel(Kernel k);
+
 }  // namespace raftwc::wordcount::detail

@@ -1,0 +1,306 @@
+// Word-count kernel benchmark against references measured in the same run:
+//   cat FILE >/dev/null (page-cache read rate), LC_ALL=C.UTF-8 wc -w FILE, and a plain
+//   std::unordered_map<std::string, uint64_t> count of the same normalized tokens.
+// Usage: wordcount_bench [--mib N] [--reps N] [--dir DIR] [--keep]   (default 256 MiB in $TMPDIR or /tmp)
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "wordcount/normalize.h"
+#include "wordcount/wordcount.h"
+
+using namespace raftwc::wordcount;
+
+namespace {
+
+double now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+/// CPU time (user + system) of this process, or of its waited-for children.
+double cpuTime(int who) {
+    rusage ru{};
+    getrusage(who, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+/// Wall and CPU seconds of one measurement; best() keeps the minimum of each.
+struct Timing {
+    double wall = 1e30, cpu = 1e30;
+    void best(const Timing& t) {
+        wall = std::min(wall, t.wall);
+        cpu = std::min(cpu, t.cpu);
+    }
+};
+
+std::string randomWord(std::mt19937_64& rng) {
+    static const char* const consonants[] = {"b", "c", "d", "f", "g", "h",  "l",  "m",  "n", "p",
+                                             "r", "s", "t", "v", "w", "th", "st", "ch", "k", "y"};
+    static const char* const vowels[] = {"a", "e", "i", "o", "u", "ea", "ou", "io"};
+    std::string w;
+    const int syllables = 1 + static_cast<int>(rng() % 3);
+    for (int i = 0; i < syllables; ++i) {
+        w += consonants[rng() % std::size(consonants)];
+        w += vowels[rng() % std::size(vowels)];
+    }
+    if (rng() % 3 == 0) w += consonants[rng() % std::size(consonants)];
+    return w;
+}
+
+/// Realistic text: Zipf-distributed vocabulary, sentences, commas, lines and paragraphs; about 3% of
+/// the words are UTF-8 (accents, Cyrillic, CJK, curly quotes, em dashes, a few no-break spaces).
+bool generate(const std::string& path, std::uint64_t size) {
+    std::mt19937_64 rng(42);
+    std::vector<std::string> vocab;
+    for (int i = 0; i < 40000; ++i)
+        vocab.push_back(randomWord(rng));
+    static const char* const utf8[] = {"caf\xC3\xA9",
+                                       "na\xC3\xAFve",
+                                       "Z\xC3\xBCrich",
+                                       "\xD0\x9C\xD0\xBE\xD1\x81\xD0\xBA\xD0\xB2\xD0\xB0",
+                                       "\xE6\x9D\xB1\xE4\xBA\xAC",
+                                       "don\xE2\x80\x99t",
+                                       "\xE2\x80\x9Cquoted\xE2\x80\x9D",
+                                       "\xE2\x80\x94",
+                                       "fa\xC3\xA7"
+                                       "ade",
+                                       "stra\xC3\x9F"
+                                       "e"};
+    std::vector<double> cdf(vocab.size());
+    double acc = 0;
+    for (std::size_t i = 0; i < vocab.size(); ++i)
+        cdf[i] = (acc += 1.0 / static_cast<double>(i + 1));
+    std::uniform_real_distribution<double> u(0, acc);
+    FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) return false;
+    std::string buf;
+    std::uint64_t written = 0;
+    int inSentence = 0, inLine = 0;
+    while (written < size) {
+        buf.clear();
+        while (buf.size() < (1u << 20)) {
+            std::string w;
+            if (rng() % 100 < 3) {
+                w = utf8[rng() % std::size(utf8)];
+            } else {
+                w = vocab[static_cast<std::size_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) -
+                                                   cdf.begin())];
+            }
+            if (inSentence == 0 && w[0] >= 'a' && w[0] <= 'z') w[0] = static_cast<char>(w[0] - 32);
+            buf += w;
+            ++inSentence;
+            ++inLine;
+            if (inSentence > 6 && rng() % 8 == 0) {
+                buf += '.';
+                inSentence = 0;
+            } else if (rng() % 12 == 0) {
+                buf += ',';
+            }
+            if (inLine > 11 && rng() % 4 == 0) {
+                buf += (rng() % 20 == 0) ? "\n\n" : "\n";
+                inLine = 0;
+            } else {
+                buf += (rng() % 500 == 0) ? "\xC2\xA0" : " ";
+            }
+        }
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - written));
+        if (std::fwrite(buf.data(), 1, n, f) != n) {
+            std::fclose(f);
+            return false;
+        }
+        written += n;
+    }
+    return std::fclose(f) == 0;
+}
+
+/// Runs a shell command; wall time and the CPU time of the command (via RUSAGE_CHILDREN).
+Timing timeCommand(const std::string& cmd, std::string* out = nullptr) {
+    const double c0 = cpuTime(RUSAGE_CHILDREN);
+    const double t0 = now();
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) std::exit(1);
+    char line[4096];
+    std::string text;
+    while (std::fgets(line, sizeof line, p))
+        text += line;
+    if (pclose(p) != 0) {
+        std::fprintf(stderr, "command failed: %s\n", cmd.c_str());
+        std::exit(1);
+    }
+    Timing t{now() - t0, cpuTime(RUSAGE_CHILDREN) - c0};
+    if (out) *out = text;
+    return t;
+}
+
+Timing timeKernel(const FileByteSource& src, FreqMode mode, Kernel k, ShardCounts* counts) {
+    CountOptions opt;
+    opt.mode = mode;
+    opt.kernel = k;
+    const double c0 = cpuTime(RUSAGE_SELF);
+    const double t0 = now();
+    CountResult r = countRange(src, src.size(), ShardSpec{0, src.size()}, opt);
+    Timing t{now() - t0, cpuTime(RUSAGE_SELF) - c0};
+    if (!r.ok) {
+        std::fprintf(stderr, "countRange failed: %s\n", r.error.c_str());
+        std::exit(1);
+    }
+    if (counts) *counts = std::move(r.counts);
+    return t;
+}
+
+const char* verdict(bool ok) {
+    return ok ? "MET" : "MISSED";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::uint64_t mib = 256;
+    std::string dir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
+    bool keep = false;
+    int reps = 5;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--mib") && i + 1 < argc) {
+            mib = std::strtoull(argv[++i], nullptr, 10);
+        } else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) {
+            dir = argv[++i];
+        } else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) {
+            reps = std::max(1, std::atoi(argv[++i]));
+        } else if (!std::strcmp(argv[i], "--keep")) {
+            keep = true;
+        } else {
+            std::fprintf(stderr, "usage: %s [--mib N] [--reps N] [--dir DIR] [--keep]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (mib == 0) mib = 1;
+    const std::string path = dir + "/raftwc-wordcount-bench-" + std::to_string(getpid()) + ".txt";
+    const std::uint64_t size = mib << 20;
+    std::printf("generating %llu MiB of text in %s ...\n", static_cast<unsigned long long>(mib),
+                path.c_str());
+    if (!generate(path, size)) {
+        std::fprintf(stderr, "cannot write %s\n", path.c_str());
+        return 1;
+    }
+    const double gib = static_cast<double>(size) / (1 << 30);
+    const auto rate = [&](double s) { return gib / s; };
+
+    // Interleaved repetitions (best of N each) so that load from other processes hits all alike.
+    // Ratios use CPU time (user + system); wall times are printed too.
+    const std::string q = "'" + path + "'";
+    FileByteSource src(path);
+    if (!src.isOpen()) {
+        std::fprintf(stderr, "%s\n", src.error().c_str());
+        return 1;
+    }
+    timeCommand("cat " + q + " >/dev/null");  // warm the page cache
+    Timing cat, avx, sse, norm, raw, wc;
+    ShardCounts totals, normCounts, rawCounts;
+    for (int rep = 0; rep < reps; ++rep) {
+        cat.best(timeCommand("cat " + q + " >/dev/null"));
+        avx.best(timeKernel(src, FreqMode::None, Kernel::Auto, &totals));
+        sse.best(timeKernel(src, FreqMode::None, Kernel::Sse2, nullptr));
+    }
+    std::string wcOut;
+    wc.best(timeCommand("LC_ALL=C.UTF-8 wc -w " + q, &wcOut));
+    const unsigned long long wcWords = std::strtoull(wcOut.c_str(), nullptr, 10);
+    norm.best(timeKernel(src, FreqMode::Normalized, Kernel::Auto, &normCounts));
+    raw.best(timeKernel(src, FreqMode::Raw, Kernel::Auto, &rawCounts));
+
+    std::printf("\nfile %llu bytes, %llu words, %llu lines (wc -w says %llu: %s); kernel %s; best of %d\n",
+                static_cast<unsigned long long>(size), static_cast<unsigned long long>(totals.words),
+                static_cast<unsigned long long>(totals.lines), wcWords,
+                wcWords == totals.words ? "equal" : "DIFFERENT", autoKernelName(), reps);
+    std::printf("%-30s %9s %9s %10s\n", "", "wall s", "cpu s", "GiB/s(cpu)");
+    const auto row = [&](const char* name, const Timing& t, const char* extra) {
+        std::printf("%-30s %9.4f %9.4f %10.2f  %s\n", name, t.wall, t.cpu, rate(t.cpu), extra);
+    };
+    char buf[200];
+    row("cat FILE >/dev/null", cat, "");
+    row("LC_ALL=C.UTF-8 wc -w FILE", wc, "");
+    std::snprintf(buf, sizeof buf, "%5.1fx wc, %3.0f%% of cat", wc.cpu / avx.cpu, 100 * cat.cpu / avx.cpu);
+    row("kernel totals (auto)", avx, buf);
+    std::snprintf(buf, sizeof buf, "%5.1fx wc, %3.0f%% of cat", wc.cpu / sse.cpu, 100 * cat.cpu / sse.cpu);
+    row("kernel totals (sse2)", sse, buf);
+    std::snprintf(buf, sizeof buf, "%5.1fx wc, %zu distinct", wc.cpu / norm.cpu, normCounts.freq.size());
+    row("kernel + normalized table", norm, buf);
+    std::snprintf(buf, sizeof buf, "%5.1fx wc, %zu distinct", wc.cpu / raw.cpu, rawCounts.freq.size());
+    row("kernel + raw table", raw, buf);
+
+    // Table alone: the same normalized tokens (pre-extracted) into FrequencyTable and unordered_map.
+    std::string arena;
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> toks;
+    {
+        std::string all(size, '\0');
+        if (!src.read(0, size, all.data())) return 1;
+        std::string scratch;
+        std::size_t i = 0;
+        const auto isSpace = [](unsigned char c) { return c == ' ' || (c >= 9 && c <= 13); };
+        while (i < all.size()) {
+            while (i < all.size() && isSpace(static_cast<unsigned char>(all[i])))
+                ++i;
+            std::size_t j = i;
+            while (j < all.size() && !isSpace(static_cast<unsigned char>(all[j])))
+                ++j;
+            if (j > i) {
+                forEachNormalizedToken(
+                    std::string_view(all).substr(i, j - i), scratch, [&](std::string_view t) {
+                        toks.emplace_back(arena.size(), static_cast<std::uint32_t>(t.size()));
+                        arena += t;
+                    });
+            }
+            i = j;
+        }
+    }
+    const auto tok = [&](std::size_t k) {
+        return std::string_view(arena).substr(toks[k].first, toks[k].second);
+    };
+    double tTable = 1e30, tMap = 1e30;
+    std::size_t distinctTable = 0, distinctMap = 0;
+    for (int rep = 0; rep < 2; ++rep) {
+        double t0 = now();
+        FrequencyTable t;
+        for (std::size_t k = 0; k < toks.size(); ++k)
+            t.add(tok(k));
+        tTable = std::min(tTable, now() - t0);
+        distinctTable = t.size();
+        t0 = now();
+        std::unordered_map<std::string, std::uint64_t> m;
+        for (std::size_t k = 0; k < toks.size(); ++k)
+            ++m[std::string(tok(k))];
+        tMap = std::min(tMap, now() - t0);
+        distinctMap = m.size();
+    }
+    const double mtok = static_cast<double>(toks.size()) / 1e6;
+    std::printf("%-34s %8.3f s %7.1f Mtok/s (%zu distinct of %.1fM tokens)\n", "FrequencyTable::add", tTable,
+                mtok / tTable, distinctTable, mtok);
+    std::printf("%-34s %8.3f s %7.1f Mtok/s (%zu distinct)\n", "unordered_map<string,uint64_t>", tMap,
+                mtok / tMap, distinctMap);
+
+    std::printf("\ngoals:\n");
+    std::printf("  totals >= 20x wc -w              : %6.1fx  %s\n", wc.cpu / avx.cpu,
+                verdict(wc.cpu / avx.cpu >= 20));
+    std::printf("  totals >= 50%% of cat read rate   : %6.0f%%  %s\n", 100 * cat.cpu / avx.cpu,
+                verdict(cat.cpu / avx.cpu >= 0.5));
+    std::printf("  table >= 3x unordered_map        : %6.1fx  %s\n", tMap / tTable,
+                verdict(tMap / tTable >= 3));
+    std::printf("  kernel words == wc -w            : %s\n", verdict(wcWords == totals.words));
+    std::printf("  normalized/raw totals == totals  : %s\n",
+                verdict(normCounts.words == totals.words && rawCounts.freq.total() == totals.words &&
+                        distinctTable == distinctMap && distinctTable == normCounts.freq.size()));
+    if (!keep) std::remove(path.c_str());
+    return 0;
+}
