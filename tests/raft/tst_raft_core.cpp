@@ -1275,23 +1275,29 @@ void tst_RaftCore::readyTwiceWithoutAdvanceIsAnError() {
 void tst_RaftCore::termChangeDropsObsoleteOutbox() {
     // A leader's queued Appends must not go out after it moved to a newer term and truncated the entries
     // they describe (found by the simulation, seed 9815).
-    auto st = storageWith({1, 2, 3}, {}, 2);
+    auto st = storageWith({1, 2, 3, 4, 5}, {}, 2);
     Config cfg = testConfig(1);
     cfg.preVote = false;
     RawNode n(cfg, *st);
     n.campaign();
     drain(n, *st);
     n.step(msg(MessageType::VoteResp, 2, 1, 3));
+    n.step(msg(MessageType::VoteResp, 3, 1, 3));
     QCOMPARE(name(n.status().role), name(Role::Leader));
     drain(n, *st);
-    QVERIFY(n.propose("doomed").ok());  // Appends for index 5 are now in the outbox
-    Message app = msg(MessageType::Append, 2, 1, 4);
-    app.index = 3;
+    Message ack = msg(MessageType::AppendResp, 2, 1, 3);
+    ack.index = 6;  // 2 has the NoOp (not committed: 2 of 5): Replicate state, proposals go out at once
+    n.step(ack);
+    drain(n, *st);
+    QVERIFY(n.propose("doomed").ok());  // an Append for index 7 is now in the outbox
+    QVERIFY(n.hasReady());
+    Message app = msg(MessageType::Append, 3, 1, 4);
+    app.index = 5;
     app.logTerm = 1;
-    app.entries = {Entry{4, 4, EntryType::NoOp, {}}};
+    app.entries = {Entry{4, 6, EntryType::NoOp, {}}};
     n.step(app);
     QCOMPARE(n.status().term, Term(4));
-    QCOMPARE(n.status().lastIndex, Index(4));
+    QCOMPARE(n.status().lastIndex, Index(6));  // 6@t3 and 7@t3 truncated
     Ready rd = n.ready();
     QVERIFY(!rd.messages.empty());
     for (const Message& m : rd.messages) {
