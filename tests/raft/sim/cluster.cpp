@@ -26,11 +26,11 @@ std::uint64_t hashBytes(std::uint64_t h, std::string_view bytes) {
 /// Hash of the log prefix ending with `e`, given the hash of the prefix before it.
 std::uint64_t prefixHash(std::uint64_t prev, const Entry& e) {
     std::uint64_t h = prev ^ 0xcbf29ce484222325ULL;
-    std::uint64_t s = h ^ (e.term * 0x9e3779b97f4a7c15ULL) ^ (e.index << 1) ^ static_cast<std::uint64_t>(e.type);
+    std::uint64_t s =
+        h ^ (e.term * 0x9e3779b97f4a7c15ULL) ^ (e.index << 1) ^ static_cast<std::uint64_t>(e.type);
     h = splitmix64(s);
     return hashBytes(h, e.data);
 }
-
 
 std::string entryText(const Entry& e) {
     std::string s = fmt("%" PRIu64 "@t%" PRIu64, e.index, e.term);
@@ -72,7 +72,7 @@ struct Cluster::Node {
     Ready pending;
     std::deque<Message> inbox;  ///< Messages that arrived while busy.
     bool missedTick = false;
-    std::vector<Entry> log;          ///< Storage plus every Ready taken in this life.
+    std::vector<Entry> log;           ///< Storage plus every Ready taken in this life.
     std::vector<std::uint64_t> hash;  ///< hash[i]: prefix hash of log[0..i].
     std::vector<Entry> applied;
     HardState hs;  ///< Latest hard state of this life.
@@ -80,9 +80,11 @@ struct Cluster::Node {
     Term leaderTerm = 0;
 };
 
-Cluster::Cluster(ClusterOptions options) : options_(std::move(options)), rng_(mixSeed(options_.seed, 0x5eed)) {
+Cluster::Cluster(ClusterOptions options)
+    : options_(std::move(options)), rng_(mixSeed(options_.seed, 0x5eed)) {
     std::vector<NodeId> voters;
-    for (int i = 0; i < options_.voters; ++i) voters.push_back(nextId_ + static_cast<NodeId>(i));
+    for (int i = 0; i < options_.voters; ++i)
+        voters.push_back(nextId_ + static_cast<NodeId>(i));
     for (NodeId id : voters) {
         auto n = std::make_unique<Node>();
         n->id = id;
@@ -94,7 +96,8 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)), rng_(mi
         start(n);
         if (!ok()) return;
         try {
-            if (!n.raw->bootstrap(voters)) fail(fmt("n%" PRIu64 ": bootstrap() refused on empty storage", id));
+            if (!n.raw->bootstrap(voters))
+                fail(fmt("n%" PRIu64 ": bootstrap() refused on empty storage", id));
         } catch (const std::exception& e) {
             fail(fmt("n%" PRIu64 ": bootstrap threw: %s", id, e.what()));
         }
@@ -164,12 +167,14 @@ void Cluster::start(Node& n) {
         n.raw = std::make_unique<raft::RawNode>(makeConfig(n), n.storage);
         const raft::Status st = n.raw->status();
         // A core that resumes applying after a persisted index implies a durable state machine.
-        for (Index i = 1; i <= st.applied && i <= n.log.size(); ++i) n.applied.push_back(n.log[i - 1]);
+        for (Index i = 1; i <= st.applied && i <= n.log.size(); ++i)
+            n.applied.push_back(n.log[i - 1]);
     } catch (const std::exception& e) {
         fail(fmt("n%" PRIu64 ": RawNode construction threw: %s", n.id, e.what()));
         return;
     }
-    traceLine(fmt("n%" PRIu64 " start (incarnation %" PRIu64 ", term %" PRIu64 ", log %zu, commit %" PRIu64 ")",
+    traceLine(fmt("n%" PRIu64 " start (incarnation %" PRIu64 ", term %" PRIu64 ", log %zu, commit %" PRIu64
+                  ")",
                   n.id, n.incarnation, n.hs.term, n.log.size(), n.hs.commit));
     Event ev;
     ev.at = now_ + rng_.range(1, options_.tick);
@@ -204,7 +209,8 @@ bool Cluster::step() {
 
 bool Cluster::runFor(Micros d) {
     const Micros deadline = now_ + d;
-    while (!violation_ && !queue_.empty() && queue_.front().at <= deadline) step();
+    while (!violation_ && !queue_.empty() && queue_.front().at <= deadline)
+        step();
     if (!violation_) now_ = std::max(now_, deadline);
     return !violation_;
 }
@@ -357,13 +363,13 @@ void Cluster::resetLogView(Node& n) {
 void Cluster::appendLogView(Node& n, const std::vector<Entry>& ents) {
     const Index first = ents.front().index;
     if (first < 1 || first > n.log.size() + 1) {
-        fail(fmt("n%" PRIu64 ": Ready entries start at %" PRIu64 " but the log ends at %zu (gap)", n.id, first,
-                 n.log.size()));
+        fail(fmt("n%" PRIu64 ": Ready entries start at %" PRIu64 " but the log ends at %zu (gap)", n.id,
+                 first, n.log.size()));
         return;
     }
     if (first <= n.hs.commit) {
-        fail(fmt("n%" PRIu64 ": Ready truncates committed entry %" PRIu64 " (commit %" PRIu64 ")", n.id, first,
-                 n.hs.commit));
+        fail(fmt("n%" PRIu64 ": Ready truncates committed entry %" PRIu64 " (commit %" PRIu64 ")", n.id,
+                 first, n.hs.commit));
         return;
     }
     n.log.resize(first - 1);
@@ -414,7 +420,8 @@ void Cluster::noteCommit(Node& n, Term term, Index commit) {
     const Index common = std::min<Index>(commit, committed_.size());
     if (common > 0 && n.hash[common - 1] != committedHash_[common - 1]) {
         Index i = 1;
-        while (i <= common && n.log[i - 1] == committed_[i - 1]) ++i;
+        while (i <= common && n.log[i - 1] == committed_[i - 1])
+            ++i;
         fail(fmt("state machine safety: n%" PRIu64 " commits %s at index %" PRIu64 ", already committed: %s",
                  n.id, entryText(n.log[i - 1]).c_str(), i, entryText(committed_[i - 1]).c_str()));
         return;
@@ -434,14 +441,15 @@ void Cluster::onReady(Node& n, const Ready& rd) {
         return;
     }
     if (options_.trace) {
-        std::string s = fmt("n%" PRIu64 " ready [%s t%" PRIu64 "]", n.id, std::string(raft::toString(st.role)).c_str(),
-                            st.term);
+        std::string s = fmt("n%" PRIu64 " ready [%s t%" PRIu64 "]", n.id,
+                            std::string(raft::toString(st.role)).c_str(), st.term);
         if (rd.hardState)
             s += fmt(" hs{t%" PRIu64 " v%" PRIu64 " c%" PRIu64 "}", rd.hardState->term, rd.hardState->vote,
                      rd.hardState->commit);
         if (!rd.entries.empty()) {
             s += " entries";
-            for (std::size_t i = 0; i < rd.entries.size() && i < 6; ++i) s += " " + entryText(rd.entries[i]);
+            for (std::size_t i = 0; i < rd.entries.size() && i < 6; ++i)
+                s += " " + entryText(rd.entries[i]);
             if (rd.entries.size() > 6) s += fmt(" ..%" PRIu64, rd.entries.back().index);
         }
         if (!rd.committedEntries.empty())
@@ -458,12 +466,13 @@ void Cluster::onReady(Node& n, const Ready& rd) {
             return;
         }
         if (hs.term == n.hs.term && n.hs.vote != raft::kNoNode && hs.vote != n.hs.vote) {
-            fail(fmt("n%" PRIu64 ": voted twice in term %" PRIu64 " (n%" PRIu64 " then n%" PRIu64 ")", n.id, hs.term,
-                     n.hs.vote, hs.vote));
+            fail(fmt("n%" PRIu64 ": voted twice in term %" PRIu64 " (n%" PRIu64 " then n%" PRIu64 ")", n.id,
+                     hs.term, n.hs.vote, hs.vote));
             return;
         }
         if (hs.commit < n.hs.commit) {
-            fail(fmt("n%" PRIu64 ": commit went back from %" PRIu64 " to %" PRIu64, n.id, n.hs.commit, hs.commit));
+            fail(fmt("n%" PRIu64 ": commit went back from %" PRIu64 " to %" PRIu64, n.id, n.hs.commit,
+                     hs.commit));
             return;
         }
         n.hs.term = hs.term;
@@ -478,7 +487,8 @@ void Cluster::onReady(Node& n, const Ready& rd) {
     if (!rd.entries.empty()) {
         if (st.role == Role::Leader && n.wasLeader && n.leaderTerm == st.term &&
             rd.entries.front().index <= n.log.size()) {
-            fail(fmt("leader append-only: leader n%" PRIu64 " of term %" PRIu64 " overwrites its entry %s with %s",
+            fail(fmt("leader append-only: leader n%" PRIu64 " of term %" PRIu64
+                     " overwrites its entry %s with %s",
                      n.id, st.term, entryText(n.log[rd.entries.front().index - 1]).c_str(),
                      entryText(rd.entries.front()).c_str()));
             return;
@@ -493,8 +503,8 @@ void Cluster::onReady(Node& n, const Ready& rd) {
         if (violation_) return;
     }
     if (st.lastIndex != n.log.size() || (st.lastIndex > 0 && st.lastTerm != n.log.back().term)) {
-        fail(fmt("n%" PRIu64 ": status says last %" PRIu64 "@t%" PRIu64 ", Ready stream gives %zu", n.id, st.lastIndex,
-                 st.lastTerm, n.log.size()));
+        fail(fmt("n%" PRIu64 ": status says last %" PRIu64 "@t%" PRIu64 ", Ready stream gives %zu", n.id,
+                 st.lastIndex, st.lastTerm, n.log.size()));
         return;
     }
     if (st.role == Role::Leader) {
@@ -507,7 +517,8 @@ void Cluster::onReady(Node& n, const Ready& rd) {
             }
             if (c > n.log.size() || (c > 0 && n.hash[c - 1] != committedHash_[c - 1])) {
                 fail(fmt("leader completeness: n%" PRIu64 " became leader of term %" PRIu64
-                         " without every entry up to %" PRIu64 " committed in earlier terms (its log ends at %zu)",
+                         " without every entry up to %" PRIu64
+                         " committed in earlier terms (its log ends at %zu)",
                          n.id, st.term, c, n.log.size()));
                 return;
             }
@@ -528,8 +539,8 @@ void Cluster::onReady(Node& n, const Ready& rd) {
             if (violation_) return;
         }
         if (m.type == MessageType::Append) {
-            const bool prevOk = m.index <= n.log.size() && (m.index == 0 ? m.logTerm == 0
-                                                                         : n.log[m.index - 1].term == m.logTerm);
+            const bool prevOk = m.index <= n.log.size() &&
+                                (m.index == 0 ? m.logTerm == 0 : n.log[m.index - 1].term == m.logTerm);
             if (!prevOk) {
                 fail(fmt("n%" PRIu64 " sends %s whose previous entry is not in its own log", n.id,
                          describe(m).c_str()));
@@ -537,7 +548,8 @@ void Cluster::onReady(Node& n, const Ready& rd) {
             }
             for (const Entry& e : m.entries) {
                 if (e.index > n.log.size() || !(n.log[e.index - 1] == e)) {
-                    fail(fmt("n%" PRIu64 " sends entry %s that differs from its own log", n.id, entryText(e).c_str()));
+                    fail(fmt("n%" PRIu64 " sends entry %s that differs from its own log", n.id,
+                             entryText(e).c_str()));
                     return;
                 }
             }
@@ -597,7 +609,8 @@ void Cluster::apply(Node& n, const std::vector<Entry>& ents) {
             return;
         }
         if (e.index > n.storage.lastIndex() || !(n.storage.all()[e.index - 1] == e)) {
-            fail(fmt("n%" PRIu64 ": applies %s which is not in its synced storage", n.id, entryText(e).c_str()));
+            fail(fmt("n%" PRIu64 ": applies %s which is not in its synced storage", n.id,
+                     entryText(e).c_str()));
             return;
         }
         if (e.index > n.hs.commit) {
@@ -606,9 +619,10 @@ void Cluster::apply(Node& n, const std::vector<Entry>& ents) {
             return;
         }
         if (e.index > committed_.size() || !(committed_[e.index - 1] == e)) {
-            fail(fmt("state machine safety: n%" PRIu64 " applies %s; committed at that index: %s", n.id,
-                     entryText(e).c_str(),
-                     e.index > committed_.size() ? "nothing known" : entryText(committed_[e.index - 1]).c_str()));
+            fail(fmt(
+                "state machine safety: n%" PRIu64 " applies %s; committed at that index: %s", n.id,
+                entryText(e).c_str(),
+                e.index > committed_.size() ? "nothing known" : entryText(committed_[e.index - 1]).c_str()));
             return;
         }
         n.applied.push_back(e);
@@ -628,7 +642,8 @@ void Cluster::apply(Node& n, const std::vector<Entry>& ents) {
         if (e.type == raft::EntryType::ConfChange && options_.stopRemovedNodes) {
             auto cc = raft::decodeConfChange(e.data);
             if (!cc) {
-                fail(fmt("n%" PRIu64 ": committed ConfChange %s does not decode", n.id, entryText(e).c_str()));
+                fail(
+                    fmt("n%" PRIu64 ": committed ConfChange %s does not decode", n.id, entryText(e).c_str()));
                 return;
             }
             if (cc->type == raft::ConfChangeType::RemoveNode && find(cc->node) &&
@@ -649,7 +664,8 @@ void Cluster::apply(Node& n, const std::vector<Entry>& ents) {
 
 std::vector<NodeId> Cluster::nodeIds() const {
     std::vector<NodeId> ids;
-    for (const auto& [id, n] : nodes_) ids.push_back(id);
+    for (const auto& [id, n] : nodes_)
+        ids.push_back(id);
     return ids;
 }
 
@@ -715,7 +731,9 @@ void Cluster::setLink(NodeId from, NodeId to, bool up) {
         blocked_.insert({from, to});
 }
 
-bool Cluster::linkUp(NodeId from, NodeId to) const { return blocked_.empty() || !blocked_.count({from, to}); }
+bool Cluster::linkUp(NodeId from, NodeId to) const {
+    return blocked_.empty() || !blocked_.count({from, to});
+}
 
 void Cluster::isolate(NodeId id) {
     for (const auto& [other, n] : nodes_) {
@@ -723,11 +741,14 @@ void Cluster::isolate(NodeId id) {
         setLink(id, other, false);
         setLink(other, id, false);
     }
+    isolated_.insert(id);
     traceLine(fmt("n%" PRIu64 " isolated", id));
 }
 
 void Cluster::reconnect(NodeId id) {
+    isolated_.erase(id);
     for (const auto& [other, n] : nodes_) {
+        if (isolated_.count(other)) continue;
         setLink(id, other, true);
         setLink(other, id, true);
     }
@@ -737,18 +758,24 @@ void Cluster::reconnect(NodeId id) {
 void Cluster::partition(const std::vector<std::vector<NodeId>>& groups) {
     std::map<NodeId, int> groupOf;
     for (std::size_t g = 0; g < groups.size(); ++g)
-        for (NodeId id : groups[g]) groupOf[id] = static_cast<int>(g);
+        for (NodeId id : groups[g])
+            groupOf[id] = static_cast<int>(g);
     blocked_.clear();
+    isolated_.clear();
     std::string desc;
-    for (const auto& [a, na] : nodes_)
+    for (const auto& [a, na] : nodes_) {
+        if (!groupOf.count(a)) isolated_.insert(a);
         for (const auto& [b, nb] : nodes_) {
             if (a == b) continue;
             auto ga = groupOf.find(a), gb = groupOf.find(b);
-            if (ga == groupOf.end() || gb == groupOf.end() || ga->second != gb->second) blocked_.insert({a, b});
+            if (ga == groupOf.end() || gb == groupOf.end() || ga->second != gb->second)
+                blocked_.insert({a, b});
         }
+    }
     for (const auto& g : groups) {
         desc += " {";
-        for (NodeId id : g) desc += fmt(" %" PRIu64, id);
+        for (NodeId id : g)
+            desc += fmt(" %" PRIu64, id);
         desc += " }";
     }
     traceLine("partition" + desc);
@@ -756,6 +783,7 @@ void Cluster::partition(const std::vector<std::vector<NodeId>>& groups) {
 
 void Cluster::healAll() {
     blocked_.clear();
+    isolated_.clear();
     traceLine("network healed");
 }
 
@@ -801,7 +829,8 @@ raft::ProposeResult Cluster::propose(NodeId id, std::string data) {
             return r;
         }
         proposals_.push_back(Proposal{id, r.term, r.index, std::move(copy), false, false});
-        if (options_.trace) traceLine(fmt("n%" PRIu64 " propose -> %" PRIu64 "@t%" PRIu64, id, r.index, r.term));
+        if (options_.trace)
+            traceLine(fmt("n%" PRIu64 " propose -> %" PRIu64 "@t%" PRIu64, id, r.index, r.term));
     }
     process(*n);
     return r;
@@ -852,9 +881,15 @@ void Cluster::campaign(NodeId id) {
     process(*n);
 }
 
-const std::vector<Entry>& Cluster::applied(NodeId id) const { return node(id).applied; }
-const std::vector<Entry>& Cluster::log(NodeId id) const { return node(id).log; }
-const raft::MemoryStorage& Cluster::storage(NodeId id) const { return node(id).storage; }
+const std::vector<Entry>& Cluster::applied(NodeId id) const {
+    return node(id).applied;
+}
+const std::vector<Entry>& Cluster::log(NodeId id) const {
+    return node(id).log;
+}
+const raft::MemoryStorage& Cluster::storage(NodeId id) const {
+    return node(id).storage;
+}
 
 std::uint64_t Cluster::sentBy(NodeId id) const {
     auto it = sentBy_.find(id);
@@ -884,7 +919,8 @@ bool Cluster::converged(const std::vector<NodeId>& ids, std::string* why) const 
     for (std::size_t i = 0; i < ids.size(); ++i) {
         const raft::Status& st = sts[i];
         const Node& n = node(ids[i]);
-        if (st.leader != lead) return no(fmt("n%" PRIu64 " does not know the leader n%" PRIu64, ids[i], lead));
+        if (st.leader != lead)
+            return no(fmt("n%" PRIu64 " does not know the leader n%" PRIu64, ids[i], lead));
         if (n.log.size() != ln.log.size() || (!n.log.empty() && n.hash.back() != ln.hash.back()))
             return no(fmt("n%" PRIu64 " log (%zu) differs from the leader's (%zu)", ids[i], n.log.size(),
                           ln.log.size()));
@@ -899,20 +935,20 @@ bool Cluster::converged(const std::vector<NodeId>& ids, std::string* why) const 
             const Node& n = node(id);
             if (p.index > n.applied.size() || n.applied[p.index - 1].term != p.term ||
                 n.applied[p.index - 1].data != p.data)
-                return no(fmt("acknowledged proposal %" PRIu64 "@t%" PRIu64 " not applied on n%" PRIu64, p.index,
-                              p.term, id));
+                return no(fmt("acknowledged proposal %" PRIu64 "@t%" PRIu64 " not applied on n%" PRIu64,
+                              p.index, p.term, id));
         }
     }
     return true;
 }
 
 std::string Cluster::describe(const Message& m) {
-    std::string s = fmt("%s n%" PRIu64 "->n%" PRIu64 " t%" PRIu64, std::string(raft::toString(m.type)).c_str(), m.from,
-                        m.to, m.term);
+    std::string s = fmt("%s n%" PRIu64 "->n%" PRIu64 " t%" PRIu64,
+                        std::string(raft::toString(m.type)).c_str(), m.from, m.to, m.term);
     switch (m.type) {
         case MessageType::Append:
-            s += fmt(" prev %" PRIu64 "@t%" PRIu64 " n=%zu commit %" PRIu64, m.index, m.logTerm, m.entries.size(),
-                     m.commit);
+            s += fmt(" prev %" PRIu64 "@t%" PRIu64 " n=%zu commit %" PRIu64, m.index, m.logTerm,
+                     m.entries.size(), m.commit);
             break;
         case MessageType::AppendResp:
             s += fmt(" idx %" PRIu64 "%s", m.index, m.reject ? "" : "");

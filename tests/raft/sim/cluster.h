@@ -96,7 +96,7 @@ struct Proposal {
 };
 
 class Cluster {
-public:
+  public:
     explicit Cluster(ClusterOptions options);
     ~Cluster();
     Cluster(const Cluster&) = delete;
@@ -130,9 +130,9 @@ public:
     /// Directed link from → to.
     void setLink(NodeId from, NodeId to, bool up);
     bool linkUp(NodeId from, NodeId to) const;
-    /// Cuts every link to and from `id` (both directions).
+    /// Cuts every link to and from `id` (both directions) and marks it isolated.
     void isolate(NodeId id);
-    /// Restores every link to and from `id`.
+    /// Like 6.824's connect(): restores the links between `id` and every node that is not isolated.
     void reconnect(NodeId id);
     /// Only nodes in the same group can talk (symmetric partition). Nodes in no group are isolated.
     void partition(const std::vector<std::vector<NodeId>>& groups);
@@ -158,7 +158,10 @@ public:
     const std::vector<Entry>& committed() const { return committed_; }
 
     const MessageStats& stats() const { return stats_; }
-    void resetStats() { stats_ = {}; }
+    void resetStats() {
+        stats_ = {};
+        sentBy_.clear();
+    }
     /// Messages sent by one node (all types) since the start or the last resetStats().
     std::uint64_t sentBy(NodeId id) const;
     std::uint64_t crashes() const { return crashes_; }
@@ -176,7 +179,7 @@ public:
 
     Rng& rng() { return rng_; }
 
-private:
+  private:
     struct Node;
     enum class EvKind : std::uint8_t { Tick, Deliver, PersistDone };
     struct Event {
@@ -217,6 +220,7 @@ private:
     std::map<NodeId, std::unique_ptr<Node>> nodes_;
     NodeId nextId_ = 1;
     std::set<std::pair<NodeId, NodeId>> blocked_;  ///< Directed links that are down.
+    std::set<NodeId> isolated_;
     std::vector<Proposal> proposals_;
     std::map<std::pair<Term, Index>, std::size_t> proposalAt_;  ///< (term, index) → proposals_ slot.
     MessageStats stats_;

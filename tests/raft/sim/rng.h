@@ -26,10 +26,11 @@ inline std::uint64_t mixSeed(std::uint64_t a, std::uint64_t b, std::uint64_t c =
 
 /// xoshiro256** 1.0 (Blackman & Vigna), seeded through SplitMix64.
 class Rng {
-public:
+  public:
     explicit Rng(std::uint64_t seed = 1) {
         std::uint64_t sm = seed;
-        for (auto& w : s_) w = splitmix64(sm);
+        for (auto& w : s_)
+            w = splitmix64(sm);
     }
 
     std::uint64_t next() {
@@ -50,13 +51,15 @@ public:
         return static_cast<std::uint64_t>((static_cast<Uint128>(next()) * n) >> 64);
     }
     /// Uniform in [lo, hi] (inclusive).
-    std::uint64_t range(std::uint64_t lo, std::uint64_t hi) { return hi <= lo ? lo : lo + below(hi - lo + 1); }
+    std::uint64_t range(std::uint64_t lo, std::uint64_t hi) {
+        return hi <= lo ? lo : lo + below(hi - lo + 1);
+    }
     /// Uniform in [0, 1).
     double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
     /// True with probability p.
     bool chance(double p) { return p > 0 && uniform() < p; }
 
-private:
+  private:
     static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
     std::uint64_t s_[4] = {};
 };

@@ -39,7 +39,8 @@ std::uint64_t traceHash(std::uint64_t seed, std::size_t* lines) {
     o.seed = seed;
     o.trace = [&](std::string_view s) {
         ++n;
-        for (unsigned char ch : s) h = (h ^ ch) * 0x100000001b3ULL;
+        for (unsigned char ch : s)
+            h = (h ^ ch) * 0x100000001b3ULL;
         h = (h ^ '\n') * 0x100000001b3ULL;
     };
     const VoprResult r = runVopr(o);
@@ -53,7 +54,7 @@ std::uint64_t traceHash(std::uint64_t seed, std::size_t* lines) {
 class tst_RaftSim : public QObject {
     Q_OBJECT
 
-private slots:
+  private slots:
     void replaySameSeedIsIdentical();
     void seeds();
 };
@@ -83,8 +84,9 @@ void tst_RaftSim::seeds() {
             o.trace = [](std::string_view s) { std::fprintf(stderr, "%.*s\n", int(s.size()), s.data()); };
         const VoprResult r = runVopr(o);
         std::fprintf(stderr,
-                     "seed %" PRIu64 ": %s\n  %s\n  proposals %" PRIu64 " (acked %" PRIu64 "), crashes %" PRIu64
-                     ", conf changes %" PRIu64 ", messages %" PRIu64 ", converged %.3f s after faults\n",
+                     "seed %" PRIu64 ": %s\n  %s\n  proposals %" PRIu64 " (acked %" PRIu64
+                     "), crashes %" PRIu64 ", conf changes %" PRIu64 ", messages %" PRIu64
+                     ", converged %.3f s after faults\n",
                      seed, r.ok ? "OK" : r.failure.c_str(), r.mix.c_str(), r.proposals, r.acked, r.crashes,
                      r.confChanges, r.messages, double(r.convergeTime) / kSec);
         QVERIFY2(r.ok, r.failure.c_str());
@@ -92,7 +94,8 @@ void tst_RaftSim::seeds() {
     }
     const std::uint64_t count = envU64("RAFTWC_SIM_SEEDS", 2000);
     const std::uint64_t base = envU64("RAFTWC_SIM_SEED_BASE", 1);
-    const unsigned threads = static_cast<unsigned>(std::max<std::uint64_t>(1, envU64("RAFTWC_SIM_THREADS", 2)));
+    const unsigned threads =
+        static_cast<unsigned>(std::max<std::uint64_t>(1, envU64("RAFTWC_SIM_THREADS", 2)));
     std::atomic<std::uint64_t> next{0};
     std::mutex mu;
     std::vector<VoprResult> failures;
@@ -121,30 +124,34 @@ void tst_RaftSim::seeds() {
             }
             if (!r.ok) {
                 failures.push_back(r);
-                std::fprintf(stderr, "FAIL seed %" PRIu64 ": %s\n  mix: %s\n  replay: %s\n", r.seed, r.failure.c_str(),
-                             r.mix.c_str(), replayCommand(r.seed).c_str());
+                std::fprintf(stderr, "FAIL seed %" PRIu64 ": %s\n  mix: %s\n  replay: %s\n", r.seed,
+                             r.failure.c_str(), r.mix.c_str(), replayCommand(r.seed).c_str());
             }
-            if (count >= 10000 && (i + 1) % 10000 == 0) std::fprintf(stderr, "... %" PRIu64 " seeds\n", i + 1);
+            if (count >= 10000 && (i + 1) % 10000 == 0)
+                std::fprintf(stderr, "... %" PRIu64 " seeds\n", i + 1);
         }
     };
     std::vector<std::thread> pool;
-    for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker);
-    for (auto& th : pool) th.join();
+    for (unsigned t = 0; t < threads; ++t)
+        pool.emplace_back(worker);
+    for (auto& th : pool)
+        th.join();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr,
                  "seeds %" PRIu64 "..%" PRIu64 " (3 nodes: %" PRIu64 ", 5: %" PRIu64 ", 7: %" PRIu64
                  "): %zu failed, %.1f s wall on %u threads, %.0f s virtual\n"
                  "  proposals %" PRIu64 " (acked %" PRIu64 "), crashes %" PRIu64 ", conf changes %" PRIu64
-                 ", messages %" PRIu64 "\n  slowest convergence after faults: %.2f s virtual (seed %" PRIu64 ")\n",
+                 ", messages %" PRIu64 "\n  slowest convergence after faults: %.2f s virtual (seed %" PRIu64
+                 ")\n",
                  base, base + count - 1, bySize[3], bySize[5], bySize[7], failures.size(), secs, threads,
                  double(virtualTime) / kSec, proposals, acked, crashes, confChanges, messages,
                  double(worstConverge) / kSec, worstSeed);
     std::sort(failures.begin(), failures.end(), [](const auto& a, const auto& b) { return a.seed < b.seed; });
     if (!failures.empty()) {
         const auto& f = failures.front();
-        const std::string msg = "seed " + std::to_string(f.seed) + ": " + f.failure + "\n  replay: " +
-                                replayCommand(f.seed) + "\n  (" + std::to_string(failures.size()) +
-                                " seeds failed in total)";
+        const std::string msg = "seed " + std::to_string(f.seed) + ": " + f.failure +
+                                "\n  replay: " + replayCommand(f.seed) + "\n  (" +
+                                std::to_string(failures.size()) + " seeds failed in total)";
         QFAIL(msg.c_str());
     }
     QVERIFY(acked > 0);

@@ -15,7 +15,9 @@ T pick(Rng& r, const T (&arr)[N]) {
 }
 
 /// Interval with the given mean, uniform in [mean/5, 9*mean/5].
-Micros interval(Rng& r, Micros mean) { return r.range(mean / 5, mean * 9 / 5); }
+Micros interval(Rng& r, Micros mean) {
+    return r.range(mean / 5, mean * 9 / 5);
+}
 
 raft::ConfState confOf(const std::vector<Entry>& log, std::size_t upTo) {
     raft::ConfState cs;
@@ -91,8 +93,8 @@ VoprResult runVopr(const VoprOptions& o) {
         res.ok = failure.empty() && c.ok();
         res.failure = c.ok() ? failure : *c.violation();
         res.proposals = c.proposals().size();
-        res.acked = static_cast<std::uint64_t>(
-            std::count_if(c.proposals().begin(), c.proposals().end(), [](const Proposal& p) { return p.acked; }));
+        res.acked = static_cast<std::uint64_t>(std::count_if(c.proposals().begin(), c.proposals().end(),
+                                                             [](const Proposal& p) { return p.acked; }));
         res.crashes = c.crashes();
         res.messages = c.stats().sent;
         const NodeId l = c.leader();
@@ -117,8 +119,10 @@ VoprResult runVopr(const VoprOptions& o) {
             return v;
         };
         while (c.ok() && c.now() < res.faultTime) {
-            Micros next = std::min({nextPropose, nextCrash, nextPartition, nextConf, nextTransfer, res.faultTime});
-            for (const auto& r : restarts) next = std::min(next, r.first);
+            Micros next =
+                std::min({nextPropose, nextCrash, nextPartition, nextConf, nextTransfer, res.faultTime});
+            for (const auto& r : restarts)
+                next = std::min(next, r.first);
             if (!c.runFor(next - c.now())) break;
             const Micros t = c.now();
             for (std::size_t i = 0; i < restarts.size();) {
@@ -133,7 +137,8 @@ VoprResult runVopr(const VoprOptions& o) {
                 nextPropose = t + interval(act, proposeMean);
                 NodeId target = c.leader();
                 const auto up = upNodes();
-                if ((target == raft::kNoNode || act.chance(0.1)) && !up.empty()) target = up[act.below(up.size())];
+                if ((target == raft::kNoNode || act.chance(0.1)) && !up.empty())
+                    target = up[act.below(up.size())];
                 if (target) c.propose(target, fmt("s%" PRIu64 "-p%" PRIu64, o.seed, counter++));
             }
             if (nextCrash <= t) {
@@ -158,7 +163,8 @@ VoprResult runVopr(const VoprOptions& o) {
                     c.isolate(ids[act.below(ids.size())]);
                 } else if (kind == 2) {
                     std::vector<std::vector<NodeId>> groups(2);
-                    for (NodeId id : ids) groups[act.below(2)].push_back(id);
+                    for (NodeId id : ids)
+                        groups[act.below(2)].push_back(id);
                     c.partition(groups);
                 } else if (kind == 3) {
                     const std::uint64_t cuts = act.range(1, ids.size());
@@ -175,8 +181,9 @@ VoprResult runVopr(const VoprOptions& o) {
                 nextConf = t + interval(act, confMean);
                 if (const NodeId l = c.leader()) {
                     const raft::ConfState cs = c.status(l).conf;
-                    const bool grow = cs.voters.size() + cs.learners.size() < static_cast<std::size_t>(voters) + 2 &&
-                                      act.chance(0.5);
+                    const bool grow =
+                        cs.voters.size() + cs.learners.size() < static_cast<std::size_t>(voters) + 2 &&
+                        act.chance(0.5);
                     if (grow) {
                         const NodeId fresh = c.createNode();
                         const auto r = c.proposeConfChange(l, {raft::ConfChangeType::AddLearner, fresh, {}});
@@ -186,7 +193,8 @@ VoprResult runVopr(const VoprOptions& o) {
                             res.confChanges++;
                     } else {
                         std::vector<NodeId> candidates = cs.learners;
-                        if (cs.voters.size() > 3) candidates.insert(candidates.end(), cs.voters.begin(), cs.voters.end());
+                        if (cs.voters.size() > 3)
+                            candidates.insert(candidates.end(), cs.voters.begin(), cs.voters.end());
                         if (!candidates.empty()) {
                             const NodeId victim = candidates[act.below(candidates.size())];
                             if (c.proposeConfChange(l, {raft::ConfChangeType::RemoveNode, victim, {}}).ok())
@@ -223,16 +231,19 @@ VoprResult runVopr(const VoprOptions& o) {
                     if (lg[i].type == raft::EntryType::ConfChange) confs.push_back(confOf(lg, i + 1));
             }
             std::vector<NodeId> vs = committedConf.voters;
-            for (std::size_t i = vs.size(); i > 1; --i) std::swap(vs[i - 1], vs[act.below(i)]);
+            for (std::size_t i = vs.size(); i > 1; --i)
+                std::swap(vs[i - 1], vs[act.below(i)]);
             std::size_t k = act.chance(0.5) ? act.range(0, (vs.size() - 1) / 2) : 0;
             for (; k > 0; --k) {
                 std::vector<NodeId> s(vs.begin(), vs.begin() + static_cast<std::ptrdiff_t>(k));
-                if (std::all_of(confs.begin(), confs.end(), [&](const auto& cs) { return majorityOutside(cs, s); })) {
+                if (std::all_of(confs.begin(), confs.end(),
+                                [&](const auto& cs) { return majorityOutside(cs, s); })) {
                     isolated = s;
                     break;
                 }
             }
-            for (NodeId id : isolated) c.isolate(id);
+            for (NodeId id : isolated)
+                c.isolate(id);
         }
         auto required = [&] {
             std::vector<NodeId> req;
@@ -253,8 +264,10 @@ VoprResult runVopr(const VoprOptions& o) {
         if (!c.runUntil(live, o.livenessBudget)) {
             if (!c.ok()) return finish({});
             std::string iso;
-            for (NodeId id : isolated) iso += fmt(" n%" PRIu64, id);
-            return finish(fmt("liveness: no convergence within %" PRIu64 " s of virtual time after faults stopped"
+            for (NodeId id : isolated)
+                iso += fmt(" n%" PRIu64, id);
+            return finish(fmt("liveness: no convergence within %" PRIu64
+                              " s of virtual time after faults stopped"
                               " (isolated:%s): %s",
                               o.livenessBudget / kSec, iso.empty() ? " none" : iso.c_str(), why.c_str()));
         }
@@ -280,7 +293,8 @@ VoprResult runVopr(const VoprOptions& o) {
         const std::size_t slot = c.proposals().size() - 1;
         if (!c.runUntil([&] { return c.proposals()[slot].acked && live(); }, 10 * kSec)) {
             if (!c.ok()) return finish({});
-            return finish("liveness: a proposal after convergence was not committed everywhere within 10 s: " + why);
+            return finish(
+                "liveness: a proposal after convergence was not committed everywhere within 10 s: " + why);
         }
     } catch (const std::exception& e) {
         return finish(std::string("exception: ") + e.what());
