@@ -115,3 +115,13 @@ if data and data[-1] >= 0xC0: data = data[:-1]
 open(path, "wb").write(data)
 PY
 }
+
+# Every running node agrees on a leader that is itself running.
+agreed_leader_of_survivors() {
+  local l="" li
+  for i in "${!PID[@]}"; do
+    li=$(leader_of "$i"); [ -n "$li" ] || return 1
+    if [ -z "$l" ]; then l=$li; elif [ "$l" != "$li" ]; then return 1; fi
+  done
+  [ -n "$(index_of_id "$l")" ]
+}
