@@ -25,7 +25,7 @@ done
 expected=$(wc -w < "$file" | tr -d ' ')
 
 log="$out/fake_api_server.log"
-"$server" --port 0 --bind 127.0.0.1 --delay-ms 2000 > "$log" 2>&1 &
+"$server" --port 0 --bind 127.0.0.1 --delay-ms 3000 > "$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT INT TERM
 port=""
