@@ -233,7 +233,46 @@ const char* phaseName(int p) {
 }
 }  // namespace
 
-JobCoordinator::JobCoordinator(JobHost& host, QObject* parent) : QObject(parent), host_(host) {}
+JobCoordinator::JobCoordinator(JobHost& host, QObject* parent) : QObject(parent), host_(host) {
+    watchdog_ = new QTimer(this);
+    connect(watchdog_, &QTimer::timeout, this, &JobCoordinator::watchdog);
+    watchdog_->start(250);
+}
+
+void JobCoordinator::watchdog() {
+    std::vector<raft::NodeId> live;
+    bool fetched = false;
+    for (auto& [id, job] : jobs_) {
+        if (job->phase != Job::Phase::Counting) continue;
+        if (!fetched) {
+            live = host_.liveMembers();
+            fetched = true;
+        }
+        for (std::size_t i = 0; i < job->shards.size(); ++i) {
+            const ShardState& s = job->shards[i];
+            if (s.state == ShardState::State::Running && s.node != host_.selfId() &&
+                std::find(live.begin(), live.end(), s.node) == live.end())
+                reassign(job, i, QStringLiteral("node %1 is no longer live").arg(nodeIdString(s.node)));
+            if (job->phase != Job::Phase::Counting) break;
+        }
+    }
+}
+
+void JobCoordinator::reassign(const std::shared_ptr<Job>& job, std::size_t idx, const QString& why) {
+    ShardState& st = job->shards[idx];
+    qWarning().noquote() << "job" << job->id << "shard" << st.no << "on" << nodeIdString(st.node)
+                         << "failed:" << why;
+    if (st.attempts >= maxShardAttempts) {
+        fail(job, 503, QStringLiteral("count_failed"),
+             QStringLiteral("shard %1 failed %2 times; last error: %3").arg(st.no).arg(st.attempts).arg(why));
+        return;
+    }
+    // The next live member after the one that failed; this node as the last resort.
+    std::vector<raft::NodeId> live = host_.liveMembers();
+    live.erase(std::remove(live.begin(), live.end(), st.node), live.end());
+    st.node = live.empty() ? host_.selfId() : live[std::size_t(st.attempts) % live.size()];
+    dispatchShard(job, idx);
+}
 JobCoordinator::~JobCoordinator() = default;
 
 std::size_t JobCoordinator::running() const {
@@ -413,21 +452,7 @@ void JobCoordinator::dispatchShard(const std::shared_ptr<Job>& job, std::size_t 
                 self->finishCounting(job);
             return;
         }
-        qWarning().noquote() << "job" << job->id << "shard" << st.no << "on" << nodeIdString(target)
-                             << "failed:" << reply.error;
-        if (st.attempts >= self->maxShardAttempts) {
-            self->fail(job, 503, QStringLiteral("count_failed"),
-                       QStringLiteral("shard %1 failed %2 times; last error: %3")
-                           .arg(st.no)
-                           .arg(st.attempts)
-                           .arg(reply.error));
-            return;
-        }
-        // Reassign: the next live member after the one that failed, this node as the last resort.
-        std::vector<raft::NodeId> live = self->host_.liveMembers();
-        live.erase(std::remove(live.begin(), live.end(), target), live.end());
-        st.node = live.empty() ? self->host_.selfId() : live[std::size_t(st.attempts) % live.size()];
-        self->dispatchShard(job, idx);
+        self->reassign(job, idx, reply.error);
     });
 }
 

@@ -10,6 +10,7 @@
 #include <QJsonObject>
 #include <QObject>
 #include <QPointer>
+#include <QTimer>
 #include <functional>
 #include <map>
 #include <memory>
@@ -147,10 +148,14 @@ class JobCoordinator : public QObject {
     void dispatchShard(const std::shared_ptr<Job>& job, std::size_t shardIdx);
     void finishCounting(const std::shared_ptr<Job>& job);
     void fail(const std::shared_ptr<Job>& job, int status, const QString& code, const QString& message);
+    void reassign(const std::shared_ptr<Job>& job, std::size_t idx, const QString& why);
+    /// Reassigns running shards whose node stopped being live (it died or was cut off).
+    void watchdog();
     void complete(const std::shared_ptr<Job>& job, const QJsonObject& result);
     QJsonObject jobJson(const Job& job) const;
 
     JobHost& host_;
+    QTimer* watchdog_ = nullptr;
     std::map<QByteArray, std::shared_ptr<Job>> jobs_;  ///< running and the last few finished
     std::vector<QByteArray> finishedOrder_;
     std::uint64_t jobsStarted_ = 0;

@@ -22,7 +22,7 @@ namespace raftwc::node {
 
 namespace {
 
-constexpr qint64 kAliveMs = 3000;  ///< A member heard from within this is "alive".
+constexpr qint64 kAliveMs = 2500;  ///< A member heard from within this is "alive" (hellos come every 1 s).
 constexpr qint64 kProposalTimeoutMs = 30000;
 constexpr int kForwardTimeoutMs = 20000;
 
