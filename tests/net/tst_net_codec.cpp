@@ -112,11 +112,13 @@ void tst_NetCodec::byteReaderBoundsAndStickyFailure() {
     QCOMPARE(r.u8(), 0);  // sticky: no read after failure
     QVERIFY(!r.atEnd());
 
-    ByteReader r2(QByteArray::fromHex("00000004aabbccdd"));
+    const QByteArray b2 = QByteArray::fromHex("00000004aabbccdd");
+    ByteReader r2(b2);
     QVERIFY(r2.bytes(3).isEmpty());  // over maxLen
     QVERIFY(!r2.ok());
 
-    ByteReader r3(QByteArray::fromHex("0102"));
+    const QByteArray b3 = QByteArray::fromHex("0102");
+    ByteReader r3(b3);
     QCOMPARE(r3.u32(), 0u);
     QVERIFY(!r3.ok());
 
@@ -126,10 +128,12 @@ void tst_NetCodec::byteReaderBoundsAndStickyFailure() {
 }
 
 void tst_NetCodec::byteReaderRejectsInvalidUtf8AndBool() {
-    ByteReader r(QByteArray::fromHex("00000002c328"));
+    const QByteArray b = QByteArray::fromHex("00000002c328");
+    ByteReader r(b);
     r.string();
     QVERIFY(!r.ok());
-    ByteReader r2(QByteArray::fromHex("02"));
+    const QByteArray b2 = QByteArray::fromHex("02");
+    ByteReader r2(b2);
     r2.boolean();
     QVERIFY(!r2.ok());
 }

@@ -84,7 +84,9 @@ class tst_NetRpc : public QObject {
     void requestTimeoutFiresExactlyOnce();
     void unknownPeerFailsAsynchronously();
     void disconnectFailsInflightRequest();
-    void destructorFailsPendingWithShutdown();
+    void shutdownFailsPendingWithShutdown();
+    void destructorDropsCallbacksUncalled();
+    void unauthenticatedInboundClosed();
     void wrongKeyRejected();
     void replayedTcpFrameRejected();
     void garbageAndImpersonationCloseConnection();
@@ -293,16 +295,48 @@ void tst_NetRpc::disconnectFailsInflightRequest() {
     QCOMPARE(o.last.error, RpcError::Disconnected);
 }
 
-void tst_NetRpc::destructorFailsPendingWithShutdown() {
-    Outcome o;
+void tst_NetRpc::shutdownFailsPendingWithShutdown() {
+    Outcome queued, after;
+    RpcTransport a(rpcConfig(), auth(1));
+    a.setPeerAddress(2, QStringLiteral("127.0.0.1:%1").arg(freePort()));
+    a.request(2, 1, {}, 60'000, queued.cb());
+    QVERIFY(a.send(appendMsg(1, 2, 1)));
+    a.shutdown();
+    QCOMPARE(queued.calls, 1);  // synchronously, exactly once
+    QCOMPARE(queued.last.error, RpcError::Shutdown);
+    QCOMPARE(a.queuedBytes(2), 0);
+    QVERIFY(!a.send(appendMsg(1, 2, 2)));
+    a.request(2, 1, {}, 60'000, after.cb());
+    QTRY_COMPARE(after.calls, 1);
+    QCOMPARE(after.last.error, RpcError::Shutdown);
+    a.shutdown();  // idempotent
+    QCOMPARE(queued.calls, 1);
+}
+
+void tst_NetRpc::destructorDropsCallbacksUncalled() {
+    auto calls = std::make_shared<int>(0);
     {
         RpcTransport a(rpcConfig(), auth(1));
         a.setPeerAddress(2, QStringLiteral("127.0.0.1:%1").arg(freePort()));
-        a.request(2, 1, {}, 60'000, o.cb());
-        QCOMPARE(o.calls, 0);
+        a.request(2, 1, {}, 60'000, [calls](const RpcResult&) { ++*calls; });
+        a.request(99, 1, {}, 60'000, [calls](const RpcResult&) { ++*calls; });  // already decided
     }
-    QCOMPARE(o.calls, 1);
-    QCOMPARE(o.last.error, RpcError::Shutdown);
+    QCoreApplication::processEvents();
+    QCOMPARE(*calls, 0);
+}
+
+void tst_NetRpc::unauthenticatedInboundClosed() {
+    RpcConfig cfg = rpcConfig();
+    cfg.connectTimeoutMs = 200;
+    RpcTransport b(cfg, auth(2));
+    QVERIFY(b.listen());
+    QTcpSocket silent;
+    silent.connectToHost(QHostAddress::LocalHost, b.serverPort());
+    QVERIFY(silent.waitForConnected(5000));
+    QElapsedTimer t;
+    t.start();
+    QTRY_VERIFY(silent.state() == QAbstractSocket::UnconnectedState);
+    QVERIFY(t.elapsed() >= 100);
 }
 
 void tst_NetRpc::wrongKeyRejected() {

@@ -55,6 +55,8 @@ class ByteWriter {
 class ByteReader {
   public:
     explicit ByteReader(QByteArrayView in) : in_(in) {}
+    /// A temporary QByteArray would dangle: keep the bytes in a variable.
+    explicit ByteReader(QByteArray&&) = delete;
 
     std::uint8_t u8();
     std::uint16_t u16();

@@ -62,6 +62,7 @@ struct RpcTransport::Inbound {
     StreamState rx;
     QByteArray buf;
     qint64 lastActivity = 0;
+    qint64 acceptedAt = 0;
 };
 
 RpcTransport::RpcTransport(RpcConfig cfg, AuthConfig auth, QObject* parent, std::function<qint64()> clock)
@@ -75,22 +76,32 @@ RpcTransport::RpcTransport(RpcConfig cfg, AuthConfig auth, QObject* parent, std:
       rng_(cfg_.seed) {
     mono_.start();
     if (!clock_) clock_ = [] { return QDateTime::currentMSecsSinceEpoch(); };
-    if (cfg_.idleTimeoutMs > 0) {
-        housekeeping_ = new QTimer(this);
-        housekeeping_->setInterval(std::clamp(cfg_.idleTimeoutMs / 4, 50, 5000));
-        connect(housekeeping_, &QTimer::timeout, this, &RpcTransport::housekeeping);
-        housekeeping_->start();
-    }
+    int interval = std::max(cfg_.connectTimeoutMs / 2, 1);
+    if (cfg_.idleTimeoutMs > 0) interval = std::min(interval, cfg_.idleTimeoutMs / 4);
+    housekeeping_ = new QTimer(this);
+    housekeeping_->setInterval(std::clamp(interval, 50, 5000));
+    connect(housekeeping_, &QTimer::timeout, this, &RpcTransport::housekeeping);
+    housekeeping_->start();
 }
 
 RpcTransport::~RpcTransport() {
-    // Detach every socket first so no signal reaches a half-destroyed object.
+    detachAllSockets();
+    // Callbacks are dropped uncalled: see the header (call shutdown() first to deliver Shutdown).
+    for (auto& [id, pd] : pending_)
+        delete pd.timer;
+    pending_.clear();
+    ready_.clear();
+}
+
+void RpcTransport::detachAllSockets() {
+    // Disconnect every socket first so no signal reaches a half-destroyed object.
     for (auto& [id, p] : peers_) {
         if (p->socket) {
             QObject::disconnect(p->socket, nullptr, this, nullptr);
             delete p->socket;
             p->socket = nullptr;
         }
+        p->connected = false;
     }
     for (auto& [id, in] : inbound_) {
         QObject::disconnect(in->socket, nullptr, this, nullptr);
@@ -102,7 +113,17 @@ RpcTransport::~RpcTransport() {
         delete server_;
         server_ = nullptr;
     }
-    // Exactly-once: deliver completions already decided, then fail the rest.
+}
+
+void RpcTransport::shutdown() {
+    shutDown_ = true;
+    detachAllSockets();
+    for (auto& [id, p] : peers_) {
+        p->queue.clear();
+        p->queued = 0;
+        p->connectTimer->stop();
+        p->backoffTimer->stop();
+    }
     std::vector<quint64> ids;
     for (const auto& [id, pd] : pending_)
         ids.push_back(id);
@@ -113,6 +134,10 @@ RpcTransport::~RpcTransport() {
 }
 
 bool RpcTransport::listen(QString* error) {
+    if (shutDown_) {
+        if (error) *error = QStringLiteral("rpc: transport is shut down");
+        return false;
+    }
     if (server_ && server_->isListening()) return true;
     delete server_;
     server_ = new QTcpServer(this);
@@ -328,6 +353,7 @@ void RpcTransport::flush(Peer& p) {
 }
 
 bool RpcTransport::send(const raft::Message& m) {
+    if (shutDown_) return false;
     Peer* p = peer(m.to);
     if (!p) {
         ++stats_.raftDroppedNoPeer;
@@ -367,6 +393,10 @@ quint64 RpcTransport::request(NodeId peerId, quint16 method, const QByteArray& p
     pd.peer = peerId;
     pd.cb = std::move(cb);
     pending_.emplace(id, std::move(pd));
+    if (shutDown_) {
+        completeLater(id, RpcResult{RpcError::Shutdown, {}});
+        return id;
+    }
     Peer* p = peer(peerId);
     if (!p) {
         completeLater(id, RpcResult{RpcError::UnknownPeer, {}});
@@ -508,6 +538,7 @@ void RpcTransport::onNewConnection() {
         in->id = cid;
         in->socket = s;
         in->lastActivity = mono_.elapsed();
+        in->acceptedAt = in->lastActivity;
         s->setSocketOption(QAbstractSocket::LowDelayOption, 1);
         connect(s, &QTcpSocket::readyRead, this, [this, cid] { onInboundReadyRead(cid); });
         connect(s, &QTcpSocket::disconnected, this, [this, cid] { closeInbound(cid); });
@@ -604,7 +635,7 @@ void RpcTransport::housekeeping() {
     const qint64 idle = cfg_.idleTimeoutMs;
     std::vector<NodeId> idlePeers;
     for (auto& [id, p] : peers_) {
-        if (!p->connected || !p->queue.empty() || now - p->lastActivity < idle) continue;
+        if (idle <= 0 || !p->connected || !p->queue.empty() || now - p->lastActivity < idle) continue;
         const bool busy = std::any_of(pending_.begin(), pending_.end(), [&](const auto& kv) {
             return kv.second.peer == id && kv.second.connectionSerial == p->serial;
         });
@@ -618,8 +649,11 @@ void RpcTransport::housekeeping() {
         emit peerDisconnected(id);
     }
     std::vector<quint64> idleIn;
-    for (const auto& [cid, in] : inbound_)
-        if (now - in->lastActivity >= idle) idleIn.push_back(cid);
+    for (const auto& [cid, in] : inbound_) {
+        const bool unauthenticated =
+            in->rx.sender == raft::kNoNode && now - in->acceptedAt >= cfg_.connectTimeoutMs;
+        if (unauthenticated || (idle > 0 && now - in->lastActivity >= idle)) idleIn.push_back(cid);
+    }
     for (quint64 cid : idleIn)
         closeInbound(cid);
 }

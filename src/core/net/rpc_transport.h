@@ -42,9 +42,9 @@ namespace raftwc::net {
 
 struct RpcConfig {
     QHostAddress listenAddress{QHostAddress::AnyIPv4};
-    quint16 listenPort = 0;  ///< 0 → any free port (see serverPort()).
-    int connectTimeoutMs = 3000;
-    int idleTimeoutMs = 60'000;  ///< Close connections without traffic for this long (0 = never).
+    quint16 listenPort = 0;       ///< 0 → any free port (see serverPort()).
+    int connectTimeoutMs = 3000;  ///< Also: an inbound connection must authenticate within this time.
+    int idleTimeoutMs = 60'000;   ///< Close connections without traffic for this long (0 = never).
     int backoffInitialMs = 100;
     int backoffMaxMs = 5000;
     std::uint64_t seed = 1;                         ///< Seeds the backoff jitter.
@@ -97,8 +97,14 @@ class RpcTransport : public QObject {
     /// `clock` returns wall-clock ms since the epoch (frame timestamps, freshness checks).
     RpcTransport(RpcConfig cfg, AuthConfig auth, QObject* parent = nullptr,
                  std::function<qint64()> clock = {});
-    /// Invokes every pending request callback with RpcError::Shutdown, then closes all connections.
+    /// Closes everything WITHOUT invoking pending callbacks (their captured state may already be gone
+    /// when an owner destroys its children). Call shutdown() first to have them fail with Shutdown.
     ~RpcTransport() override;
+
+    /// Stops listening, closes every connection, drops all queues and invokes every pending request
+    /// callback with RpcError::Shutdown synchronously (from inside this call). Afterwards send()
+    /// returns false and request() fails with Shutdown. Idempotent.
+    void shutdown();
 
     /// Starts listening. False with `error` set on failure. Logs "open mode" without a key.
     bool listen(QString* error = nullptr);
@@ -168,6 +174,7 @@ class RpcTransport : public QObject {
     void onNewConnection();
     void onInboundReadyRead(quint64 connId);
     void closeInbound(quint64 connId);
+    void detachAllSockets();
     /// Removes the pending request now and queues its callback (run by drainReady from the event loop).
     void completeLater(quint64 requestId, RpcResult result);
     void drainReady();
@@ -187,6 +194,7 @@ class RpcTransport : public QObject {
     std::unordered_map<quint64, std::unique_ptr<Inbound>> inbound_;
     std::unordered_map<quint64, Pending> pending_;
     std::deque<std::pair<Callback, RpcResult>> ready_;
+    bool shutDown_ = false;
     quint64 nextRequestId_ = 1;
     quint64 nextConnId_ = 1;
     quint64 nextSerial_ = 1;
