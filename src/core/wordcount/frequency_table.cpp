@@ -7,42 +7,7 @@ namespace raftwc::wordcount {
 
 namespace {
 
-__extension__ using u128 = unsigned __int128;
-
-inline std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-    const u128 r = static_cast<u128>(a) * b;
-    return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
-}
-
-inline std::uint64_t load32(const char* p) {
-    std::uint32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
-}
-
-inline std::uint64_t load64(const char* p) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    return v;
-}
-
-constexpr std::uint64_t kP0 = 0xa0761d6478bd642fULL;
-constexpr std::uint64_t kP1 = 0xe7037ed1a0b428dbULL;
-constexpr std::uint64_t kP2 = 0x8ebc6af09c88c6e3ULL;
-constexpr std::uint64_t kP3 = 0x589965cc75374cc3ULL;
-
-/// a == b for n bytes, with fixed-size (overlapping) loads for short keys.
-inline bool keyEquals(const char* a, const char* b, std::size_t n) {
-    if (n >= 8) {
-        for (std::size_t i = 0; i + 8 < n; i += 8)
-            if (load64(a + i) != load64(b + i)) return false;
-        return load64(a + n - 8) == load64(b + n - 8);
-    }
-    if (n >= 4) return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
-    for (std::size_t i = 0; i < n; ++i)
-        if (a[i] != b[i]) return false;
-    return true;
-}
+using detail::keyEquals;
 
 bool byCountThenWord(const WordCount& a, const WordCount& b) {
     if (a.count != b.count) return a.count > b.count;
@@ -50,40 +15,6 @@ bool byCountThenWord(const WordCount& a, const WordCount& b) {
 }
 
 }  // namespace
-
-std::uint64_t hashBytes(const char* p, std::size_t n) noexcept {
-    // wyhash-style: short inputs are read with (overlapping) fixed-size loads, never a variable memcpy.
-    std::uint64_t a, b;
-    std::uint64_t seed = kP0 ^ mix(n ^ kP0, kP1);
-    if (n <= 16) {
-        if (n >= 4) {
-            a = (load32(p) << 32) | load32(p + ((n >> 3) << 2));
-            b = (load32(p + n - 4) << 32) | load32(p + n - 4 - ((n >> 3) << 2));
-        } else if (n > 0) {
-            a = (std::uint64_t{static_cast<unsigned char>(p[0])} << 16) |
-                (std::uint64_t{static_cast<unsigned char>(p[n >> 1])} << 8) |
-                static_cast<unsigned char>(p[n - 1]);
-            b = 0;
-        } else {
-            a = b = 0;
-        }
-    } else {
-        std::size_t i = n;
-        while (i > 16) {
-            seed = mix(load64(p) ^ kP1, load64(p + 8) ^ seed);
-            p += 16;
-            i -= 16;
-        }
-        a = load64(p + i - 16);
-        b = load64(p + i - 8);
-    }
-    return mix(kP1 ^ n, mix(a ^ kP1, b ^ seed));
-}
-
-void FrequencyTable::add(std::string_view word, std::uint64_t n) {
-    if (n == 0) return;
-    insertHashed(hashBytes(word.data(), word.size()), word, n);
-}
 
 void FrequencyTable::insertHashed(std::uint64_t h, std::string_view word, std::uint64_t n) {
     if (word.size() > 0xFFFFFFFFu) word = word.substr(0, 0xFFFFFFFFu);  // keys are at most 4 GiB

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,15 +18,97 @@ struct WordCount {
     bool operator==(const WordCount&) const = default;
 };
 
-/// 64-bit hash of a byte string (not cryptographic; stable across runs and machines).
-std::uint64_t hashBytes(const char* data, std::size_t len) noexcept;
+namespace detail {
+
+__extension__ using u128 = unsigned __int128;
+
+inline std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+    const u128 r = static_cast<u128>(a) * b;
+    return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+inline std::uint64_t load32(const char* p) {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+inline std::uint64_t load64(const char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+inline constexpr std::uint64_t kP0 = 0xa0761d6478bd642fULL;
+inline constexpr std::uint64_t kP1 = 0xe7037ed1a0b428dbULL;
+inline constexpr std::uint64_t kSeed = 0x3b1f0c5a9d2e4871ULL;
+
+/// a == b for n bytes, with fixed-size (overlapping) loads for short keys.
+inline bool keyEquals(const char* a, const char* b, std::size_t n) {
+    if (n >= 8) {
+        for (std::size_t i = 0; i + 8 < n; i += 8)
+            if (load64(a + i) != load64(b + i)) return false;
+        return load64(a + n - 8) == load64(b + n - 8);
+    }
+    if (n >= 4) return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
+    for (std::size_t i = 0; i < n; ++i)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
+}  // namespace detail
+
+/// 64-bit hash of a byte string (wyhash-style; not cryptographic; stable across runs and machines).
+/// Short inputs are read with (overlapping) fixed-size loads, never a variable-length memcpy.
+inline std::uint64_t hashBytes(const char* p, std::size_t n) noexcept {
+    using namespace detail;
+    std::uint64_t a, b, seed = kSeed;
+    if (n <= 16) {
+        if (n >= 4) {
+            a = (load32(p) << 32) | load32(p + ((n >> 3) << 2));
+            b = (load32(p + n - 4) << 32) | load32(p + n - 4 - ((n >> 3) << 2));
+        } else if (n > 0) {
+            a = (std::uint64_t{static_cast<unsigned char>(p[0])} << 16) |
+                (std::uint64_t{static_cast<unsigned char>(p[n >> 1])} << 8) |
+                static_cast<unsigned char>(p[n - 1]);
+            b = 0;
+        } else {
+            a = b = 0;
+        }
+    } else {
+        std::size_t i = n;
+        while (i > 16) {
+            seed = mix(load64(p) ^ kP1, load64(p + 8) ^ seed);
+            p += 16;
+            i -= 16;
+        }
+        a = load64(p + i - 16);
+        b = load64(p + i - 8);
+    }
+    return mix(a ^ kP1 ^ (static_cast<std::uint64_t>(n) << 56), b ^ seed);
+}
 
 class FrequencyTable {
   public:
     FrequencyTable() = default;
 
-    /// Adds n occurrences of word (n == 0 does nothing).
-    void add(std::string_view word, std::uint64_t n = 1);
+    /// Adds n occurrences of word (n == 0 does nothing). The hit path is inline.
+    void add(std::string_view word, std::uint64_t n = 1) {
+        if (n == 0) return;
+        const std::uint64_t h = hashBytes(word.data(), word.size());
+        if (word.size() <= kInline && !slots_.empty()) {
+            const std::size_t mask = slots_.size() - 1;
+            const auto tag = static_cast<std::uint32_t>(h >> 32);
+            for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+                Slot& s = slots_[i];
+                if (s.count == 0) break;
+                if (s.tag == tag && s.len == word.size() &&
+                    detail::keyEquals(s.inl, word.data(), word.size())) {
+                    s.count += n;
+                    total_ += n;
+                    return;
+                }
+            }
+        }
+        insertHashed(h, word, n);
+    }
     /// Occurrences of word, 0 if absent.
     std::uint64_t count(std::string_view word) const;
     /// Number of distinct words.

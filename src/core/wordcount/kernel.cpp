@@ -74,9 +74,11 @@ __attribute__((target("avx2"))) inline std::uint64_t mask32(__m256i v) {
     return static_cast<std::uint32_t>(_mm256_movemask_epi8(v));
 }
 
-__attribute__((target("avx2"))) inline __m256i anyOf4(__m256i v, __m256i a, __m256i b, __m256i c, __m256i d) {
-    return _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, a), _mm256_cmpeq_epi8(v, b)),
-                           _mm256_or_si256(_mm256_cmpeq_epi8(v, c), _mm256_cmpeq_epi8(v, d)));
+/// Bytes that may start a multi-byte separator: 0xC2 or 0xE1..0xE3 (x - 0xE1 <= 2 unsigned).
+__attribute__((target("avx2"))) inline __m256i leadBytes(__m256i v) {
+    const __m256i t = _mm256_sub_epi8(v, _mm256_set1_epi8(static_cast<char>(0xE1)));
+    const __m256i e = _mm256_cmpeq_epi8(_mm256_min_epu8(t, _mm256_set1_epi8(2)), t);
+    return _mm256_or_si256(e, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(static_cast<char>(0xC2))));
 }
 
 __attribute__((target("avx2"))) void classifyAvx2(const unsigned char* p, std::size_t nBlocks,
@@ -87,10 +89,6 @@ __attribute__((target("avx2"))) void classifyAvx2(const unsigned char* p, std::s
     const __m256i table = _mm256_setr_epi8(0x20, 0, 0, 0, 0, 0, 0, 0, 0, 9, 10, 11, 12, 13, 0, 0,  //
                                            0x20, 0, 0, 0, 0, 0, 0, 0, 0, 9, 10, 11, 12, 13, 0, 0);
     const __m256i lf = _mm256_set1_epi8(0x0A);
-    const __m256i c2 = _mm256_set1_epi8(static_cast<char>(0xC2));
-    const __m256i e1 = _mm256_set1_epi8(static_cast<char>(0xE1));
-    const __m256i e2 = _mm256_set1_epi8(static_cast<char>(0xE2));
-    const __m256i e3 = _mm256_set1_epi8(static_cast<char>(0xE3));
     for (std::size_t b = 0; b < nBlocks; ++b, p += 64) {
         const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
         const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
@@ -101,8 +99,7 @@ __attribute__((target("avx2"))) void classifyAvx2(const unsigned char* p, std::s
         const std::uint64_t hi = mask32(x0) | (mask32(x1) << 32);
         std::uint64_t next = 0;
         if (hi) {
-            const std::uint64_t cand =
-                mask32(anyOf4(x0, c2, e1, e2, e3)) | (mask32(anyOf4(x1, c2, e1, e2, e3)) << 32);
+            const std::uint64_t cand = mask32(leadBytes(x0)) | (mask32(leadBytes(x1)) << 32);
             if (cand) sep |= multiByteSeparators(p, cand, next);
         }
         sepOut[b] = sep | carry;
@@ -162,10 +159,6 @@ __attribute__((target("avx2,popcnt"))) void totalsAvx2(const unsigned char* p, s
     const __m256i table = _mm256_setr_epi8(0x20, 0, 0, 0, 0, 0, 0, 0, 0, 9, 10, 11, 12, 13, 0, 0,  //
                                            0x20, 0, 0, 0, 0, 0, 0, 0, 0, 9, 10, 11, 12, 13, 0, 0);
     const __m256i lf = _mm256_set1_epi8(0x0A);
-    const __m256i c2 = _mm256_set1_epi8(static_cast<char>(0xC2));
-    const __m256i e1 = _mm256_set1_epi8(static_cast<char>(0xE1));
-    const __m256i e2 = _mm256_set1_epi8(static_cast<char>(0xE2));
-    const __m256i e3 = _mm256_set1_epi8(static_cast<char>(0xE3));
     const std::size_t full = limit / 64;
     std::uint64_t words = 0, prev = st.prevSep, carry = st.carry;
     __m256i lineAcc = _mm256_setzero_si256();  // 64-bit lane sums
@@ -184,8 +177,7 @@ __attribute__((target("avx2,popcnt"))) void totalsAvx2(const unsigned char* p, s
             // Lead bytes of the multi-byte separators, computed without a branch: a branch on "any
             // byte >= 0x80" mispredicts on text with scattered UTF-8; possible leads are rarer.
             std::uint64_t next = 0;
-            const std::uint64_t cand =
-                mask32(anyOf4(x0, c2, e1, e2, e3)) | (mask32(anyOf4(x1, c2, e1, e2, e3)) << 32);
+            const std::uint64_t cand = mask32(leadBytes(x0)) | (mask32(leadBytes(x1)) << 32);
             if (cand) sep |= multiByteSeparators(q, cand, next);
             sep |= carry;
             carry = next;

@@ -38,28 +38,33 @@ unsigned decodeUtf8(const unsigned char* p, std::size_t n, char32_t& cp) {
     return 0;
 }
 
-void appendUtf8(std::string& out, char32_t cp) {
+unsigned encodeUtf8(char* out, char32_t cp) {
     if (cp < 0x80) {
-        out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+        out[0] = static_cast<char>(cp);
+        return 1;
     }
+    if (cp < 0x800) {
+        out[0] = static_cast<char>(0xC0 | (cp >> 6));
+        out[1] = static_cast<char>(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = static_cast<char>(0xE0 | (cp >> 12));
+        out[1] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = static_cast<char>(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = static_cast<char>(0xF0 | (cp >> 18));
+    out[1] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = static_cast<char>(0x80 | (cp & 0x3F));
+    return 4;
 }
 
 }  // namespace
 
 unsigned classifyNonAscii(const unsigned char* p, std::size_t n, bool markIsToken, std::uint8_t& cls,
-                          std::string& folded) {
+                          char* out, unsigned& outLen) {
     char32_t cp = 0;
     const unsigned len = decodeUtf8(p, n, cp);
     if (len == 0) {
@@ -80,14 +85,14 @@ unsigned classifyNonAscii(const unsigned char* p, std::size_t n, bool markIsToke
         case QChar::Number_Letter:
         case QChar::Number_Other:
             cls = kToken;
-            appendUtf8(folded, QChar::toCaseFolded(cp));
+            outLen = encodeUtf8(out, QChar::toCaseFolded(cp));
             return len;
         case QChar::Mark_NonSpacing:
         case QChar::Mark_SpacingCombining:
         case QChar::Mark_Enclosing:
             if (markIsToken) {
                 cls = kToken;
-                appendUtf8(folded, cp);
+                outLen = encodeUtf8(out, cp);
             } else {
                 cls = kOther;
             }

@@ -38,11 +38,11 @@ constexpr AsciiTables makeAsciiTables() {
 inline constexpr AsciiTables kAscii = makeAsciiTables();
 
 /// Decodes one non-ASCII character at p (n > 0 bytes available, p[0] >= 0x80).
-/// Returns its length (1 for an invalid byte) and sets cls: kToken (its case-folded UTF-8 is then
-/// appended to folded), kJoiner (U+2019) or kOther (invalid UTF-8 included). A combining mark is
-/// kToken only when markIsToken (it continues a token), else kOther.
+/// Returns its length (1 for an invalid byte) and sets cls: kToken (its case-folded UTF-8, at most
+/// 4 bytes, is then written to out and its length to outLen), kJoiner (U+2019) or kOther (invalid
+/// UTF-8 included). A combining mark is kToken only when markIsToken (it continues a token).
 unsigned classifyNonAscii(const unsigned char* p, std::size_t n, bool markIsToken, std::uint8_t& cls,
-                          std::string& folded);
+                          char* out, unsigned& outLen);
 
 }  // namespace detail
 
@@ -53,8 +53,11 @@ void forEachNormalizedToken(std::string_view rawWord, std::string& tok, F&& sink
     using namespace detail;
     const auto* p = reinterpret_cast<const unsigned char*>(rawWord.data());
     const std::size_t n = rawWord.size();
-    tok.clear();
-    char joiner = 0;  // a joiner seen right after a token character, appended if a token char follows
+    // Output never exceeds 2 bytes per input byte (a 2-byte character may fold to 3 bytes, plus a joiner).
+    if (tok.size() < 2 * n + 8) tok.resize(2 * n + 8);
+    char* const base = tok.data();
+    char* o = base;
+    char joiner = 0;  // a joiner seen right after a token character, written if a token char follows
     std::size_t i = 0;
     while (i < n) {
         const unsigned char c = p[i];
@@ -63,37 +66,37 @@ void forEachNormalizedToken(std::string_view rawWord, std::string& tok, F&& sink
             cls = kAscii.cls[c];
             ++i;
             if (cls == kToken) {
-                if (joiner) tok.push_back(joiner);
+                if (joiner) *o++ = joiner;
                 joiner = 0;
-                tok.push_back(kAscii.lower[c]);
+                *o++ = kAscii.lower[c];
                 continue;
             }
-            if (cls == kJoiner && !tok.empty() && !joiner) {
+            if (cls == kJoiner && o != base && !joiner) {
                 joiner = static_cast<char>(c);
                 continue;
             }
         } else {
-            const std::size_t before = tok.size();
-            const bool markContinues = before != 0 && !joiner;
-            if (joiner) tok.push_back(joiner);
-            i += classifyNonAscii(p + i, n - i, markContinues, cls, tok);
+            unsigned len = 0;
+            char folded[4];
+            i += classifyNonAscii(p + i, n - i, o != base && !joiner, cls, folded, len);
             if (cls == kToken) {
+                if (joiner) *o++ = joiner;
                 joiner = 0;
+                for (unsigned k = 0; k < len; ++k)
+                    *o++ = folded[k];
                 continue;
             }
-            tok.resize(before);
-            if (cls == kJoiner && !tok.empty() && !joiner) {
+            if (cls == kJoiner && o != base && !joiner) {
                 joiner = '\'';
                 continue;
             }
         }
         // Anything else ends the token (a dangling joiner is dropped).
-        if (!tok.empty()) sink(std::string_view(tok));
-        tok.clear();
+        if (o != base) sink(std::string_view(base, static_cast<std::size_t>(o - base)));
+        o = base;
         joiner = 0;
     }
-    if (!tok.empty()) sink(std::string_view(tok));
-    tok.clear();
+    if (o != base) sink(std::string_view(base, static_cast<std::size_t>(o - base)));
 }
 
 /// Convenience for tests and callers that want a list.
