@@ -1,0 +1,212 @@
+// Storage benchmark: the durable log against a plain write+fdatasync loop on the same directory, in the
+// same run. Usage: bench_storage [DIR] [--quick]   (DIR defaults to a new directory under /var/tmp; it must
+// not be a tmpfs, which makes fdatasync free and the comparison meaningless).
+//
+// Goals: 1 MiB records >= 90% of the plain loop's bandwidth; group commit of 4 KiB records >= 20x the
+// appends/s of one fdatasync per append.
+#include <fcntl.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <semaphore>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "storage/crc32c.h"
+#include "storage/group_commit.h"
+#include "storage/segmented_log.h"
+
+using namespace raftwc;
+using namespace raftwc::storage;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+[[noreturn]] void die(const std::string& msg) {
+    std::fprintf(stderr, "bench_storage: %s\n", msg.c_str());
+    std::exit(1);
+}
+
+/// Seconds for `n` write(recordBytes)+fdatasync calls appending to one file.
+double plainLoop(const std::string& dir, std::size_t recordBytes, int n) {
+    const std::string path = dir + "/plain.dat";
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) die("open " + path + ": " + std::strerror(errno));
+    std::string buf(recordBytes, 'p');
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) {
+        if (::write(fd, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size())) die("plain write failed");
+        if (::fdatasync(fd) != 0) die("plain fdatasync failed");
+    }
+    const auto t1 = Clock::now();
+    ::close(fd);
+    ::unlink(path.c_str());
+    return seconds(t0, t1);
+}
+
+std::unique_ptr<SegmentedLog> freshLog(const std::string& dir) {
+    std::filesystem::remove_all(dir + "/log");
+    SegmentedLogOptions o;
+    o.dir = dir + "/log";
+    auto r = SegmentedLog::open(o);
+    if (!r.ok()) die(r.status().message());
+    return r.take();
+}
+
+/// Seconds for `n` appends of one record each (one fdatasync per append).
+double logLoop(const std::string& dir, std::size_t recordBytes, int n) {
+    auto log = freshLog(dir);
+    std::string payload(recordBytes, 'l');
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) {
+        const Record r{raft::EntryType::Normal, 1, static_cast<raft::Index>(i + 1), payload};
+        if (Status s = log->append({&r, 1}); !s.ok()) die(s.message());
+    }
+    return seconds(t0, Clock::now());
+}
+
+/// Seconds for `n` records appended in batches of `batch` (one fdatasync per batch).
+double logBatches(const std::string& dir, std::size_t recordBytes, int n, int batch) {
+    auto log = freshLog(dir);
+    std::string payload(recordBytes, 'b');
+    std::vector<Record> recs(static_cast<std::size_t>(batch));
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n; i += batch) {
+        for (int k = 0; k < batch; ++k)
+            recs[static_cast<std::size_t>(k)] = Record{raft::EntryType::Normal, 1, static_cast<raft::Index>(i + k + 1), payload};
+        if (Status s = log->append(recs); !s.ok()) die(s.message());
+    }
+    return seconds(t0, Clock::now());
+}
+
+/// `threads` submitters, each submitting one record at a time and waiting for its completion.
+/// Returns seconds; *syncs receives the number of fdatasyncs.
+double groupCommit(const std::string& dir, std::size_t recordBytes, int threads, int perThread, std::uint64_t* syncs) {
+    auto log = freshLog(dir);
+    const std::string payload(recordBytes, 'g');
+    std::mutex orderMu;
+    raft::Index next = 1;
+    std::atomic<int> errors{0};
+    const auto t0 = Clock::now();
+    {
+        GroupCommitWriter writer(*log);
+        std::vector<std::thread> ts;
+        for (int t = 0; t < threads; ++t) {
+            ts.emplace_back([&] {
+                std::binary_semaphore done(0);
+                for (int k = 0; k < perThread; ++k) {
+                    {
+                        std::lock_guard lk(orderMu);
+                        writer.submit({raft::Entry{1, next++, raft::EntryType::Normal, payload}},
+                                      [&](const Status& s) {
+                                          if (!s.ok()) ++errors;
+                                          done.release();
+                                      });
+                    }
+                    done.acquire();
+                }
+            });
+        }
+        for (auto& th : ts) th.join();
+    }
+    const double secs = seconds(t0, Clock::now());
+    if (errors) die("group commit errors");
+    *syncs = log->syncCount();
+    return secs;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string dir;
+    bool quick = false;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--quick") == 0)
+            quick = true;
+        else
+            dir = argv[i];
+    }
+    bool ownDir = false;
+    if (dir.empty()) {
+        char tmpl[] = "/var/tmp/raftwc-bench-storage-XXXXXX";
+        if (!::mkdtemp(tmpl)) die(std::string("mkdtemp: ") + std::strerror(errno));
+        dir = tmpl;
+        ownDir = true;
+    } else {
+        std::filesystem::create_directories(dir);
+    }
+    struct statfs fs {};
+    if (::statfs(dir.c_str(), &fs) == 0 && fs.f_type == 0x01021994)
+        std::fprintf(stderr, "warning: %s is a tmpfs; fdatasync is free there, results are meaningless\n", dir.c_str());
+    std::printf("directory: %s\ncrc32c: %s\n", dir.c_str(), crc32cHardwareAvailable() ? "sse4.2" : "table");
+
+    const int reps = 3;
+    const int bigN = quick ? 32 : 128;     // 1 MiB records per run
+    const int smallN = quick ? 300 : 1500;  // 4 KiB single appends per run
+    bool allOk = true;
+
+    // 1 MiB records: bandwidth, the log vs the plain loop (interleaved runs, median).
+    std::vector<double> plainBig, logBig;
+    for (int r = 0; r < reps; ++r) {
+        plainBig.push_back(plainLoop(dir, 1 << 20, bigN));
+        logBig.push_back(logLoop(dir, 1 << 20, bigN));
+    }
+    const double plainMBs = bigN / median(plainBig);
+    const double logMBs = bigN / median(logBig);
+    const double bigRatio = logMBs / plainMBs;
+    std::printf("\n1 MiB records, one fdatasync each (%d per run, median of %d):\n", bigN, reps);
+    std::printf("  plain write+fdatasync : %8.1f MiB/s\n", plainMBs);
+    std::printf("  SegmentedLog::append  : %8.1f MiB/s\n", logMBs);
+    std::printf("  ratio log/plain       : %8.3f   (goal >= 0.90: %s)\n", bigRatio, bigRatio >= 0.9 ? "met" : "MISSED");
+    allOk &= bigRatio >= 0.9;
+
+    // 4 KiB records: one sync per append vs group commit.
+    std::vector<double> plainSmall, single, batched, grouped;
+    std::uint64_t syncs = 0;
+    const int threads = 64;
+    const int perThread = quick ? 40 : 200;
+    for (int r = 0; r < reps; ++r) {
+        plainSmall.push_back(plainLoop(dir, 4096, smallN));
+        single.push_back(logLoop(dir, 4096, smallN));
+        batched.push_back(logBatches(dir, 4096, smallN * 16, 64));
+        grouped.push_back(groupCommit(dir, 4096, threads, perThread, &syncs));
+    }
+    const double plainRate = smallN / median(plainSmall);
+    const double singleRate = smallN / median(single);
+    const double batchRate = smallN * 16 / median(batched);
+    const double groupRate = threads * perThread / median(grouped);
+    std::printf("\n4 KiB records (median of %d):\n", reps);
+    std::printf("  plain write+fdatasync per record  : %10.0f appends/s\n", plainRate);
+    std::printf("  log, one fdatasync per append     : %10.0f appends/s (log/plain %.3f)\n", singleRate,
+                singleRate / plainRate);
+    std::printf("  log, append() batches of 64       : %10.0f appends/s (%.1fx single)\n", batchRate,
+                batchRate / singleRate);
+    std::printf("  GroupCommitWriter, %d submitters : %10.0f appends/s (%.1fx single; %.1f records per sync in "
+                "the last run)\n",
+                threads, groupRate, groupRate / singleRate,
+                static_cast<double>(threads * perThread) / static_cast<double>(std::max<std::uint64_t>(syncs, 1)));
+    const double groupRatio = groupRate / singleRate;
+    std::printf("  group commit ratio                : %10.1fx   (goal >= 20x: %s)\n", groupRatio,
+                groupRatio >= 20 ? "met" : "MISSED");
+    allOk &= groupRatio >= 20;
+
+    std::filesystem::remove_all(dir + "/log");
+    if (ownDir) std::filesystem::remove_all(dir);
+    return allOk ? 0 : 2;
+}
