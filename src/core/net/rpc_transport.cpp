@@ -634,10 +634,12 @@ void RpcTransport::housekeeping() {
     const qint64 now = mono_.elapsed();
     const qint64 idle = cfg_.idleTimeoutMs;
     std::vector<NodeId> idlePeers;
-    for (auto& [id, p] : peers_) {
-        if (idle <= 0 || !p->connected || !p->queue.empty() || now - p->lastActivity < idle) continue;
+    for (const auto& entry : peers_) {
+        const NodeId id = entry.first;
+        const Peer& p = *entry.second;
+        if (idle <= 0 || !p.connected || !p.queue.empty() || now - p.lastActivity < idle) continue;
         const bool busy = std::any_of(pending_.begin(), pending_.end(), [&](const auto& kv) {
-            return kv.second.peer == id && kv.second.connectionSerial == p->serial;
+            return kv.second.peer == id && kv.second.connectionSerial == p.serial;
         });
         if (!busy) idlePeers.push_back(id);
     }
