@@ -87,6 +87,7 @@ class tst_NetRpc : public QObject {
     void shutdownFailsPendingWithShutdown();
     void destructorDropsCallbacksUncalled();
     void unauthenticatedInboundClosed();
+    void idleConnectionsClosedButNotWhileAwaitingReply();
     void wrongKeyRejected();
     void replayedTcpFrameRejected();
     void garbageAndImpersonationCloseConnection();
@@ -337,6 +338,30 @@ void tst_NetRpc::unauthenticatedInboundClosed() {
     t.start();
     QTRY_VERIFY(silent.state() == QAbstractSocket::UnconnectedState);
     QVERIFY(t.elapsed() >= 100);
+}
+
+void tst_NetRpc::idleConnectionsClosedButNotWhileAwaitingReply() {
+    RpcConfig cfg = rpcConfig();
+    cfg.idleTimeoutMs = 200;
+    RpcTransport a(cfg, auth(1));
+    RpcTransport b(cfg, auth(2));
+    QVERIFY(b.listen());
+    a.setPeerAddress(2, addr(b));
+    // B answers only after three idle periods: neither side may drop the connection meanwhile.
+    connect(&b, &RpcTransport::appRequestReceived, &b, [&b](const InboundRequest& r) {
+        QTimer::singleShot(600, &b, [&b, r] { QVERIFY(b.reply(r, 0, QByteArrayLiteral("slow"))); });
+    });
+    QSignalSpy disconnected(&a, &RpcTransport::peerDisconnected);
+    Outcome o;
+    a.request(2, 1, {}, 10'000, o.cb());
+    QTRY_COMPARE_WITH_TIMEOUT(o.calls, 1, 5000);
+    QVERIFY(o.last.ok());
+    QCOMPARE(o.last.response.payload, QByteArrayLiteral("slow"));
+    QCOMPARE(disconnected.size(), 0);
+    // Then, with no traffic, the idle connection is closed.
+    QTRY_COMPARE(disconnected.size(), 1);
+    QVERIFY(!a.isConnected(2));
+    QCOMPARE(a.stats().connectsSucceeded, 1u);
 }
 
 void tst_NetRpc::wrongKeyRejected() {

@@ -8,6 +8,7 @@
 #include <QTimer>
 
 #include <algorithm>
+#include <variant>
 #include <vector>
 
 #include "net/address.h"
@@ -63,6 +64,7 @@ struct RpcTransport::Inbound {
     QByteArray buf;
     qint64 lastActivity = 0;
     qint64 acceptedAt = 0;
+    int unanswered = 0;  ///< App requests received and not yet replied to (keeps the connection open).
 };
 
 RpcTransport::RpcTransport(RpcConfig cfg, AuthConfig auth, QObject* parent, std::function<qint64()> clock)
@@ -555,8 +557,7 @@ void RpcTransport::onInboundReadyRead(quint64 cid) {
     Inbound& in = *it->second;
     in.buf.append(in.socket->readAll());
     in.lastActivity = mono_.elapsed();
-    std::vector<raft::Message> msgs;
-    std::vector<InboundRequest> reqs;
+    std::vector<std::variant<raft::Message, InboundRequest>> received;  // in arrival order
     const bool ok = extractFrames(in.buf, in.rx, [&](Frame&& f) {
         switch (f.header.kind) {
             case FrameKind::Raft: {
@@ -571,7 +572,7 @@ void RpcTransport::onInboundReadyRead(quint64 cid) {
                     logDrop(DropReason::SenderMismatch, QStringLiteral("inbound"));
                     return false;
                 }
-                msgs.push_back(std::move(*m));
+                received.emplace_back(std::move(*m));
                 return true;
             }
             case FrameKind::AppRequest: {
@@ -581,7 +582,8 @@ void RpcTransport::onInboundReadyRead(quint64 cid) {
                     logDrop(DropReason::BadPayload, QStringLiteral("inbound"));
                     return false;
                 }
-                reqs.push_back(InboundRequest{f.header.sender, cid, std::move(*env)});
+                ++in.unanswered;
+                received.emplace_back(InboundRequest{f.header.sender, cid, std::move(*env)});
                 return true;
             }
             default:
@@ -593,14 +595,14 @@ void RpcTransport::onInboundReadyRead(quint64 cid) {
     if (!ok) closeInbound(cid);
     // Emit after the buffer work: slots may close connections or remove peers.
     QPointer<RpcTransport> self(this);
-    for (const raft::Message& m : msgs) {
-        ++stats_.raftReceived;
-        emit raftMessageReceived(m);
-        if (!self) return;
-    }
-    for (const InboundRequest& r : reqs) {
-        ++stats_.requestsReceived;
-        emit appRequestReceived(r);
+    for (const auto& item : received) {
+        if (const auto* m = std::get_if<raft::Message>(&item)) {
+            ++stats_.raftReceived;
+            emit raftMessageReceived(*m);
+        } else {
+            ++stats_.requestsReceived;
+            emit appRequestReceived(std::get<InboundRequest>(item));
+        }
         if (!self) return;
     }
 }
@@ -626,6 +628,7 @@ bool RpcTransport::reply(const InboundRequest& req, quint16 status, const QByteA
     env.status = status;
     env.payload = payload;
     in.socket->write(auth_.seal(FrameKind::AppResponse, encodeAppEnvelope(env), clock_()));
+    if (in.unanswered > 0) --in.unanswered;
     in.lastActivity = mono_.elapsed();
     return true;
 }
@@ -654,7 +657,9 @@ void RpcTransport::housekeeping() {
     for (const auto& [cid, in] : inbound_) {
         const bool unauthenticated =
             in->rx.sender == raft::kNoNode && now - in->acceptedAt >= cfg_.connectTimeoutMs;
-        if (unauthenticated || (idle > 0 && now - in->lastActivity >= idle)) idleIn.push_back(cid);
+        // A connection waiting for our reply stays open (up to 10 idle periods, in case no reply comes).
+        const qint64 limit = in->unanswered > 0 ? 10 * idle : idle;
+        if (unauthenticated || (idle > 0 && now - in->lastActivity >= limit)) idleIn.push_back(cid);
     }
     for (quint64 cid : idleIn)
         closeInbound(cid);
