@@ -72,6 +72,7 @@ class TestRaftLogStore : public QObject {
     void storageReadsOutOfRangeThrow();
     void entriesThenHardState();
     void dropPrefixKeepsTermBefore();
+    void persistAsyncFromEventLoop();
 };
 
 void TestRaftLogStore::conformsToMemoryStorage_data() {
@@ -206,6 +207,57 @@ void TestRaftLogStore::dropPrefixKeepsTermBefore() {
     QVERIFY(store);
     QCOMPARE(store->firstIndex(), first);
     QCOMPARE(store->term(first - 1), ents[first - 2].term);
+}
+
+void TestRaftLogStore::persistAsyncFromEventLoop() {
+    // The node's pattern: persist on the store's writer thread, completion hopped back to the event loop,
+    // Storage reads from the event-loop thread meanwhile.
+    QTemporaryDir tmp;
+    const std::string dir = tmp.path().toStdString();
+    auto store = openStore(dir, 1 << 20);
+    QVERIFY(store);
+    std::mt19937_64 rng(11);
+    raft::MemoryStorage mem;
+    QObject loop;
+    std::vector<Status> results;
+    int done = 0;
+    raft::Index next = 1;
+    for (int job = 0; job < 30; ++job) {
+        std::vector<raft::Entry> ents;
+        for (int k = 0; k < 3; ++k)
+            ents.push_back(randomEntry(rng, next++, 1 + static_cast<raft::Term>(job / 5)));
+        const raft::HardState hs{1 + static_cast<raft::Term>(job / 5), 1, next / 2};
+        mem.append(ents);
+        mem.setHardState(hs);
+        store->persistAsync(hs, ents, [&loop, &results, &done](const Status& s) {
+            QMetaObject::invokeMethod(
+                &loop,
+                [s, &results, &done] {
+                    results.push_back(s);
+                    ++done;
+                },
+                Qt::QueuedConnection);
+        });
+        // Reads of what is already durable are fine while jobs run.
+        const raft::Index last = store->lastIndex();
+        if (last > 0) QCOMPARE(store->entries(1, last + 1, SIZE_MAX), mem.entries(1, last + 1, SIZE_MAX));
+        (void)store->hardState();
+    }
+    QTRY_COMPARE(done, 30);
+    for (const Status& s : results)
+        QVERIFY2(s.ok(), s.message().c_str());
+    std::string diff = compare(*store, mem, rng);
+    QVERIFY2(diff.empty(), diff.c_str());
+    // Jobs still queued when the store closes are finished first.
+    int late = 0;
+    store->persistAsync(std::nullopt, {randomEntry(rng, next, 9)},
+                        [&late](const Status& s) { late += s.ok(); });
+    store.reset();
+    QCOMPARE(late, 1);
+    store = openStore(dir, 1 << 20);
+    QVERIFY(store);
+    QCOMPARE(store->lastIndex(), next);
+    QCOMPARE(store->hardState(), mem.hardState());
 }
 
 QTEST_GUILESS_MAIN(TestRaftLogStore)

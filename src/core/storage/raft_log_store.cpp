@@ -7,6 +7,9 @@
 #include "storage/io_util.h"
 
 namespace raftwc::storage {
+namespace {
+constexpr std::size_t kEntryOverhead = sizeof(raft::Entry);  // so empty entries count against the cache too
+}
 
 Result<std::unique_ptr<RaftLogStore>> RaftLogStore::open(RaftLogStoreOptions o) {
     if (!o.fileOps) o.fileOps = FileOps::posix();
@@ -42,6 +45,42 @@ Result<std::unique_ptr<RaftLogStore>> RaftLogStore::open(RaftLogStoreOptions o) 
     return store;
 }
 
+RaftLogStore::~RaftLogStore() {
+    std::thread worker;
+    {
+        std::lock_guard lk(jobMu_);
+        stopping_ = true;
+        worker = std::move(worker_);
+    }
+    jobCv_.notify_all();
+    if (worker.joinable()) worker.join();
+}
+
+raft::HardState RaftLogStore::hardState() const {
+    std::lock_guard lk(stateMu_);
+    return hs_.hs;
+}
+
+std::string RaftLogStore::clusterId() const {
+    std::lock_guard lk(stateMu_);
+    return hs_.clusterId;
+}
+
+raft::NodeId RaftLogStore::nodeId() const {
+    std::lock_guard lk(stateMu_);
+    return hs_.nodeId;
+}
+
+std::vector<raft::Entry> RaftLogStore::confEntries() const {
+    std::lock_guard lk(stateMu_);
+    return confEntries_;
+}
+
+std::size_t RaftLogStore::cachedEntries() const {
+    std::lock_guard lk(stateMu_);
+    return cache_.size();
+}
+
 raft::Term RaftLogStore::term(raft::Index i) const {
     const auto t = log_->term(i);
     if (!t)
@@ -52,7 +91,11 @@ raft::Term RaftLogStore::term(raft::Index i) const {
 }
 
 raft::Entry RaftLogStore::readEntry(raft::Index i) const {
-    if (!cache_.empty() && i >= cache_.front().index) return cache_[i - cache_.front().index];
+    {
+        std::lock_guard lk(stateMu_);
+        if (!cache_.empty() && i >= cache_.front().index && i <= cache_.back().index)
+            return cache_[i - cache_.front().index];
+    }
     auto e = log_->read(i);
     if (!e.ok()) throw std::runtime_error(e.status().message());
     return e.take();
@@ -67,6 +110,8 @@ std::vector<raft::Entry> RaftLogStore::entries(raft::Index lo, raft::Index hi, s
     for (raft::Index i = lo; i < hi; ++i) {
         if (!out.empty()) {
             const auto inf = log_->info(i);
+            if (!inf)
+                throw std::out_of_range("RaftLogStore::entries: index " + std::to_string(i) + " vanished");
             if (bytes + inf->length > maxBytes) break;
         }
         out.push_back(readEntry(i));
@@ -79,25 +124,35 @@ void RaftLogStore::readPayload(raft::Index i, std::uint64_t offset, std::size_t 
     if (Status s = log_->readPayload(i, offset, length, out); !s.ok()) throw std::runtime_error(s.message());
 }
 
-void RaftLogStore::cacheAppend(const std::vector<raft::Entry>& ents) {
+void RaftLogStore::cacheAppendLocked(const std::vector<raft::Entry>& ents) {
     for (const raft::Entry& e : ents) {
+        if (!cache_.empty() && cache_.back().index + 1 != e.index) {  // keep the cache consecutive
+            cache_.clear();
+            cacheUsed_ = 0;
+        }
         cache_.push_back(e);
-        cacheUsed_ += e.data.size();
+        cacheUsed_ += e.data.size() + kEntryOverhead;
     }
     while (!cache_.empty() && cacheUsed_ > cacheBytes_) {
-        cacheUsed_ -= cache_.front().data.size();
+        cacheUsed_ -= cache_.front().data.size() + kEntryOverhead;
         cache_.pop_front();
     }
 }
 
-void RaftLogStore::cacheTruncate(raft::Index from) {
+void RaftLogStore::cacheTruncateLocked(raft::Index from) {
     while (!cache_.empty() && cache_.back().index >= from) {
-        cacheUsed_ -= cache_.back().data.size();
+        cacheUsed_ -= cache_.back().data.size() + kEntryOverhead;
         cache_.pop_back();
     }
 }
 
 Status RaftLogStore::persist(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& ents) {
+    std::lock_guard w(writeMu_);
+    return persistLocked(hs, ents);
+}
+
+Status RaftLogStore::persistLocked(const std::optional<raft::HardState>& hs,
+                                   const std::vector<raft::Entry>& ents) {
     if (!ents.empty()) {
         const raft::Index from = ents.front().index;
         if (from < log_->firstIndex() || from > log_->lastIndex() + 1)
@@ -107,7 +162,8 @@ Status RaftLogStore::persist(const std::optional<raft::HardState>& hs, const std
                                  EINVAL);
         if (from <= log_->lastIndex()) {
             if (Status s = log_->truncateSuffix(from); !s.ok()) return s;
-            cacheTruncate(from);
+            std::lock_guard lk(stateMu_);
+            cacheTruncateLocked(from);
             while (!confEntries_.empty() && confEntries_.back().index >= from)
                 confEntries_.pop_back();
         }
@@ -116,31 +172,66 @@ Status RaftLogStore::persist(const std::optional<raft::HardState>& hs, const std
         for (const raft::Entry& e : ents)
             recs.push_back(Record{e.type, e.term, e.index, e.data});
         if (Status s = log_->append(recs); !s.ok()) return s;
-        cacheAppend(ents);
+        std::lock_guard lk(stateMu_);
+        cacheAppendLocked(ents);
         for (const raft::Entry& e : ents)
             if (e.type == raft::EntryType::ConfChange) confEntries_.push_back(e);
     }
-    if (hs && *hs != hs_.current().hs) {
-        HardStateRecord rec = hs_.current();
+    if (hs && *hs != hsFile_.current().hs) {
+        HardStateRecord rec = hsFile_.current();
         rec.hs = *hs;
-        return hs_.write(rec);
+        Status s = hsFile_.write(rec);
+        std::lock_guard lk(stateMu_);
+        hs_ = hsFile_.current();
+        return s;
     }
     return {};
 }
 
+void RaftLogStore::persistAsync(std::optional<raft::HardState> hs, std::vector<raft::Entry> entries,
+                                std::function<void(const Status&)> done) {
+    {
+        std::lock_guard lk(jobMu_);
+        jobs_.push_back(Job{std::move(hs), std::move(entries), std::move(done)});
+        if (!worker_.joinable()) worker_ = std::thread([this] { runJobs(); });
+    }
+    jobCv_.notify_one();
+}
+
+void RaftLogStore::runJobs() {
+    for (;;) {
+        Job job;
+        {
+            std::unique_lock lk(jobMu_);
+            jobCv_.wait(lk, [&] { return stopping_ || !jobs_.empty(); });
+            if (jobs_.empty()) return;  // stopping and drained
+            job = std::move(jobs_.front());
+            jobs_.pop_front();
+        }
+        const Status s = persist(job.hs, job.entries);
+        if (job.done) job.done(s);
+    }
+}
+
 Status RaftLogStore::setIdentity(const std::string& clusterId, raft::NodeId nodeId) {
-    HardStateRecord rec = hs_.current();
+    std::lock_guard w(writeMu_);
+    HardStateRecord rec = hsFile_.current();
     rec.clusterId = clusterId;
     rec.nodeId = nodeId;
-    if (rec == hs_.current()) return {};
-    return hs_.write(rec);
+    if (rec == hsFile_.current()) return {};
+    Status s = hsFile_.write(rec);
+    std::lock_guard lk(stateMu_);
+    hs_ = hsFile_.current();
+    return s;
 }
 
 Status RaftLogStore::dropPrefix(raft::Index uptoIndex) {
+    std::lock_guard w(writeMu_);
     if (Status s = log_->dropPrefix(uptoIndex); !s.ok()) return s;
     const raft::Index first = log_->firstIndex();
+    std::lock_guard lk(stateMu_);
     while (!cache_.empty() && cache_.front().index < first) {
-        cacheUsed_ -= cache_.front().data.size();
+        cacheUsed_ -= cache_.front().data.size() + kEntryOverhead;
         cache_.pop_front();
     }
     std::erase_if(confEntries_, [first](const raft::Entry& e) { return e.index < first; });

@@ -3,10 +3,14 @@
 // ConfChange entries kept in memory.
 #pragma once
 
+#include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "raft/storage.h"
@@ -19,25 +23,28 @@ namespace raftwc::storage {
 struct RaftLogStoreOptions {
     std::string dir;                           ///< data directory (created if missing)
     std::uint64_t segmentBytes = 64ull << 20;  ///< see SegmentedLogOptions
-    std::size_t cacheBytes = 64u << 20;        ///< payload bytes of recent entries kept in memory
+    std::size_t cacheBytes = 64u << 20;        ///< bytes of recent entries kept in memory
     Logger logger;
     std::shared_ptr<FileOps> fileOps;  ///< null: plain POSIX
 };
 
-/// Not thread-safe: one thread (the node's) uses it. Storage reads throw std::runtime_error on an I/O
-/// error (fatal, per raft::Storage); persist() and setIdentity() return a Status.
+/// Thread-safe. Storage reads throw std::runtime_error on an I/O error (fatal, per raft::Storage) and
+/// std::out_of_range on an index outside the log; persist() and the other mutators return a Status.
+/// Mutations are serialized; reads run concurrently with them and see entries once they are durable.
 class RaftLogStore final : public raft::Storage {
   public:
     /// Locks DIR, reads the hard state and recovers the log (see SegmentedLog::open).
     static Result<std::unique_ptr<RaftLogStore>> open(RaftLogStoreOptions options);
+    /// Finishes queued persistAsync() jobs (their callbacks run), then closes.
+    ~RaftLogStore() override;
 
-    raft::HardState hardState() const override { return hs_.current().hs; }
+    raft::HardState hardState() const override;
     raft::ConfState baseConfState() const override { return {}; }
     raft::Index firstIndex() const override { return log_->firstIndex(); }
     raft::Index lastIndex() const override { return log_->lastIndex(); }
     raft::Term term(raft::Index i) const override;
     std::vector<raft::Entry> entries(raft::Index lo, raft::Index hi, std::size_t maxBytes) const override;
-    std::vector<raft::Entry> confEntries() const override { return confEntries_; }
+    std::vector<raft::Entry> confEntries() const override;
 
     /// Ready handling: if `entries` is not empty, drops every stored entry at or after
     /// entries.front().index (durably), appends them with one fdatasync; then, if `hs` is set and differs
@@ -45,9 +52,17 @@ class RaftLogStore final : public raft::Storage {
     /// On error nothing after the failed step happened; lastIndex()/hardState() tell what is stored.
     Status persist(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& entries);
 
+    /// persist() on the store's writer thread, so the caller's (event-loop) thread never waits for an
+    /// fsync. Jobs run in submission order; `done` is called ON THE WRITER THREAD after the job (hop back
+    /// with QMetaObject::invokeMethod(obj, ..., Qt::QueuedConnection)). Storage reads stay valid meanwhile;
+    /// entries at or after the first persisted index may be briefly absent during a conflict truncation,
+    /// so (as with etcd's unstable log) read those from the Raft core's unstable entries until done.
+    void persistAsync(std::optional<raft::HardState> hs, std::vector<raft::Entry> entries,
+                      std::function<void(const Status&)> done);
+
     /// Cluster id and node id, stored in the hard-state file (empty / 0 until set).
-    const std::string& clusterId() const { return hs_.current().clusterId; }
-    raft::NodeId nodeId() const { return hs_.current().nodeId; }
+    std::string clusterId() const;
+    raft::NodeId nodeId() const;
     Status setIdentity(const std::string& clusterId, raft::NodeId nodeId);
 
     /// Compaction hook: deletes whole log segments below uptoIndex (see SegmentedLog::dropPrefix).
@@ -57,22 +72,43 @@ class RaftLogStore final : public raft::Storage {
     void readPayload(raft::Index i, std::uint64_t offset, std::size_t length, char* out) const;
 
     const SegmentedLog& log() const { return *log_; }
-    std::size_t cachedEntries() const { return cache_.size(); }
+    std::size_t cachedEntries() const;
 
   private:
+    struct Job {
+        std::optional<raft::HardState> hs;
+        std::vector<raft::Entry> entries;
+        std::function<void(const Status&)> done;
+    };
     RaftLogStore(DirLock lock, HardStateFile hs, std::unique_ptr<SegmentedLog> log, std::size_t cacheBytes)
-        : lock_(std::move(lock)), hs_(std::move(hs)), log_(std::move(log)), cacheBytes_(cacheBytes) {}
-    void cacheAppend(const std::vector<raft::Entry>& ents);
-    void cacheTruncate(raft::Index from);
+        : lock_(std::move(lock)),
+          hsFile_(std::move(hs)),
+          log_(std::move(log)),
+          cacheBytes_(cacheBytes),
+          hs_(hsFile_.current()) {}
+    Status persistLocked(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& entries);
+    void cacheAppendLocked(const std::vector<raft::Entry>& ents);
+    void cacheTruncateLocked(raft::Index from);
     raft::Entry readEntry(raft::Index i) const;
+    void runJobs();
 
     DirLock lock_;
-    HardStateFile hs_;
-    std::unique_ptr<SegmentedLog> log_;
-    std::size_t cacheBytes_;
+    std::mutex writeMu_;  ///< serializes mutations; guards hsFile_
+    HardStateFile hsFile_;
+    std::unique_ptr<SegmentedLog> log_;  ///< itself thread-safe
+    const std::size_t cacheBytes_;
+
+    mutable std::mutex stateMu_;     ///< guards the members below (never held during I/O)
+    HardStateRecord hs_;             ///< copy of hsFile_.current() for readers
     std::deque<raft::Entry> cache_;  ///< consecutive entries ending at lastIndex() (possibly empty)
-    std::size_t cacheUsed_ = 0;
+    std::size_t cacheUsed_ = 0;      ///< payload bytes + a fixed per-entry overhead
     std::vector<raft::Entry> confEntries_;
+
+    std::mutex jobMu_;  ///< guards jobs_, stopping_, worker_
+    std::condition_variable jobCv_;
+    std::deque<Job> jobs_;
+    bool stopping_ = false;
+    std::thread worker_;  ///< started by the first persistAsync()
 };
 
 }  // namespace raftwc::storage
