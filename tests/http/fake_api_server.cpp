@@ -1,4 +1,4 @@
-// fake_api_server [--port N] [--bind ADDR] [--max-upload BYTES] [--delay-ms MS]
+// fake_api_server [--port N] [--bind ADDR] [--max-upload BYTES] [--delay-ms MS] [--sink]
 // HttpFrontend + FakeBackend (real whitespace word counting, simulated shard progress): serves the web
 // page without a cluster, for the browser test and for working on the page. Prints "listening on PORT".
 #include "fake_backend.h"
@@ -21,12 +21,19 @@ int main(int argc, char** argv) {
                                     QStringLiteral("bytes"), QString::number(qint64(1) << 30));
     const QCommandLineOption delayOpt(QStringLiteral("delay-ms"), QStringLiteral("simulated counting time"),
                                       QStringLiteral("ms"), QStringLiteral("1500"));
-    parser.addOptions({portOpt, bindOpt, maxOpt, delayOpt});
+    const QCommandLineOption sinkOpt(
+        QStringLiteral("sink"), QStringLiteral("answer uploads at once without counting (measurements)"));
+    parser.addOptions({portOpt, bindOpt, maxOpt, delayOpt, sinkOpt});
     parser.process(app);
 
     raftwc::http::testing::FakeBackend backend;
     backend.mode = raftwc::http::testing::FakeBackend::Mode::Simulated;
     backend.simulatedMs = parser.value(delayOpt).toInt();
+    backend.keepUploads = false;
+    if (parser.isSet(sinkOpt)) {
+        backend.useOverride = true;
+        backend.overrideCount = raftwc::http::ApiReply::json(200, QJsonObject{{QStringLiteral("ok"), true}});
+    }
     raftwc::http::HttpFrontend frontend(&backend);
     frontend.setMaxUpload(parser.value(maxOpt).toLongLong());
     QString error;

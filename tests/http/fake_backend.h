@@ -87,12 +87,13 @@ class FakeBackend : public QObject, public ApiBackend {
     qsizetype lastWordsLimit = -1, lastWordsOffset = -1;
     ApiReply overrideCount;  ///< if status != 0 (set it), count() answers this instead (e.g. 503)
     bool useOverride = false;
+    bool keepUploads = true;  ///< keep every Upload in `uploads` (tests); fake_api_server turns it off
 
     static constexpr const char* kNodes[3] = {"a1f3c9e2b4d60718", "5b2e8d7c1a9f3e40", "c07d4e1f9a2b8635"};
 
     void count(Upload upload, std::function<void(ApiReply)> done) override {
         ++countCalls;
-        uploads.append(upload);
+        if (keepUploads) uploads.append(upload);
         if (useOverride) return done(overrideCount);
         const QString id = upload.jobId.isEmpty()
                                ? QStringLiteral("job-%1").arg(++m_seq, 8, 10, QLatin1Char('0'))

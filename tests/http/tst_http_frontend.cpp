@@ -515,7 +515,12 @@ void tst_HttpFrontend::tooLargeDoesNotBuffer() {
     const qint64 after = statusKiB("VmHWM:");
     qInfo("client sent %lld bytes; RSS before %lld KiB, peak during %lld KiB", qint64(sent), before, after);
     QVERIFY2(answer.startsWith("HTTP/1.1 413 "), answer.left(100).constData());
+#if defined(__SANITIZE_ADDRESS__)
+    // ASan keeps freed memory in quarantine, so the peak counts every temporary buffer: no RSS bound.
+    Q_UNUSED(after);
+#else
     QVERIFY2(after - before < 24 * 1024, "RSS grew: the body was buffered");
+#endif
     QCOMPARE(m_backend->countCalls, 0);
     QTRY_COMPARE(socketsAlive(*m_fe), 0);
 }

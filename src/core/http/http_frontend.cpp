@@ -130,6 +130,11 @@ void ConnectionGuard::onReadyRead() {
         return;
     }
     m_idle.start();
+    // QHttpServer 6.4 reads inside a QIODevice transaction that it only commits when a request is
+    // complete, so the socket buffer would keep a second copy of the whole body next to the parsed one.
+    // Inside a body everything read so far has been parsed already (the transaction only matters for a
+    // WebSocket upgrade, which has no body): committing here halves the memory a large upload costs.
+    if (m_stream.inBody() && m_socket->isTransactionStarted()) m_socket->commitTransaction();
     // QHttpServer reads everything available in its own readyRead slot (which runs after this one), so
     // what is available now is exactly what arrived since the last call.
     const qint64 available = m_socket->bytesAvailable();

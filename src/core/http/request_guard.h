@@ -63,6 +63,8 @@ class RequestStream {
     Result skipBody(qint64 n);
 
     bool rejected() const { return m_state == State::Rejected; }
+    /// True inside a request body (the head is complete, the body is not).
+    bool inBody() const { return m_state != State::Head && m_state != State::Rejected; }
     /// True between requests (nothing of a next request received yet).
     bool idle() const { return m_state == State::Head && m_head.isEmpty(); }
     qint64 totalBodyBytes() const { return m_totalBody; }
