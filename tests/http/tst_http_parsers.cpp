@@ -343,6 +343,10 @@ void tst_HttpParsers::multipart_data() {
                                << QByteArray() << QString();
     QTest::newRow("no-file-part") << kType << part("form-data; name=\"note\"", "hi") + kEnd << false
                                   << QByteArray() << QString();
+    QTest::newRow("file-field") << kType
+                                << part("form-data; name=\"note\"", "hi") +
+                                       part("form-data; name=\"file\"", "abc") + kEnd
+                                << true << QByteArray("abc") << QString();
     QTest::newRow("two-files") << kType
                                << part("form-data; name=\"a\"; filename=\"a\"", "a") +
                                       part("form-data; name=\"b\"; filename=\"b\"", "b") + kEnd

@@ -155,6 +155,8 @@ MultipartFile parseMultipartFile(QByteArrayView contentType, QByteArrayView body
         pos = at + crlfDelimiter.size();
     }
     int fileParts = 0;
+    int fileFields = 0;  // parts named "file" without a filename
+    qsizetype fieldOffset = 0, fieldLength = 0;
     bool closed = false;
     while (pos <= body.size()) {
         // After a delimiter: "--" closes, else optional padding then CRLF.
@@ -204,10 +206,24 @@ MultipartFile parseMultipartFile(QByteArrayView contentType, QByteArrayView body
             result.filename = stripPath(filename);
             const QString field = contentDispositionParam(disposition, "name");
             result.fieldName = field.isNull() ? QString() : field;
+        } else if (contentDispositionParam(disposition, "name") == QLatin1String("file")) {
+            // curl -F 'file=<x.txt' sends the content as a plain field named "file": accept it when
+            // there is no real file part.
+            ++fileFields;
+            fieldOffset = dataStart;
+            fieldLength = next - dataStart;
         }
         pos = next + crlfDelimiter.size();
     }
     if (!closed) return fail(QStringLiteral("multipart body is missing its closing boundary"));
+    if (fileParts == 0 && fileFields == 1) {
+        result.offset = fieldOffset;
+        result.length = fieldLength;
+        result.filename.clear();
+        result.fieldName = QStringLiteral("file");
+        result.ok = true;
+        return result;
+    }
     if (fileParts == 0) return fail(QStringLiteral("multipart body has no file part"));
     if (fileParts > 1) return fail(QStringLiteral("multipart body must contain exactly one file part"));
     result.ok = true;

@@ -24,8 +24,9 @@ QByteArray multipartBoundary(QByteArrayView contentType);
 bool isMultipartFormData(QByteArrayView contentType);
 
 /// Finds the single file part (a part whose Content-Disposition has a filename) of a multipart/form-data
-/// body. Other (non-file) fields are ignored. Exactly one file part is required; a missing or malformed
-/// boundary, missing final delimiter, or malformed part headers make the result !ok.
+/// body. Other (non-file) fields are ignored; if there is no file part, a single field named "file" is
+/// taken as the file (curl -F 'file=<x.txt'), with an empty filename. Exactly one file part is required; a
+/// missing or malformed boundary, missing final delimiter, or malformed part headers make the result !ok.
 MultipartFile parseMultipartFile(QByteArrayView contentType, QByteArrayView body);
 
 /// Parses a Content-Disposition value's filename (filename*=UTF-8''... wins over filename="...").
