@@ -1,6 +1,8 @@
 // Pure codec, framing and authentication tests (no sockets).
 #include <QtTest>
 
+#include <random>
+
 #include "net/address.h"
 #include "net/bytes.h"
 #include "net/frame.h"
@@ -57,6 +59,7 @@ class tst_NetCodec : public QObject {
     void discoveryRoundTrips();
     void discoveryRejectsTrailingAndOverlong();
     void appEnvelopeRoundTrip();
+    void hmacMatchesRfc4231AndQt();
     void frameSealVerifyRoundTrip();
     void frameRejectsWrongKeyAndModifications();
     void frameRejectsBadHeaderFields();
@@ -218,6 +221,26 @@ void tst_NetCodec::appEnvelopeRoundTrip() {
     AppEnvelope empty;
     QVERIFY(decodeAppEnvelope(encodeAppEnvelope(empty)) == empty);
     QVERIFY(!decodeAppEnvelope(encodeAppEnvelope(e).chopped(1)));
+}
+
+void tst_NetCodec::hmacMatchesRfc4231AndQt() {
+    qInfo("hmacSha256 uses %s", hmacUsesOpenSsl() ? "OpenSSL" : "QMessageAuthenticationCode");
+    // RFC 4231 test cases 1 and 2.
+    QCOMPARE(hmacSha256(QByteArray(20, '\x0b'), "Hi There").toHex(),
+             QByteArrayLiteral("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"));
+    QCOMPARE(hmacSha256("Jefe", "what do ya want for nothing?").toHex(),
+             QByteArrayLiteral("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"));
+    // Same bytes as Qt's implementation for many key/data sizes (incl. empty and > block size).
+    std::mt19937_64 rng(3);
+    for (int i = 0; i < 200; ++i) {
+        QByteArray key(static_cast<qsizetype>(rng() % 150), '\0');
+        QByteArray data(static_cast<qsizetype>(rng() % 3000), '\0');
+        for (char& c : key)
+            c = static_cast<char>(rng());
+        for (char& c : data)
+            c = static_cast<char>(rng());
+        QCOMPARE(hmacSha256(key, data), qtHmacSha256(key, data));
+    }
 }
 
 void tst_NetCodec::frameSealVerifyRoundTrip() {

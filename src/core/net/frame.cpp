@@ -6,6 +6,11 @@
 #include <algorithm>
 #include <cstring>
 
+#ifdef RAFTWC_NET_HAVE_OPENSSL
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#endif
+
 #include "net/bytes.h"
 
 namespace raftwc::net {
@@ -26,9 +31,7 @@ bool validKind(std::uint8_t k) {
 }
 
 QByteArray computeMac(QByteArrayView covered, QByteArrayView key) {
-    QMessageAuthenticationCode mac(QCryptographicHash::Sha256, key.toByteArray());
-    mac.addData(covered.data(), covered.size());
-    return mac.result();
+    return hmacSha256(key, covered);
 }
 
 bool constantTimeEqual(QByteArrayView a, QByteArrayView b) {
@@ -44,6 +47,36 @@ OpenResult dropped(DropReason r) {
 }
 
 }  // namespace
+
+QByteArray hmacSha256(QByteArrayView key, QByteArrayView data) {
+#ifdef RAFTWC_NET_HAVE_OPENSSL
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    static const unsigned char kEmpty = 0;
+    const auto* k = key.isEmpty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+    const auto* d = data.isEmpty() ? &kEmpty : reinterpret_cast<const unsigned char*>(data.data());
+    if (HMAC(EVP_sha256(), k, static_cast<int>(key.size()), d, static_cast<std::size_t>(data.size()), out,
+             &len) &&
+        len == kMacSize)
+        return QByteArray(reinterpret_cast<const char*>(out), kMacSize);
+        // Fall through to Qt's implementation if OpenSSL fails for any reason.
+#endif
+    return qtHmacSha256(key, data);
+}
+
+bool hmacUsesOpenSsl() {
+#ifdef RAFTWC_NET_HAVE_OPENSSL
+    return true;
+#else
+    return false;
+#endif
+}
+
+QByteArray qtHmacSha256(QByteArrayView key, QByteArrayView data) {
+    QMessageAuthenticationCode mac(QCryptographicHash::Sha256, key.toByteArray());
+    mac.addData(data.data(), data.size());
+    return mac.result();
+}
 
 bool kindAllowedOn(FrameKind kind, Channel channel) {
     const bool datagram = kind == FrameKind::Probe || kind == FrameKind::Announce || kind == FrameKind::Hello;
