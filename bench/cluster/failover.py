@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Failover benchmark: time from SIGKILL of the leader to a new leader known to every survivor.
+
+3 nodes on loopback in a private network namespace. Each trial: wait for 3 live voters and one agreed
+leader, SIGKILL the leader, poll every survivor's GET /api/cluster (leader.id) about every 10 ms until
+each names the same new leader, which must be one of the survivors; the failover time is the moment the
+last survivor learns it. Then the killed node restarts from its data dir and the next trial waits for 3
+live voters again.
+
+  failover.py [--trials 20] [--election 1000-2000] [--heartbeat 100] [--raftwc PATH] [--json OUT]
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clusterlib as cl  # noqa: E402
+
+
+def trial(c, poll_s, limit_s):
+    old = c.wait_formed(3, timeout=60)
+    li = c.index_of_id(old)
+    survivors = [i for i in c.running() if i != li]
+    ids = {i: c.cluster(i).get("id") for i in survivors}
+    if li is None or any(not v for v in ids.values()):
+        c.fail("could not map the leader %s to a node" % old)
+    for i in survivors:  # warm the keep-alive connections before the clock starts
+        c.cluster(i)
+    proc = c.procs.pop(li)
+    t0 = time.monotonic()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    c.http.drop(c.port(li))
+    first_seen = {}  # survivor -> (time, leader id) of its first view naming a leader other than `old`
+    polls = 0
+    while time.monotonic() - t0 < limit_s:
+        for i in survivors:
+            l = (c.cluster(i, timeout=1.0).get("leader") or {}).get("id") or ""
+            now = time.monotonic()
+            if l and l != old:
+                if i not in first_seen or first_seen[i][1] != l:
+                    first_seen[i] = (now, l)
+            elif i in first_seen:
+                del first_seen[i]  # lost it again: count from its next view
+        polls += 1
+        if len(first_seen) == len(survivors):
+            leaders = {v[1] for v in first_seen.values()}
+            if len(leaders) == 1 and next(iter(leaders)) in ids.values():
+                break
+        time.sleep(poll_s)
+    else:
+        c.fail("no new leader known to every survivor %.0f s after the kill" % limit_s)
+    ms = (max(v[0] for v in first_seen.values()) - t0) * 1000.0
+    new = next(iter(first_seen.values()))[1]
+    return li, old, new, ms, polls
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--trials", type=int, default=20)
+    ap.add_argument("--election", default="1000-2000")
+    ap.add_argument("--heartbeat", type=int, default=100)
+    ap.add_argument("--poll-ms", type=float, default=10.0)
+    ap.add_argument("--raftwc")
+    ap.add_argument("--data-root", default=None, help="parent of the nodes' data dirs (default $TMPDIR)")
+    ap.add_argument("--json", help="write the results as JSON here")
+    a = ap.parse_args()
+    if not 1 <= a.trials <= 1000:
+        sys.exit("--trials must be 1..1000")
+    lo, hi = (int(x) for x in a.election.split("-"))
+    cl.ensure_netns()
+    c = cl.Cluster(cl.find_raftwc(a.raftwc), 3, a.election, a.heartbeat, a.data_root)
+    times = []
+    try:
+        c.start_all()
+        t_form = time.monotonic()
+        c.wait_formed(3, timeout=60)
+        cl.log("election %s ms, heartbeat %d ms: cluster of 3 formed in %.1f s; %d trials"
+               % (a.election, a.heartbeat, time.monotonic() - t_form, a.trials))
+        for t in range(1, a.trials + 1):
+            li, old, new, ms, polls = trial(c, a.poll_ms / 1000.0, limit_s=max(20.0, 10 * hi / 1000.0))
+            times.append(ms)
+            cl.log("trial %2d: killed node %d (leader %s) -> new leader %s known to both survivors after "
+                   "%7.1f ms (%d polls)" % (t, li, old, new, ms, polls))
+            c.start(li)  # restart from its data dir; the next trial waits for 3 live voters
+        c.wait_formed(3, timeout=60)
+    finally:
+        c.close()
+    s = cl.summary(times)
+    goal = hi + 500
+    print("FAILOVER election %s heartbeat %d: n=%d min %.0f ms, median %.0f ms, p99 %.0f ms, max %.0f ms; "
+          "goal p99 <= max timeout + 500 = %d ms: %s (p99 / goal = %.2f)"
+          % (a.election, a.heartbeat, s["n"], s["min"], s["median"], s["p99"], s["max"], goal,
+             "MET" if s["p99"] <= goal else "MISSED", s["p99"] / goal), flush=True)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"election": a.election, "heartbeat": a.heartbeat, "times_ms": times, "summary": s,
+                       "goal_ms": goal}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
