@@ -327,6 +327,7 @@ class tst_RaftCore : public QObject {
     void garbageMessagesNeverCrash();
     void readyTwiceWithoutAdvanceIsAnError();
     void termChangeDropsObsoleteOutbox();
+    void statusAndLoggerReportState();
 };
 
 // ---- encoding and configuration values ----------------------------------------------------------------
@@ -1305,6 +1306,58 @@ void tst_RaftCore::termChangeDropsObsoleteOutbox() {
         QCOMPARE(name(m.type), name(MessageType::AppendResp));
     }
     n.advance();
+}
+
+void tst_RaftCore::statusAndLoggerReportState() {
+    std::vector<std::string> lines;
+    Cluster c;
+    c.tweak = [&lines](Config& cfg) {
+        if (cfg.id == 1) cfg.logger = [&lines](LogLevel, std::string_view text) { lines.emplace_back(text); };
+        cfg.autoPromoteLearners = false;
+    };
+    c.bootstrap({1, 2, 3});
+    c.add(4);
+    c.elect(1);
+    QVERIFY(c.node(1).proposeConfChange({ConfChangeType::AddLearner, 4, {}}).ok());
+    c.stabilize();
+    c.tickAll(2);
+    const Status s = c.st(1);
+    QCOMPARE(s.id, NodeId(1));
+    QCOMPARE(s.leader, NodeId(1));
+    QCOMPARE(s.vote, NodeId(1));
+    QCOMPARE(s.electionsStarted, std::uint64_t(1));
+    QCOMPARE(s.commit, s.lastIndex);
+    QCOMPARE(s.applied, s.commit);
+    QCOMPARE(s.lastTerm, s.term);
+    QCOMPARE(s.progress.size(), std::size_t(4));
+    for (std::size_t i = 0; i < s.progress.size(); ++i) {
+        const ProgressStatus& p = s.progress[i];
+        QCOMPARE(p.id, NodeId(i + 1));  // sorted by id
+        QCOMPARE(p.voter, p.id != 4);
+        QCOMPARE(p.match, s.lastIndex);
+        QCOMPARE(p.next, s.lastIndex + 1);
+        QVERIFY(p.match < p.next);
+    }
+    QVERIFY(c.st(2).progress.empty());  // followers report none
+    QCOMPARE(c.st(2).leader, NodeId(1));
+    auto has = [&lines](std::string_view needle) {
+        for (const auto& l : lines)
+            if (l.find(needle) != std::string::npos) return true;
+        return false;
+    };
+    QVERIFY(has("raft 1 [term 1] moves to term 2"));
+    QVERIFY(has("became leader"));
+    QVERIFY(has("grants pre-vote") || has("starts a pre-vote"));
+    QVERIFY(has("membership change at index 5: add learner 4"));
+    // Refusals are logged with their reason.
+    lines.clear();
+    Message v = msg(MessageType::Vote, 2, 1, s.term + 1);
+    v.transfer = true;  // past the lease
+    v.logTerm = 1;
+    v.index = 1;
+    c.node(1).step(v);
+    QVERIFY(has("refuses vote to 2"));
+    QVERIFY(has("its log is behind"));
 }
 
 QTEST_APPLESS_MAIN(tst_RaftCore)
