@@ -1,13 +1,12 @@
 #include "wordcount/frequency_table.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 namespace raftwc::wordcount {
 
 namespace {
-
-using detail::keyEquals;
 
 bool byCountThenWord(const WordCount& a, const WordCount& b) {
     if (a.count != b.count) return a.count > b.count;
@@ -16,102 +15,71 @@ bool byCountThenWord(const WordCount& a, const WordCount& b) {
 
 }  // namespace
 
-void FrequencyTable::insertHashed(std::uint64_t h, std::string_view word, std::uint64_t n) {
-    if (word.size() > 0xFFFFFFFFu) word = word.substr(0, 0xFFFFFFFFu);  // keys are at most 4 GiB
+void FrequencyTable::placeInIndex(std::uint64_t h, std::uint32_t entryNumber) {
+    const std::size_t mask = index_.size() - 1;
+    std::size_t i = static_cast<std::size_t>(h) & mask;
+    while (index_[i] != 0)
+        i = (i + 1) & mask;
+    index_[i] = ((h >> 32) << 32) | (std::uint64_t{entryNumber} + 1);
+}
+
+void FrequencyTable::rebuildIndex(std::size_t slots) {
+    index_.assign(slots, 0);
+    for (std::size_t k = 0; k < entries_.size(); ++k) {
+        const std::string_view key = keyOf(entries_[k]);
+        placeInIndex(hashBytes(key.data(), key.size()), static_cast<std::uint32_t>(k));
+    }
+}
+
+void FrequencyTable::insertNew(std::uint64_t h, std::string_view word, std::uint64_t n) {
+    if (entries_.size() >= 0xFFFFFFFEu) std::abort();  // 4 billion distinct words: beyond any 1 GiB file
     // Grow at 5/8 load so probe sequences stay short.
-    if ((size_ + 1) * 8 > slots_.size() * 5) grow();
-    const std::size_t mask = slots_.size() - 1;
-    const auto tag = static_cast<std::uint32_t>(h >> 32);
-    const auto len = static_cast<std::uint32_t>(word.size());
-    std::size_t i = static_cast<std::size_t>(h) & mask;
-    for (;;) {
-        Slot& s = slots_[i];
-        if (s.count == 0) {
-            s.tag = tag;
-            s.len = len;
-            s.count = n;
-            if (len <= kInline) {
-                std::memcpy(s.inl, word.data(), len);
-            } else {
-                s.off = arena_.size();
-                arena_.insert(arena_.end(), word.begin(), word.end());
-            }
-            ++size_;
-            total_ += n;
-            return;
-        }
-        if (s.tag == tag && s.len == len &&
-            keyEquals(len <= kInline ? s.inl : arena_.data() + s.off, word.data(), len)) {
-            s.count += n;
-            total_ += n;
-            return;
-        }
-        i = (i + 1) & mask;
+    if ((entries_.size() + 1) * 8 > index_.size() * 5) rebuildIndex(index_.empty() ? 64 : index_.size() * 2);
+    Entry e;
+    e.count = n;
+    e.len = word.size();
+    if (word.size() <= kInline) {
+        std::memset(e.inl, 0, kInline);
+        if (!word.empty()) std::memcpy(e.inl, word.data(), word.size());
+    } else {
+        e.off = arena_.size();
+        arena_.insert(arena_.end(), word.begin(), word.end());
     }
-}
-
-std::uint64_t FrequencyTable::count(std::string_view word) const {
-    if (slots_.empty() || word.size() > 0xFFFFFFFFu) return 0;
-    const std::uint64_t h = hashBytes(word.data(), word.size());
-    const std::size_t mask = slots_.size() - 1;
-    const auto tag = static_cast<std::uint32_t>(h >> 32);
-    const auto len = static_cast<std::uint32_t>(word.size());
-    std::size_t i = static_cast<std::size_t>(h) & mask;
-    for (;;) {
-        const Slot& s = slots_[i];
-        if (s.count == 0) return 0;
-        if (s.tag == tag && s.len == len &&
-            keyEquals(len <= kInline ? s.inl : arena_.data() + s.off, word.data(), len))
-            return s.count;
-        i = (i + 1) & mask;
-    }
-}
-
-void FrequencyTable::grow() {
-    const std::size_t newSize = slots_.empty() ? 64 : slots_.size() * 2;
-    std::vector<Slot> old(newSize);
-    for (Slot& s : old)
-        s.count = 0;
-    old.swap(slots_);
-    const std::size_t mask = newSize - 1;
-    for (const Slot& s : old) {
-        if (s.count == 0) continue;
-        const std::string_view key = keyOf(s);
-        std::size_t i = static_cast<std::size_t>(hashBytes(key.data(), key.size())) & mask;
-        while (slots_[i].count != 0)
-            i = (i + 1) & mask;
-        slots_[i] = s;
-    }
+    entries_.push_back(e);
+    total_ += n;
+    placeInIndex(h, static_cast<std::uint32_t>(entries_.size() - 1));
 }
 
 void FrequencyTable::reserve(std::size_t n) {
-    while (n * 8 > slots_.size() * 5)
-        grow();
+    std::size_t slots = index_.empty() ? 64 : index_.size();
+    while (n * 8 > slots * 5)
+        slots *= 2;
+    if (slots != index_.size()) rebuildIndex(slots);
+    entries_.reserve(n);
 }
 
 void FrequencyTable::merge(const FrequencyTable& other) {
     if (other.empty()) return;
-    reserve(size_ + other.size_ / 2);
-    other.forEach(
-        [this](std::string_view w, std::uint64_t c) { insertHashed(hashBytes(w.data(), w.size()), w, c); });
+    reserve(size() + other.size() / 2);
+    other.forEach([this](std::string_view w, std::uint64_t c) { add(w, c); });
 }
 
 void FrequencyTable::clear() {
-    slots_.clear();
+    index_.clear();
+    entries_.clear();
     arena_.clear();
-    size_ = 0;
     total_ = 0;
 }
 
 std::vector<WordCount> FrequencyTable::entries() const {
     std::vector<WordCount> out;
-    out.reserve(size_);
+    out.reserve(size());
     forEach([&](std::string_view w, std::uint64_t c) { out.push_back(WordCount{std::string(w), c}); });
     return out;
 }
 
 bool FrequencyTable::operator==(const FrequencyTable& other) const {
-    if (size_ != other.size_ || total_ != other.total_) return false;
+    if (size() != other.size() || total_ != other.total_) return false;
     bool same = true;
     forEach([&](std::string_view w, std::uint64_t c) {
         if (same && other.count(w) != c) same = false;

@@ -85,6 +85,9 @@ inline std::uint64_t hashBytes(const char* p, std::size_t n) noexcept {
     return mix(a ^ kP1 ^ (static_cast<std::uint64_t>(n) << 56), b ^ seed);
 }
 
+/// Layout: a power-of-two index of 8-byte slots (hash tag << 32 | entry number + 1, 0 = empty,
+/// linear probing, at most 5/8 full) over a dense entry array in insertion order (frequent words come
+/// early and share cache lines); keys of up to 16 bytes live in their entry, longer ones in an arena.
 class FrequencyTable {
   public:
     FrequencyTable() = default;
@@ -93,27 +96,21 @@ class FrequencyTable {
     void add(std::string_view word, std::uint64_t n = 1) {
         if (n == 0) return;
         const std::uint64_t h = hashBytes(word.data(), word.size());
-        if (word.size() <= kInline && !slots_.empty()) {
-            const std::size_t mask = slots_.size() - 1;
-            const auto tag = static_cast<std::uint32_t>(h >> 32);
-            for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
-                Slot& s = slots_[i];
-                if (s.count == 0) break;
-                if (s.tag == tag && s.len == word.size() &&
-                    detail::keyEquals(s.inl, word.data(), word.size())) {
-                    s.count += n;
-                    total_ += n;
-                    return;
-                }
-            }
+        if (Entry* e = find(h, word)) {
+            e->count += n;
+            total_ += n;
+            return;
         }
-        insertHashed(h, word, n);
+        insertNew(h, word, n);
     }
     /// Occurrences of word, 0 if absent.
-    std::uint64_t count(std::string_view word) const;
+    std::uint64_t count(std::string_view word) const {
+        const Entry* e = const_cast<FrequencyTable*>(this)->find(hashBytes(word.data(), word.size()), word);
+        return e ? e->count : 0;
+    }
     /// Number of distinct words.
-    std::size_t size() const { return size_; }
-    bool empty() const { return size_ == 0; }
+    std::size_t size() const { return entries_.size(); }
+    bool empty() const { return entries_.empty(); }
     /// Sum of all counts.
     std::uint64_t total() const { return total_; }
     /// Adds every entry of other.
@@ -122,14 +119,13 @@ class FrequencyTable {
     /// Prepares room for n distinct words without rehashing.
     void reserve(std::size_t n);
 
-    /// Calls f(std::string_view word, std::uint64_t count) for every entry, in unspecified order.
+    /// Calls f(std::string_view word, std::uint64_t count) for every entry, in insertion order.
     template <class F>
     void forEach(F&& f) const {
-        for (const Slot& s : slots_) {
-            if (s.count != 0) f(keyOf(s), s.count);
-        }
+        for (const Entry& e : entries_)
+            f(keyOf(e), e.count);
     }
-    /// All entries, unspecified order.
+    /// All entries, in insertion order.
     std::vector<WordCount> entries() const;
 
     /// Same words with the same counts (order and capacity ignored).
@@ -137,26 +133,38 @@ class FrequencyTable {
 
   private:
     static constexpr std::size_t kInline = 16;
-    /// 32 bytes; keys of up to 16 bytes live in the slot, longer ones in the arena.
-    struct Slot {
-        std::uint32_t tag;    ///< High 32 bits of the hash.
-        std::uint32_t len;    ///< Key length.
-        std::uint64_t count;  ///< 0 = empty slot.
+    struct Entry {
+        std::uint64_t count;
+        std::uint64_t len;
         union {
-            char inl[kInline];
-            std::uint64_t off;  ///< Arena offset when len > kInline.
+            char inl[kInline];  ///< The key when len <= kInline.
+            std::uint64_t off;  ///< Else its arena offset.
         };
     };
-    std::string_view keyOf(const Slot& s) const {
-        return s.len <= kInline ? std::string_view(s.inl, s.len)
-                                : std::string_view(arena_.data() + s.off, s.len);
+    const char* keyPtr(const Entry& e) const { return e.len <= kInline ? e.inl : arena_.data() + e.off; }
+    std::string_view keyOf(const Entry& e) const {
+        return std::string_view(keyPtr(e), static_cast<std::size_t>(e.len));
     }
-    void grow();
-    void insertHashed(std::uint64_t h, std::string_view word, std::uint64_t n);
+    Entry* find(std::uint64_t h, std::string_view word) {
+        if (index_.empty()) return nullptr;
+        const std::size_t mask = index_.size() - 1;
+        const std::uint64_t tag = h >> 32;
+        for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+            const std::uint64_t v = index_[i];
+            if (v == 0) return nullptr;
+            if ((v >> 32) == tag) {
+                Entry& e = entries_[static_cast<std::uint32_t>(v) - 1];
+                if (e.len == word.size() && detail::keyEquals(keyPtr(e), word.data(), word.size())) return &e;
+            }
+        }
+    }
+    void insertNew(std::uint64_t h, std::string_view word, std::uint64_t n);
+    void placeInIndex(std::uint64_t h, std::uint32_t entryNumber);
+    void rebuildIndex(std::size_t slots);
 
-    std::vector<Slot> slots_;  ///< Size 0 or a power of two.
+    std::vector<std::uint64_t> index_;  ///< Size 0 or a power of two.
+    std::vector<Entry> entries_;
     std::vector<char> arena_;
-    std::size_t size_ = 0;
     std::uint64_t total_ = 0;
 };
 
