@@ -1,0 +1,595 @@
+// JobCoordinator and ShardWorker against an in-memory JobHost (fake_job_host.h): results are exact
+// (equal to wordcount::countBytes of the whole file) whatever the chunking, sharding, member count and
+// failures; errors come back with the right status codes.
+#include <QCryptographicHash>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QRandomGenerator>
+#include <QThreadPool>
+#include <QtTest>
+
+#include "fake_job_host.h"
+#include "node/jobs.h"
+#include "wordcount/serialize.h"
+#include "wordcount/wordcount.h"
+
+using namespace raftwc::node;
+namespace http = raftwc::http;
+using raftwc::node::testing::FakeJobHost;
+using raftwc::wordcount::FreqMode;
+using raftwc::wordcount::ShardCounts;
+using Behaviour = FakeJobHost::Behaviour;
+
+namespace {
+
+/// Random text: ASCII and UTF-8 words, mixed case, joiners, punctuation, several kinds of separators.
+QByteArray randomText(QRandomGenerator& rng, qsizetype size) {
+    static const char* const words[] = {"the",
+                                        "The",
+                                        "THE",
+                                        "don't",
+                                        "rock-n-roll",
+                                        "caf\xc3\xa9",
+                                        "Stra\xc3\x9f"
+                                        "e",
+                                        "\xd0\x96\xd1\x83\xd0\xba",
+                                        "\xe4\xb8\xad\xe6\x96\x87",
+                                        "42",
+                                        "x",
+                                        "--",
+                                        "it\xe2\x80\x99s",
+                                        "(quoted)",
+                                        "end.",
+                                        "a1b2",
+                                        "\xff\xfe",
+                                        "Zebra",
+                                        "zebra"};
+    static const char* const seps[] = {" ", " ", " ", "\n", "\t", "\r\n", "  ", "\xc2\xa0", "\xe3\x80\x80"};
+    QByteArray out;
+    out.reserve(size + 16);
+    while (out.size() < size) {
+        out += words[rng.bounded(int(std::size(words)))];
+        out += seps[rng.bounded(int(std::size(seps)))];
+    }
+    out.truncate(size);  // may cut a word or a UTF-8 sequence: fine, both sides see the same bytes
+    return out;
+}
+
+http::Upload makeUpload(const QByteArray& content, const QString& mode = {}, const QString& jobId = {}) {
+    // The file sits inside a bigger body, as with a multipart upload.
+    http::Upload u;
+    u.data = QByteArrayLiteral("--preamble--") + content + QByteArrayLiteral("--epilogue--");
+    u.offset = 12;
+    u.length = content.size();
+    u.name = QStringLiteral("input.txt");
+    u.mode = mode;
+    u.jobId = jobId;
+    return u;
+}
+
+QJsonObject bodyOf(const http::ApiReply& r) {
+    return QJsonDocument::fromJson(r.body).object();
+}
+
+QByteArray header(const http::ApiReply& r, const QByteArray& name) {
+    for (const auto& h : r.headers)
+        if (h.first.compare(name, Qt::CaseInsensitive) == 0) return h.second;
+    return {};
+}
+
+/// Everything a finished job must satisfy; returns an empty string or what is wrong.
+QString checkResult(const QJsonObject& o, const QByteArray& content, FreqMode mode, int members) {
+    const ShardCounts expected = raftwc::wordcount::countBytes(
+        std::string_view(content.constData(), std::size_t(content.size())), mode);
+    auto mismatch = [](const char* what, qint64 got, qint64 want) {
+        return QStringLiteral("%1: got %2, expected %3").arg(QLatin1String(what)).arg(got).arg(want);
+    };
+    if (o.value(QStringLiteral("state")).toString() != QLatin1String("done"))
+        return QStringLiteral("not done");
+    if (o.value(QStringLiteral("words")).toInteger() != qint64(expected.words))
+        return mismatch("words", o.value(QStringLiteral("words")).toInteger(), qint64(expected.words));
+    if (o.value(QStringLiteral("lines")).toInteger() != qint64(expected.lines))
+        return mismatch("lines", o.value(QStringLiteral("lines")).toInteger(), qint64(expected.lines));
+    if (o.value(QStringLiteral("bytes")).toInteger() != content.size())
+        return mismatch("bytes", o.value(QStringLiteral("bytes")).toInteger(), content.size());
+    if (o.value(QStringLiteral("uniqueWords")).toInteger() != qint64(expected.freq.size()))
+        return mismatch("uniqueWords", o.value(QStringLiteral("uniqueWords")).toInteger(),
+                        qint64(expected.freq.size()));
+    const auto top = raftwc::wordcount::topWords(expected.freq, 20);
+    const QJsonArray gotTop = o.value(QStringLiteral("top")).toArray();
+    if (gotTop.size() != qsizetype(top.size()))
+        return mismatch("top size", gotTop.size(), qint64(top.size()));
+    for (std::size_t i = 0; i < top.size(); ++i) {
+        const QJsonObject w = gotTop[qsizetype(i)].toObject();
+        if (w.value(QStringLiteral("word")).toString() !=
+                QString::fromUtf8(top[i].word.data(), qsizetype(top[i].word.size())) ||
+            w.value(QStringLiteral("count")).toInteger() != qint64(top[i].count))
+            return QStringLiteral("top[%1] differs").arg(i);
+    }
+    if (o.value(QStringLiteral("sha256")).toString() !=
+        QString::fromLatin1(QCryptographicHash::hash(content, QCryptographicHash::Sha256).toHex()))
+        return QStringLiteral("sha256 differs");
+    if (o.value(QStringLiteral("mode")).toString() !=
+        (mode == FreqMode::Raw ? QLatin1String("raw") : QLatin1String("normalized")))
+        return QStringLiteral("mode differs");
+    // The shards cover the file exactly once, in order, on members, and their words add up.
+    qint64 covered = 0, words = 0;
+    for (const QJsonValue& v : o.value(QStringLiteral("shards")).toArray()) {
+        const QJsonObject s = v.toObject();
+        if (s.value(QStringLiteral("offset")).toInteger() != covered)
+            return QStringLiteral("shards not contiguous");
+        covered += s.value(QStringLiteral("length")).toInteger();
+        words += s.value(QStringLiteral("words")).toInteger();
+        bool ok = false;
+        const quint64 node = s.value(QStringLiteral("node")).toString().toULongLong(&ok, 16);
+        if (!ok || node < 1 || node > quint64(members)) return QStringLiteral("shard on a non-member");
+    }
+    if (covered != content.size()) return mismatch("shards cover", covered, content.size());
+    if (words != qint64(expected.words)) return mismatch("shard words", words, qint64(expected.words));
+    return {};
+}
+
+/// The committed JobResult entry: its JSON is the answer, its table decodes to the exact counts.
+QString checkCommitted(FakeJobHost& host, const QByteArray& jobId, const QJsonObject& answer,
+                       const QByteArray& content, FreqMode mode) {
+    const StoredJob* j = host.state().job(jobId);
+    if (!j) return QStringLiteral("no committed job");
+    if (j->result != answer) return QStringLiteral("committed JSON differs from the answer");
+    int results = 0;
+    for (const auto& e : host.log()) {
+        const auto cmd = decodeCommand(QByteArray::fromStdString(e.data));
+        if (!cmd) return QStringLiteral("undecodable entry %1").arg(e.index);
+        if (const auto* r = std::get_if<JobResult>(&*cmd); r && r->jobId == jobId) {
+            ++results;
+            if (QJsonDocument::fromJson(r->json).object() != answer)
+                return QStringLiteral("entry JSON differs");
+        }
+    }
+    if (results != 1) return QStringLiteral("%1 JobResult entries").arg(results);
+    ShardCounts table;
+    std::string why;
+    if (!raftwc::wordcount::decodeShardCounts(qUncompress(j->freqTable).toStdString(), table, &why))
+        return QStringLiteral("table does not decode: %1").arg(QString::fromStdString(why));
+    const ShardCounts expected = raftwc::wordcount::countBytes(
+        std::string_view(content.constData(), std::size_t(content.size())), mode);
+    if (!(table == expected))
+        return QStringLiteral("table differs (words %1/%2, distinct %3/%4)")
+            .arg(table.words)
+            .arg(expected.words)
+            .arg(table.freq.size())
+            .arg(expected.freq.size());
+    const StoredFile* f = host.state().fileForJob(jobId);
+    if (!f || f->size != std::uint64_t(content.size())) return QStringLiteral("stored file missing");
+    return {};
+}
+
+struct Fixture {
+    explicit Fixture(int members) : host(members), coordinator(host) {
+        host.setCoordinator(&coordinator);
+        coordinator.chunkBytes = 8192;
+        coordinator.minShardBytes = 1;
+    }
+    ~Fixture() { QThreadPool::globalInstance()->waitForDone(); }
+    FakeJobHost host;
+    JobCoordinator coordinator;
+    std::optional<http::ApiReply> reply;
+
+    void start(http::Upload u) {
+        coordinator.count(std::move(u), [this](http::ApiReply r) {
+            if (reply) qFatal("done called twice");
+            reply = std::move(r);
+        });
+    }
+};
+
+}  // namespace
+
+class tst_NodeJobs : public QObject {
+    Q_OBJECT
+  private slots:
+    void cleanup() { QThreadPool::globalInstance()->waitForDone(); }
+    void resultIsExactForRandomFiles();
+    void emptyFile();
+    void noLeader();
+    void proposalsFailThenSucceed_data();
+    void proposalsFailThenSucceed();
+    void deadMemberIsReplacedByTheWatchdog();
+    void erroringMemberIsReplaced();
+    void everyShardFailing();
+    void duplicateJobId();
+    void progressWhileRunning();
+    void rawModeTableSumsToWords();
+    void concurrentJobs();
+    void workerReportsProgressAndErrors();
+};
+
+void tst_NodeJobs::resultIsExactForRandomFiles() {
+    QRandomGenerator rng(20261129);
+    for (int round = 0; round < 14; ++round) {
+        const int members = 1 + rng.bounded(5);
+        const qsizetype size = round == 0 ? 1 : rng.bounded(900 * 1024);
+        const FreqMode mode = rng.bounded(3) == 0 ? FreqMode::Raw : FreqMode::Normalized;
+        const QByteArray content = randomText(rng, size);
+        Fixture fx(members);
+        fx.coordinator.chunkBytes = 1000 + rng.bounded(40000);
+        fx.coordinator.chunkWindow = 1 + rng.bounded(8);
+        fx.coordinator.shardsPerNode = 1 + rng.bounded(3);
+        const QString label = QStringLiteral("round %1: %2 bytes, %3 members, chunk %4, window %5")
+                                  .arg(round)
+                                  .arg(size)
+                                  .arg(members)
+                                  .arg(fx.coordinator.chunkBytes)
+                                  .arg(fx.coordinator.chunkWindow);
+        fx.start(makeUpload(content, mode == FreqMode::Raw ? QStringLiteral("raw") : QString(),
+                            QStringLiteral("job-random-%1").arg(round)));
+        QTRY_VERIFY2_WITH_TIMEOUT(fx.reply.has_value(), qPrintable(label), 30000);
+        QVERIFY2(fx.reply->status == 200, qPrintable(label + QString::fromUtf8(fx.reply->body)));
+        const QJsonObject o = bodyOf(*fx.reply);
+        const QString err = checkResult(o, content, mode, members);
+        QVERIFY2(err.isEmpty(), qPrintable(label + QStringLiteral(": ") + err));
+        const QString committed =
+            checkCommitted(fx.host, QStringLiteral("job-random-%1").arg(round).toLatin1(), o, content, mode);
+        QVERIFY2(committed.isEmpty(), qPrintable(label + QStringLiteral(": ") + committed));
+        QCOMPARE(o.value(QStringLiteral("name")).toString(), QStringLiteral("input.txt"));
+        QCOMPARE(o.value(QStringLiteral("coordinator")).toString(), nodeIdString(1));
+        QCOMPARE(o.value(QStringLiteral("term")).toInteger(), 7);
+        QCOMPARE(o.value(QStringLiteral("logIndex")).toInteger(),
+                 qint64(fx.host.state()
+                            .fileForJob(QStringLiteral("job-random-%1").arg(round).toLatin1())
+                            ->manifestIndex));
+        QCOMPARE(fx.coordinator.jobsStarted(), 1u);
+        QCOMPARE(fx.coordinator.jobsFailed(), 0u);
+        QCOMPARE(fx.coordinator.running(), 0u);
+        QVERIFY(fx.host.notes_.isEmpty());
+    }
+}
+
+void tst_NodeJobs::emptyFile() {
+    for (const QString& mode : {QString(), QStringLiteral("raw")}) {
+        Fixture fx(3);
+        fx.start(makeUpload({}, mode, QStringLiteral("empty-file-") + mode));
+        QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);
+        QCOMPARE(fx.reply->status, 200);
+        const QJsonObject o = bodyOf(*fx.reply);
+        for (const char* key : {"words", "lines", "bytes", "uniqueWords"})
+            QVERIFY2(o.value(QLatin1String(key)).toInteger(-1) == 0, key);
+        QVERIFY(o.value(QStringLiteral("top")).toArray().isEmpty());
+        QCOMPARE(o.value(QStringLiteral("state")).toString(), QStringLiteral("done"));
+        const QString committed =
+            checkCommitted(fx.host, (QStringLiteral("empty-file-") + mode).toLatin1(), o, {},
+                           mode.isEmpty() ? FreqMode::Normalized : FreqMode::Raw);
+        QVERIFY2(committed.isEmpty(), qPrintable(committed));
+    }
+}
+
+void tst_NodeJobs::noLeader() {
+    Fixture fx(3);
+    fx.host.hasLeader = false;
+    fx.start(makeUpload("some words here"));
+    QVERIFY(fx.reply.has_value());  // answered at once
+    QCOMPARE(fx.reply->status, 503);
+    QCOMPARE(bodyOf(*fx.reply).value(QStringLiteral("error")).toString(), QStringLiteral("no_leader"));
+    QVERIFY(!bodyOf(*fx.reply).value(QStringLiteral("message")).toString().isEmpty());
+    QCOMPARE(header(*fx.reply, "Retry-After"), QByteArrayLiteral("2"));
+    QCOMPARE(fx.host.proposals, 0);
+    QCOMPARE(fx.coordinator.running(), 0u);
+}
+
+void tst_NodeJobs::proposalsFailThenSucceed_data() {
+    QTest::addColumn<int>("failures");
+    QTest::addColumn<int>("code");
+    QTest::newRow("failed-1") << 1 << int(ProposeOutcome::Code::Failed);
+    QTest::newRow("failed-3") << 3 << int(ProposeOutcome::Code::Failed);
+    QTest::newRow("no-leader-4") << 4 << int(ProposeOutcome::Code::NoLeader);
+}
+
+void tst_NodeJobs::proposalsFailThenSucceed() {
+    QFETCH(int, failures);
+    QFETCH(int, code);
+    QRandomGenerator rng(quint32(failures * 100 + code));
+    const QByteArray content = randomText(rng, 300 * 1024);
+    Fixture fx(2);
+    fx.coordinator.chunkBytes = 64 * 1024;
+    fx.coordinator.chunkWindow = 2;
+    fx.host.failNext = failures;
+    fx.host.failCode = ProposeOutcome::Code(code);
+    fx.start(makeUpload(content, {}, QStringLiteral("retry-job-1")));
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 30000);
+    QVERIFY2(fx.reply->status == 200, fx.reply->body.constData());
+    QCOMPARE(fx.host.failedProposals, failures);
+    const QJsonObject o = bodyOf(*fx.reply);
+    const QString err = checkResult(o, content, FreqMode::Normalized, 2);
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+    const QString committed = checkCommitted(fx.host, "retry-job-1", o, content, FreqMode::Normalized);
+    QVERIFY2(committed.isEmpty(), qPrintable(committed));
+}
+
+void tst_NodeJobs::deadMemberIsReplacedByTheWatchdog() {
+    QRandomGenerator rng(31);
+    const QByteArray content = randomText(rng, 700 * 1024);
+    Fixture fx(3);
+    fx.host.setBehaviour(3, Behaviour::Dead);
+    fx.start(makeUpload(content, {}, QStringLiteral("dead-member-job")));
+    QTRY_VERIFY_WITH_TIMEOUT(fx.host.shardsSent[3] > 0, 10000);
+    // While node 3 is still considered live, its shards wait (the watchdog has nothing to do).
+    QTRY_VERIFY_WITH_TIMEOUT(
+        fx.coordinator.progress("dead-member-job")->value(QStringLiteral("shards")).toArray().size() > 0,
+        5000);
+    QVERIFY(!fx.reply.has_value());
+    const int sentBefore = fx.host.shardsSent[3];
+    // Node 3 stops being live: the watchdog hands its shards to the others.
+    fx.host.setLive({1, 2});
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 15000);
+    QVERIFY2(fx.reply->status == 200, fx.reply->body.constData());
+    QCOMPARE(fx.host.shardsSent[3], sentBefore);
+    const QJsonObject o = bodyOf(*fx.reply);
+    const QString err = checkResult(o, content, FreqMode::Normalized, 3);
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+    for (const QJsonValue& s : o.value(QStringLiteral("shards")).toArray())
+        QVERIFY(s.toObject().value(QStringLiteral("node")).toString() != nodeIdString(3));
+    const QString committed = checkCommitted(fx.host, "dead-member-job", o, content, FreqMode::Normalized);
+    QVERIFY2(committed.isEmpty(), qPrintable(committed));
+}
+
+void tst_NodeJobs::erroringMemberIsReplaced() {
+    QRandomGenerator rng(32);
+    const QByteArray content = randomText(rng, 600 * 1024);
+    for (int members : {2, 4}) {
+        Fixture fx(members);
+        fx.host.setBehaviour(2, Behaviour::Error);
+        fx.start(makeUpload(content, {}, QStringLiteral("error-member-%1").arg(members)));
+        QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 15000);
+        QVERIFY2(fx.reply->status == 200, fx.reply->body.constData());
+        QVERIFY(fx.host.shardsSent[2] > 0);
+        const QJsonObject o = bodyOf(*fx.reply);
+        const QString err = checkResult(o, content, FreqMode::Normalized, members);
+        QVERIFY2(err.isEmpty(), qPrintable(err));
+        for (const QJsonValue& s : o.value(QStringLiteral("shards")).toArray())
+            QVERIFY(s.toObject().value(QStringLiteral("node")).toString() != nodeIdString(2));
+    }
+}
+
+void tst_NodeJobs::everyShardFailing() {
+    QRandomGenerator rng(33);
+    const QByteArray content = randomText(rng, 200 * 1024);
+    Fixture fx(3);
+    for (raftwc::raft::NodeId id : {1, 2, 3})
+        fx.host.setBehaviour(id, Behaviour::Error);
+    fx.start(makeUpload(content, {}, QStringLiteral("all-fail-job")));
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 15000);
+    QCOMPARE(fx.reply->status, 503);
+    QCOMPARE(bodyOf(*fx.reply).value(QStringLiteral("error")).toString(), QStringLiteral("count_failed"));
+    QVERIFY(
+        bodyOf(*fx.reply).value(QStringLiteral("message")).toString().contains(QLatin1String("simulated")));
+    QCOMPARE(header(*fx.reply, "Retry-After"), QByteArrayLiteral("2"));
+    QCOMPARE(fx.coordinator.jobsFailed(), 1u);
+    QCOMPARE(fx.coordinator.running(), 0u);
+    QVERIFY(!fx.host.state().job("all-fail-job"));
+    const auto p = fx.coordinator.progress("all-fail-job");
+    QVERIFY(p);
+    QCOMPARE(p->value(QStringLiteral("state")).toString(), QStringLiteral("failed"));
+    QVERIFY(!p->value(QStringLiteral("error")).toString().isEmpty());
+    // Each shard was tried maxShardAttempts times at most.
+    int sent = 0;
+    for (const auto& [id, n] : fx.host.shardsSent)
+        sent += n;
+    QVERIFY(sent >= fx.coordinator.maxShardAttempts);
+}
+
+void tst_NodeJobs::duplicateJobId() {
+    const QByteArray content("alpha beta gamma\n");
+    Fixture fx(2);
+    fx.host.setBehaviour(1, Behaviour::Hold);
+    fx.host.setBehaviour(2, Behaviour::Hold);
+    fx.start(makeUpload(content, {}, QStringLiteral("same-id-0001")));
+    // Running: a second upload with the same id is refused at once.
+    std::optional<http::ApiReply> second;
+    fx.coordinator.count(makeUpload(content, {}, QStringLiteral("same-id-0001")),
+                         [&](http::ApiReply r) { second = std::move(r); });
+    QVERIFY(second.has_value());
+    QCOMPARE(second->status, 409);
+    QCOMPARE(bodyOf(*second).value(QStringLiteral("error")).toString(), QStringLiteral("duplicate_job"));
+    QTRY_VERIFY_WITH_TIMEOUT(fx.host.held() > 0, 10000);
+    fx.host.releaseHeld();
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);
+    QCOMPARE(fx.reply->status, 200);
+    // Finished and committed: still a duplicate, also for a fresh coordinator on the same state (another
+    // node).
+    std::optional<http::ApiReply> third;
+    fx.coordinator.count(makeUpload(content, {}, QStringLiteral("same-id-0001")),
+                         [&](http::ApiReply r) { third = std::move(r); });
+    QVERIFY(third && third->status == 409);
+    JobCoordinator other(fx.host);
+    std::optional<http::ApiReply> fourth;
+    other.count(makeUpload(content, {}, QStringLiteral("same-id-0001")),
+                [&](http::ApiReply r) { fourth = std::move(r); });
+    QVERIFY(fourth && fourth->status == 409);
+    QCOMPARE(fx.coordinator.jobsStarted(), 1u);
+}
+
+void tst_NodeJobs::progressWhileRunning() {
+    QRandomGenerator rng(34);
+    const QByteArray content = randomText(rng, 520 * 1024);
+    Fixture fx(2);
+    fx.host.setBehaviour(2, Behaviour::Hold);
+    QVERIFY(!fx.coordinator.progress("progress-job"));
+    fx.start(makeUpload(content, {}, QStringLiteral("progress-job")));
+    // Right after the upload: storing.
+    auto p = fx.coordinator.progress("progress-job");
+    QVERIFY(p);
+    QCOMPARE(p->value(QStringLiteral("state")).toString(), QStringLiteral("storing"));
+    QCOMPARE(p->value(QStringLiteral("bytes")).toInteger(), content.size());
+    QCOMPARE(p->value(QStringLiteral("id")).toString(), QStringLiteral("progress-job"));
+    QCOMPARE(p->value(QStringLiteral("coordinator")).toString(), nodeIdString(1));
+    QCOMPARE(fx.coordinator.running(), 1u);
+    // Node 1 counts its shards; node 2 holds its own.
+    auto shardStates = [&] {
+        QMap<QString, int> n;
+        const auto pr = fx.coordinator.progress("progress-job");
+        for (const QJsonValue& v : pr->value(QStringLiteral("shards")).toArray())
+            n[v.toObject().value(QStringLiteral("state")).toString()]++;
+        return n;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(fx.host.held() > 0 &&
+                                 shardStates().value(QStringLiteral("running")) == fx.host.held() &&
+                                 shardStates().value(QStringLiteral("done")) > 0,
+                             10000);
+    p = fx.coordinator.progress("progress-job");
+    QCOMPARE(p->value(QStringLiteral("state")).toString(), QStringLiteral("counting"));
+    QCOMPARE(p->value(QStringLiteral("storedBytes")).toInteger(), content.size());
+    const QJsonArray shards = p->value(QStringLiteral("shards")).toArray();
+    int heldNo = -1;
+    for (qsizetype i = 0; i < shards.size(); ++i) {
+        const QJsonObject s = shards[i].toObject();
+        if (s.value(QStringLiteral("state")).toString() == QLatin1String("running")) {
+            QCOMPARE(s.value(QStringLiteral("node")).toString(), nodeIdString(2));
+            QCOMPARE(s.value(QStringLiteral("progress")).toDouble(), 0.0);
+            QCOMPARE(s.value(QStringLiteral("attempts")).toInt(), 1);
+            heldNo = int(i);
+        } else {
+            QCOMPARE(s.value(QStringLiteral("state")).toString(), QStringLiteral("done"));
+            QCOMPARE(s.value(QStringLiteral("progress")).toDouble(), 1.0);
+            QVERIFY(s.value(QStringLiteral("words")).toInteger() > 0);
+        }
+    }
+    QVERIFY(heldNo >= 0);
+    // A progress note from the worker moves the bar; notes for unknown jobs/shards are ignored.
+    const qint64 len = shards[heldNo].toObject().value(QStringLiteral("length")).toInteger();
+    fx.coordinator.onProgress({"progress-job", std::uint32_t(heldNo), std::uint64_t(len / 4)});
+    fx.coordinator.onProgress({"other-job", std::uint32_t(heldNo), std::uint64_t(len)});
+    fx.coordinator.onProgress({"progress-job", 999, 5});
+    p = fx.coordinator.progress("progress-job");
+    QCOMPARE(p->value(QStringLiteral("shards"))
+                 .toArray()[heldNo]
+                 .toObject()
+                 .value(QStringLiteral("progress"))
+                 .toDouble(),
+             double(len / 4) / double(len));
+    fx.coordinator.onProgress({"progress-job", std::uint32_t(heldNo), std::uint64_t(len * 10)});  // clamped
+    p = fx.coordinator.progress("progress-job");
+    QCOMPARE(p->value(QStringLiteral("shards"))
+                 .toArray()[heldNo]
+                 .toObject()
+                 .value(QStringLiteral("progress"))
+                 .toDouble(),
+             1.0);
+    QVERIFY(!fx.reply.has_value());
+    fx.host.releaseHeld();
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);
+    QCOMPARE(fx.reply->status, 200);
+    // Once done, progress() is the result itself.
+    QCOMPARE(*fx.coordinator.progress("progress-job"), bodyOf(*fx.reply));
+    QCOMPARE(fx.coordinator.running(), 0u);
+}
+
+void tst_NodeJobs::rawModeTableSumsToWords() {
+    QRandomGenerator rng(35);
+    const QByteArray content = randomText(rng, 400 * 1024);
+    Fixture fx(3);
+    fx.start(makeUpload(content, QStringLiteral("raw"), QStringLiteral("raw-mode-job")));
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 15000);
+    QCOMPARE(fx.reply->status, 200);
+    const QJsonObject o = bodyOf(*fx.reply);
+    QCOMPARE(o.value(QStringLiteral("mode")).toString(), QStringLiteral("raw"));
+    const StoredJob* j = fx.host.state().job("raw-mode-job");
+    QVERIFY(j);
+    ShardCounts table;
+    QVERIFY(raftwc::wordcount::decodeShardCounts(qUncompress(j->freqTable).toStdString(), table));
+    QCOMPARE(table.mode, FreqMode::Raw);
+    std::uint64_t sum = 0;
+    table.freq.forEach([&](std::string_view, std::uint64_t c) { sum += c; });
+    QCOMPARE(sum, table.words);
+    QCOMPARE(qint64(sum), o.value(QStringLiteral("words")).toInteger());
+    QVERIFY(sum > 0);
+    const QString err = checkResult(o, content, FreqMode::Raw, 3);
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+}
+
+void tst_NodeJobs::concurrentJobs() {
+    QRandomGenerator rng(36);
+    Fixture fx(3);
+    std::vector<QByteArray> contents;
+    std::vector<std::optional<http::ApiReply>> replies(4);
+    for (int i = 0; i < 4; ++i) {
+        contents.push_back(randomText(rng, 100 * 1024 + rng.bounded(300 * 1024)));
+        fx.coordinator.count(makeUpload(contents.back(), i % 2 ? QStringLiteral("raw") : QString(),
+                                        QStringLiteral("concurrent-%1").arg(i)),
+                             [&replies, i](http::ApiReply r) { replies[std::size_t(i)] = std::move(r); });
+    }
+    QCOMPARE(fx.coordinator.running(), 4u);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        std::all_of(replies.begin(), replies.end(), [](const auto& r) { return r.has_value(); }), 30000);
+    for (int i = 0; i < 4; ++i) {
+        QCOMPARE(replies[std::size_t(i)]->status, 200);
+        const QJsonObject o = bodyOf(*replies[std::size_t(i)]);
+        const FreqMode mode = i % 2 ? FreqMode::Raw : FreqMode::Normalized;
+        const QString err = checkResult(o, contents[std::size_t(i)], mode, 3);
+        QVERIFY2(err.isEmpty(), qPrintable(err));
+        const QString committed = checkCommitted(fx.host, QStringLiteral("concurrent-%1").arg(i).toLatin1(),
+                                                 o, contents[std::size_t(i)], mode);
+        QVERIFY2(committed.isEmpty(), qPrintable(committed));
+    }
+    QCOMPARE(fx.host.stateMachine().jobs().size(), 4u);
+}
+
+void tst_NodeJobs::workerReportsProgressAndErrors() {
+    // A shard larger than the worker's 16 MiB piece reports progress before its answer.
+    QRandomGenerator rng(37);
+    const QByteArray content = randomText(rng, (33 << 20) + 12345);
+    FakeJobHost host(1);
+    const QByteArray fileId(kFileIdBytes, 'w');
+    const qsizetype chunk = 4 << 20;
+    int committed = 0;
+    for (qsizetype off = 0; off < content.size(); off += chunk)
+        host.proposeCommand(encodeCommand(FileChunk{fileId, std::uint64_t(off), content.mid(off, chunk)}),
+                            [&](ProposeOutcome o) { committed += o.ok(); });
+    raftwc::raft::Index manifestIndex = 0;
+    host.proposeCommand(
+        encodeCommand(FileManifest{fileId, QStringLiteral("big"), std::uint64_t(content.size()),
+                                   QByteArray(32, 's'), "big-job", "01"}),
+        [&](ProposeOutcome o) { manifestIndex = o.index; });
+    QTRY_VERIFY_WITH_TIMEOUT(manifestIndex != 0, 10000);
+    QVERIFY(host.state().file(fileId));
+
+    ShardWorker& worker = host.worker(1);
+    const std::uint64_t off = 1000, len = std::uint64_t(content.size()) - 2000;
+    std::vector<ShardProgressNote> notes;
+    std::optional<ShardReply> reply;
+    worker.handle(
+        {"big-job", fileId, manifestIndex, {off, len}, FreqMode::Normalized, 3},
+        [&](const ShardProgressNote& n) { notes.push_back(n); }, [&](ShardReply r) { reply = std::move(r); });
+    QTRY_VERIFY_WITH_TIMEOUT(reply.has_value(), 60000);
+    QVERIFY2(reply->ok, qPrintable(reply->error));
+    QVERIFY(!notes.empty());
+    std::uint64_t last = 0;
+    for (const ShardProgressNote& n : notes) {
+        QCOMPARE(n.jobId, QByteArrayLiteral("big-job"));
+        QCOMPARE(n.shardNo, 3u);
+        QVERIFY(n.bytesDone > last && n.bytesDone < len);
+        last = n.bytesDone;
+    }
+    raftwc::wordcount::MemoryByteSource src(
+        std::string_view(content.constData(), std::size_t(content.size())));
+    raftwc::wordcount::CountOptions opt;
+    opt.mode = FreqMode::Normalized;
+    const auto expected = raftwc::wordcount::countRange(src, std::uint64_t(content.size()), {off, len}, opt);
+    QVERIFY(expected.ok);
+    QVERIFY(reply->counts == expected.counts);
+    QCOMPARE(worker.shardsCounted(), 1u);
+    QCOMPARE(worker.bytesCounted(), len);
+
+    // Errors: unknown file, a range outside the file.
+    std::optional<ShardReply> unknown, outside;
+    worker.handle({"big-job", QByteArray(kFileIdBytes, 'u'), manifestIndex, {0, 10}, FreqMode::Raw, 0}, {},
+                  [&](ShardReply r) { unknown = std::move(r); });
+    worker.handle(
+        {"big-job", fileId, manifestIndex, {std::uint64_t(content.size()) - 5, 6}, FreqMode::Raw, 0}, {},
+        [&](ShardReply r) { outside = std::move(r); });
+    QTRY_VERIFY_WITH_TIMEOUT(unknown.has_value() && outside.has_value(), 10000);
+    QVERIFY(!unknown->ok && unknown->error.contains(QLatin1String("unknown file")));
+    QVERIFY(!outside->ok && outside->error.contains(QLatin1String("outside")));
+    QCOMPARE(worker.shardsCounted(), 1u);
+}
+
+QTEST_GUILESS_MAIN(tst_NodeJobs)
+#include "tst_node_jobs.moc"

@@ -1,0 +1,465 @@
+// StateMachine: applying committed entries (chunks, manifests, job results, membership changes).
+#include <QCryptographicHash>
+#include <QJsonDocument>
+#include <QRandomGenerator>
+#include <QtTest>
+
+#include "node/commands.h"
+#include "node/statemachine.h"
+#include "raft/types.h"
+
+using namespace raftwc::node;
+using raftwc::raft::ConfChange;
+using raftwc::raft::ConfChangeType;
+using raftwc::raft::Entry;
+using raftwc::raft::EntryType;
+
+namespace {
+
+/// Builds a log and applies it, keeping the entries for inspection.
+struct Log {
+    std::vector<Entry> entries;
+    StateMachine sm;
+    raftwc::raft::Term term = 1;
+
+    raftwc::raft::Index append(EntryType type, const QByteArray& data) {
+        Entry e{term, entries.size() + 1, type, data.toStdString()};
+        entries.push_back(e);
+        sm.apply(e);
+        return e.index;
+    }
+    raftwc::raft::Index command(const Command& c) { return append(EntryType::Normal, encodeCommand(c)); }
+    raftwc::raft::Index conf(ConfChangeType t, raftwc::raft::NodeId node, const QByteArray& context = {}) {
+        return append(
+            EntryType::ConfChange,
+            QByteArray::fromStdString(raftwc::raft::encodeConfChange({t, node, context.toStdString()})));
+    }
+    /// The bytes of a stored file, read back from the log entries its chunk refs point at.
+    QByteArray readBack(const StoredFile& f) const {
+        QByteArray out;
+        for (const ChunkRef& c : f.chunks) {
+            const Entry& e = entries.at(c.index - 1);
+            const QByteArray payload = QByteArray::fromStdString(e.data);
+            const auto h = decodeChunkHeader(payload);
+            if (!h || h->fileOffset != c.fileOffset || h->length != c.length || h->fileId != f.id)
+                return "<bad ref>";
+            out += payload.mid(qsizetype(kChunkHeaderBytes), c.length);
+        }
+        return out;
+    }
+};
+
+QByteArray fileId(char c) {
+    return QByteArray(kFileIdBytes, c);
+}
+
+FileManifest manifestFor(const QByteArray& id, const QByteArray& content, const QByteArray& job) {
+    return FileManifest{id,
+                        QStringLiteral("file-%1.txt").arg(QLatin1String(job)),
+                        std::uint64_t(content.size()),
+                        QCryptographicHash::hash(content, QCryptographicHash::Sha256),
+                        job,
+                        QByteArrayLiteral("00000000000000aa")};
+}
+
+QByteArray randomContent(QRandomGenerator& rng, int n) {
+    QByteArray b(n, Qt::Uninitialized);
+    for (int i = 0; i < n; ++i)
+        b[i] = char('a' + rng.bounded(26));
+    return b;
+}
+
+/// Cuts [0, size) into random chunk lengths (some possibly empty at the end never happen).
+std::vector<std::pair<int, int>> randomCuts(QRandomGenerator& rng, int size) {
+    std::vector<std::pair<int, int>> cuts;
+    int off = 0;
+    while (off < size) {
+        const int n = std::min(size - off, 1 + rng.bounded(400));
+        cuts.push_back({off, n});
+        off += n;
+    }
+    return cuts;
+}
+
+bool notesMention(const QStringList& notes, const char* what) {
+    for (const QString& n : notes)
+        if (n.contains(QLatin1String(what))) return true;
+    return false;
+}
+
+}  // namespace
+
+class tst_NodeStateMachine : public QObject {
+    Q_OBJECT
+  private slots:
+    void chunksThenManifestStoreAFile();
+    void interleavedFilesAndShuffledChunks();
+    void duplicateChunksAreDeduplicated();
+    void gapRejectsTheFile();
+    void sizeMismatchRejectsTheFile();
+    void manifestBeforeChunks();
+    void chunksOfAnotherFileDoNotCount();
+    void emptyFile();
+    void duplicateManifestKeepsTheFile();
+    void jobResults();
+    void jobResultWithBadJsonSkipped_data();
+    void jobResultWithBadJsonSkipped();
+    void membership();
+    void malformedNormalPayloadSkipped();
+    void appliedAndGapNotes();
+    void deterministic();
+};
+
+void tst_NodeStateMachine::chunksThenManifestStoreAFile() {
+    QRandomGenerator rng(1);
+    Log log;
+    log.term = 3;
+    const QByteArray content = randomContent(rng, 5000);
+    std::vector<raftwc::raft::Index> idx;
+    for (auto [off, n] : randomCuts(rng, int(content.size())))
+        idx.push_back(log.command(FileChunk{fileId('A'), std::uint64_t(off), content.mid(off, n)}));
+    QVERIFY(!log.sm.file(fileId('A')));  // not before the manifest
+    log.term = 4;
+    const auto mIdx = log.command(manifestFor(fileId('A'), content, "job-1"));
+    QVERIFY(log.sm.takeNotes().isEmpty());
+    const StoredFile* f = log.sm.file(fileId('A'));
+    QVERIFY(f);
+    QCOMPARE(f->id, fileId('A'));
+    QCOMPARE(f->name, QStringLiteral("file-job-1.txt"));
+    QCOMPARE(f->size, std::uint64_t(content.size()));
+    QCOMPARE(f->sha256, QCryptographicHash::hash(content, QCryptographicHash::Sha256));
+    QCOMPARE(f->jobId, QByteArrayLiteral("job-1"));
+    QCOMPARE(f->coordinator, QByteArrayLiteral("00000000000000aa"));
+    QCOMPARE(f->manifestIndex, mIdx);
+    QCOMPARE(f->manifestTerm, 4u);
+    QCOMPARE(f->chunks.size(), idx.size());
+    std::uint64_t covered = 0;
+    for (std::size_t i = 0; i < f->chunks.size(); ++i) {
+        QCOMPARE(f->chunks[i].index, idx[i]);
+        QCOMPARE(f->chunks[i].fileOffset, covered);
+        covered += f->chunks[i].length;
+    }
+    QCOMPARE(covered, f->size);
+    QCOMPARE(log.readBack(*f), content);
+    QCOMPARE(log.sm.fileForJob("job-1"), f);
+    QVERIFY(!log.sm.fileForJob("job-2"));
+    QCOMPARE(log.sm.applied(), mIdx);
+}
+
+void tst_NodeStateMachine::interleavedFilesAndShuffledChunks() {
+    QRandomGenerator rng(2);
+    for (int round = 0; round < 50; ++round) {
+        Log log;
+        const int files = 1 + rng.bounded(4);
+        std::vector<QByteArray> contents;
+        std::vector<std::tuple<int, int, int>> pieces;  // file, offset, length
+        for (int f = 0; f < files; ++f) {
+            contents.push_back(randomContent(rng, rng.bounded(3000)));
+            for (auto [off, n] : randomCuts(rng, int(contents.back().size())))
+                pieces.push_back({f, off, n});
+        }
+        // Any commit order (chunks are proposed through a window, several uploads at once).
+        for (std::size_t i = pieces.size(); i > 1; --i)
+            std::swap(pieces[i - 1], pieces[std::size_t(rng.bounded(int(i)))]);
+        for (auto [f, off, n] : pieces)
+            log.command(FileChunk{fileId(char('A' + f)), std::uint64_t(off), contents[f].mid(off, n)});
+        for (int f = 0; f < files; ++f)
+            log.command(manifestFor(fileId(char('A' + f)), contents[f], QByteArray::number(f)));
+        QVERIFY(log.sm.takeNotes().isEmpty());
+        for (int f = 0; f < files; ++f) {
+            const StoredFile* sf = log.sm.fileForJob(QByteArray::number(f));
+            QVERIFY(sf);
+            QCOMPARE(sf->id, fileId(char('A' + f)));
+            for (std::size_t i = 1; i < sf->chunks.size(); ++i)
+                QCOMPARE(sf->chunks[i].fileOffset, sf->chunks[i - 1].fileOffset + sf->chunks[i - 1].length);
+            QCOMPARE(log.readBack(*sf), contents[f]);
+        }
+    }
+}
+
+void tst_NodeStateMachine::duplicateChunksAreDeduplicated() {
+    QRandomGenerator rng(3);
+    for (int round = 0; round < 30; ++round) {
+        Log log;
+        const QByteArray content = randomContent(rng, 1 + rng.bounded(4000));
+        const auto cuts = randomCuts(rng, int(content.size()));
+        std::map<int, raftwc::raft::Index> firstIndexAt;
+        for (auto [off, n] : cuts) {
+            const int copies = 1 + rng.bounded(3);  // re-proposed after a leader change
+            for (int c = 0; c < copies; ++c) {
+                const auto i = log.command(FileChunk{fileId('D'), std::uint64_t(off), content.mid(off, n)});
+                firstIndexAt.emplace(off, i);
+            }
+        }
+        log.command(manifestFor(fileId('D'), content, "dup"));
+        QVERIFY(log.sm.takeNotes().isEmpty());
+        const StoredFile* f = log.sm.file(fileId('D'));
+        QVERIFY(f);
+        QCOMPARE(f->chunks.size(), cuts.size());
+        for (const ChunkRef& c : f->chunks)
+            QCOMPARE(c.index, firstIndexAt.at(int(c.fileOffset)));  // the first copy is kept
+        QCOMPARE(log.readBack(*f), content);
+    }
+}
+
+void tst_NodeStateMachine::gapRejectsTheFile() {
+    QRandomGenerator rng(4);
+    const QByteArray content = randomContent(rng, 3000);
+    const auto cuts = randomCuts(rng, int(content.size()));
+    QVERIFY(cuts.size() >= 3);
+    for (std::size_t missing = 0; missing < cuts.size(); ++missing) {
+        Log log;
+        for (std::size_t i = 0; i < cuts.size(); ++i)
+            if (i != missing)
+                log.command(FileChunk{fileId('G'), std::uint64_t(cuts[i].first),
+                                      content.mid(cuts[i].first, cuts[i].second)});
+        log.command(manifestFor(fileId('G'), content, "gap"));
+        QVERIFY(!log.sm.file(fileId('G')));
+        QVERIFY(!log.sm.fileForJob("gap"));
+        const QStringList notes = log.sm.takeNotes();
+        QCOMPARE(notes.size(), 1);
+        QVERIFY2(notes[0].contains(QLatin1String("rejected")) &&
+                     notes[0].contains(QString::fromLatin1(fileId('G').toHex())),
+                 qPrintable(notes[0]));
+        QVERIFY(log.sm.takeNotes().isEmpty());  // drained
+    }
+}
+
+void tst_NodeStateMachine::sizeMismatchRejectsTheFile() {
+    const QByteArray content("hello world, hello state machine");
+    for (int delta : {-1, 1, -10, 1000}) {
+        Log log;
+        log.command(FileChunk{fileId('S'), 0, content.left(10)});
+        log.command(FileChunk{fileId('S'), 10, content.mid(10)});
+        FileManifest m = manifestFor(fileId('S'), content, "size");
+        m.size = std::uint64_t(qint64(content.size()) + delta);
+        log.command(m);
+        QVERIFY2(!log.sm.file(fileId('S')), qPrintable(QString::number(delta)));
+        QVERIFY(notesMention(log.sm.takeNotes(), "rejected"));
+    }
+}
+
+void tst_NodeStateMachine::manifestBeforeChunks() {
+    const QByteArray content("early manifest");
+    Log log;
+    log.command(manifestFor(fileId('M'), content, "early"));
+    QVERIFY(!log.sm.file(fileId('M')));
+    QVERIFY(notesMention(log.sm.takeNotes(), "rejected"));
+    // The chunks arriving later are not attached to the rejected manifest...
+    log.command(FileChunk{fileId('M'), 0, content});
+    QVERIFY(!log.sm.file(fileId('M')));
+    // ...but a manifest proposed again afterwards completes the file.
+    const auto again = log.command(manifestFor(fileId('M'), content, "early"));
+    const StoredFile* f = log.sm.file(fileId('M'));
+    QVERIFY(f);
+    QCOMPARE(f->manifestIndex, again);
+    QCOMPARE(log.readBack(*f), content);
+}
+
+void tst_NodeStateMachine::chunksOfAnotherFileDoNotCount() {
+    const QByteArray content("0123456789abcdefghij");
+    Log log;
+    log.command(FileChunk{fileId('X'), 0, content.left(10)});
+    log.command(FileChunk{fileId('Y'), 10, content.mid(10)});  // right offset, wrong file
+    log.command(manifestFor(fileId('X'), content, "x"));
+    QVERIFY(!log.sm.file(fileId('X')));
+    QVERIFY(notesMention(log.sm.takeNotes(), "cover 10 of 20"));
+    // File Y is not made from X's chunk either.
+    log.command(manifestFor(fileId('Y'), content.mid(10), "y"));  // claims 10 bytes, has [10, 20)
+    QVERIFY(!log.sm.file(fileId('Y')));
+}
+
+void tst_NodeStateMachine::emptyFile() {
+    Log log;
+    log.command(manifestFor(fileId('E'), {}, "empty"));
+    const StoredFile* f = log.sm.file(fileId('E'));
+    QVERIFY(f);
+    QCOMPARE(f->size, 0u);
+    QVERIFY(f->chunks.empty());
+    QVERIFY(log.sm.takeNotes().isEmpty());
+}
+
+void tst_NodeStateMachine::duplicateManifestKeepsTheFile() {
+    const QByteArray content("twice committed manifest");
+    Log log;
+    log.command(FileChunk{fileId('T'), 0, content});
+    const auto first = log.command(manifestFor(fileId('T'), content, "twice"));
+    log.command(manifestFor(fileId('T'), content, "twice"));  // re-proposed after a timeout
+    log.command(FileChunk{fileId('T'), 0, content});          // a late re-proposed chunk
+    const StoredFile* f = log.sm.file(fileId('T'));
+    QVERIFY(f);
+    QCOMPARE(f->manifestIndex, first);
+    QCOMPARE(log.readBack(*f), content);
+    QCOMPARE(log.sm.fileForJob("twice"), f);
+}
+
+void tst_NodeStateMachine::jobResults() {
+    Log log;
+    QVERIFY(log.sm.jobs().empty());
+    QVERIFY(!log.sm.job("a"));
+    std::vector<QByteArray> ids{"job-a", "job-b", "job-c", "job-d"};
+    std::map<QByteArray, raftwc::raft::Index> at;
+    for (const QByteArray& id : ids) {
+        const QJsonObject o{{QStringLiteral("id"), QString::fromLatin1(id)}, {QStringLiteral("words"), 42}};
+        at[id] = log.command(JobResult{id, QJsonDocument(o).toJson(QJsonDocument::Compact), "table-" + id});
+        log.command(FileChunk{fileId('Z'), 0, "noise"});  // other entries in between
+    }
+    const auto list = log.sm.jobs();
+    QCOMPARE(list.size(), ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) {  // newest first
+        const QByteArray& id = ids[ids.size() - 1 - i];
+        QCOMPARE(list[i]->jobId, id);
+        QCOMPARE(list[i]->index, at[id]);
+        QCOMPARE(list[i]->freqTable, "table-" + id);
+        QCOMPARE(list[i]->result.value(QStringLiteral("id")).toString(), QString::fromLatin1(id));
+        QCOMPARE(log.sm.job(id), list[i]);
+    }
+    // The same job committed twice (a retried proposal) stays one job, in its first place.
+    log.command(JobResult{"job-b", QByteArrayLiteral("{\"id\":\"job-b\",\"again\":true}"), "t2"});
+    QCOMPARE(log.sm.jobs().size(), ids.size());
+    QVERIFY(log.sm.job("job-b"));
+    QCOMPARE(log.sm.jobs()[0]->jobId, QByteArrayLiteral("job-d"));
+    QVERIFY(log.sm.takeNotes().isEmpty());
+}
+
+void tst_NodeStateMachine::jobResultWithBadJsonSkipped_data() {
+    QTest::addColumn<QByteArray>("json");
+    QTest::newRow("empty") << QByteArray();
+    QTest::newRow("truncated") << QByteArrayLiteral("{\"words\": 1");
+    QTest::newRow("array") << QByteArrayLiteral("[1,2,3]");
+    QTest::newRow("number") << QByteArrayLiteral("42");
+    QTest::newRow("garbage") << QByteArrayLiteral("\xff\xfe not json");
+}
+
+void tst_NodeStateMachine::jobResultWithBadJsonSkipped() {
+    QFETCH(QByteArray, json);
+    Log log;
+    log.command(JobResult{"good", QByteArrayLiteral("{}"), {}});
+    const auto bad = log.command(JobResult{"bad", json, "t"});
+    QVERIFY(!log.sm.job("bad"));
+    QCOMPARE(log.sm.jobs().size(), 1u);
+    QCOMPARE(log.sm.applied(), bad);
+    const QStringList notes = log.sm.takeNotes();
+    QCOMPARE(notes.size(), 1);
+    QVERIFY2(notes[0].contains(QLatin1String("bad JSON")), qPrintable(notes[0]));
+}
+
+void tst_NodeStateMachine::membership() {
+    Log log;
+    const MemberAddress a{QStringLiteral("10.0.0.1:7000"), QStringLiteral("10.0.0.1:3000")};
+    const MemberAddress b{QStringLiteral("[fd00::2]:7000"), QStringLiteral("[fd00::2]:3000")};
+    log.conf(ConfChangeType::AddVoter, 1);  // bootstrap: no context
+    QVERIFY(log.sm.memberAddresses().empty());
+    log.conf(ConfChangeType::AddLearner, 2, encodeMemberAddress(a));
+    log.conf(ConfChangeType::AddLearner, 3, encodeMemberAddress(b));
+    QCOMPARE(log.sm.memberAddresses().size(), 2u);
+    QCOMPARE(log.sm.memberAddresses().at(2), a);
+    QCOMPARE(log.sm.memberAddresses().at(3), b);
+    log.conf(ConfChangeType::PromoteLearner, 2);  // no context: addresses unchanged
+    QCOMPARE(log.sm.memberAddresses().at(2), a);
+    // A member that rejoins with new addresses replaces the old ones.
+    const MemberAddress a2{QStringLiteral("10.0.0.9:7001"), QStringLiteral("10.0.0.9:3001")};
+    log.conf(ConfChangeType::AddLearner, 2, encodeMemberAddress(a2));
+    QCOMPARE(log.sm.memberAddresses().at(2), a2);
+    log.conf(ConfChangeType::RemoveNode, 2);
+    QCOMPARE(log.sm.memberAddresses().count(2), 0u);
+    QCOMPARE(log.sm.memberAddresses().size(), 1u);
+    log.conf(ConfChangeType::RemoveNode, 99);  // unknown: nothing happens
+    QCOMPARE(log.sm.memberAddresses().size(), 1u);
+    // A malformed context or change is ignored, not fatal.
+    log.conf(ConfChangeType::AddLearner, 4, QByteArrayLiteral("\x01garbage"));
+    QCOMPARE(log.sm.memberAddresses().count(4), 0u);
+    const auto last = log.append(EntryType::ConfChange, QByteArrayLiteral("not a conf change"));
+    QCOMPARE(log.sm.applied(), last);
+    QCOMPARE(log.sm.memberAddresses().size(), 1u);
+    QVERIFY(log.sm.jobs().empty());
+}
+
+void tst_NodeStateMachine::malformedNormalPayloadSkipped() {
+    QRandomGenerator rng(5);
+    Log log;
+    const QByteArray content("still fine");
+    log.command(FileChunk{fileId('F'), 0, content});
+    QByteArray truncated = encodeCommand(FileChunk{fileId('F'), 10, "more"});
+    truncated.chop(1);
+    const QByteArray bad[] = {QByteArrayLiteral("\x09\x01"), QByteArrayLiteral("\x01\x07zzz"), truncated,
+                              QByteArrayLiteral("\x01")};
+    for (const QByteArray& b : bad) {
+        const auto i = log.append(EntryType::Normal, b);
+        QCOMPARE(log.sm.applied(), i);
+        const QStringList notes = log.sm.takeNotes();
+        QCOMPARE(notes.size(), 1);
+        QVERIFY2(notes[0].contains(QLatin1String("skipped")) && notes[0].contains(QString::number(i)),
+                 qPrintable(notes[0]));
+    }
+    for (int i = 0; i < 200; ++i) {  // random garbage never disturbs the state
+        QByteArray g(rng.bounded(64), Qt::Uninitialized);
+        for (auto& c : g)
+            c = char(rng.bounded(256));
+        log.append(EntryType::Normal, g);
+    }
+    log.sm.takeNotes();
+    log.command(manifestFor(fileId('F'), content, "ok"));  // the truncated chunk was not taken
+    const StoredFile* f = log.sm.file(fileId('F'));
+    QVERIFY(f);
+    QCOMPARE(log.readBack(*f), content);
+    // Empty Normal and NoOp entries are fine and silent.
+    log.append(EntryType::Normal, {});
+    log.append(EntryType::NoOp, {});
+    QVERIFY(log.sm.takeNotes().isEmpty());
+    QCOMPARE(log.sm.applied(), log.entries.size());
+}
+
+void tst_NodeStateMachine::appliedAndGapNotes() {
+    StateMachine sm;
+    QCOMPARE(sm.applied(), 0u);
+    sm.apply(Entry{1, 5, EntryType::NoOp, {}});  // the first entry after a snapshot/compaction
+    QCOMPARE(sm.applied(), 5u);
+    QVERIFY(sm.takeNotes().isEmpty());
+    sm.apply(Entry{1, 6, EntryType::NoOp, {}});
+    QVERIFY(sm.takeNotes().isEmpty());
+    sm.apply(Entry{1, 9, EntryType::NoOp, {}});
+    QCOMPARE(sm.applied(), 9u);
+    QVERIFY(notesMention(sm.takeNotes(), "gap"));
+}
+
+void tst_NodeStateMachine::deterministic() {
+    // Two replicas applying the same committed entries end in the same state.
+    QRandomGenerator rng(6);
+    Log a;
+    for (int f = 0; f < 5; ++f) {
+        const QByteArray content = randomContent(rng, rng.bounded(2000));
+        for (auto [off, n] : randomCuts(rng, int(content.size())))
+            a.command(FileChunk{fileId(char('a' + f)), std::uint64_t(off), content.mid(off, n)});
+        a.command(manifestFor(fileId(char('a' + f)), content, QByteArray::number(f)));
+        a.command(
+            JobResult{QByteArray::number(f), QByteArrayLiteral("{\"n\":") + QByteArray::number(f) + '}', {}});
+        a.conf(ConfChangeType::AddLearner, raftwc::raft::NodeId(f + 10),
+               encodeMemberAddress({QStringLiteral("h%1:1").arg(f), QStringLiteral("h%1:2").arg(f)}));
+    }
+    StateMachine b;
+    for (const Entry& e : a.entries)
+        b.apply(e);
+    QCOMPARE(b.applied(), a.sm.applied());
+    QCOMPARE(b.memberAddresses(), a.sm.memberAddresses());
+    QCOMPARE(b.jobs().size(), a.sm.jobs().size());
+    for (std::size_t i = 0; i < b.jobs().size(); ++i) {
+        QCOMPARE(b.jobs()[i]->jobId, a.sm.jobs()[i]->jobId);
+        QCOMPARE(b.jobs()[i]->result, a.sm.jobs()[i]->result);
+    }
+    for (int f = 0; f < 5; ++f) {
+        const StoredFile* x = a.sm.file(fileId(char('a' + f)));
+        const StoredFile* y = b.file(fileId(char('a' + f)));
+        QVERIFY(x && y);
+        QCOMPARE(y->size, x->size);
+        QCOMPARE(y->chunks.size(), x->chunks.size());
+        for (std::size_t i = 0; i < x->chunks.size(); ++i) {
+            QCOMPARE(y->chunks[i].index, x->chunks[i].index);
+            QCOMPARE(y->chunks[i].fileOffset, x->chunks[i].fileOffset);
+            QCOMPARE(y->chunks[i].length, x->chunks[i].length);
+        }
+    }
+}
+
+QTEST_GUILESS_MAIN(tst_NodeStateMachine)
+#include "tst_node_statemachine.moc"
