@@ -6,6 +6,7 @@ socket and no multicast datagram is ever opened in the host's namespace.
 Node i: HTTP 127.0.0.1:(3000+i), RPC 127.0.0.1:(7000+i), multicast 239.0.0.1:10000 on lo
 (the same layout as tests/integration/lib.sh).
 """
+import glob
 import http.client
 import json
 import os
@@ -365,3 +366,49 @@ def upload_and_watch(c, port, path, job_id, poll_s=0.01):
     if storing and after:
         out["storing_ms_high"] = after[0][2]
     return out
+
+
+def proc_run_delay_s(pid):
+    """(main thread, all threads): seconds spent runnable but waiting for a CPU, from
+    /proc/PID/task/*/schedstat (second field). The main thread runs the node's event loop (Raft, RPC,
+    HTTP, fdatasync); threads that already exited are not counted."""
+    main = total = 0
+    for t in glob.glob("/proc/%d/task/*/schedstat" % pid):
+        try:
+            with open(t) as f:
+                v = int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        total += v
+        if t == "/proc/%d/task/%d/schedstat" % (pid, pid):
+            main = v
+    return main / 1e9, total / 1e9
+
+
+class ProcWatch:
+    """CPU seconds and run-queue wait of every running node of a cluster between start() and stop()."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def _snap(self):
+        return {i: (proc_cpu_s(self.c.pid(i)),) + proc_run_delay_s(self.c.pid(i)) for i in self.c.running()}
+
+    def start(self):
+        self.s0 = self._snap()
+        self.t0 = time.monotonic()
+        return self
+
+    def stop(self):
+        s1 = self._snap()
+        self.wall = time.monotonic() - self.t0
+        self.d = {i: tuple(b - a for a, b in zip(self.s0[i], s1[i])) for i in s1 if i in self.s0}
+        return self
+
+    def text(self, leader=None):
+        return "; ".join("n%d%s cpu %.2f s, waited for a CPU %.2f s (event-loop thread %.2f s)"
+                         % (i, " (leader)" if i == leader else "", v[0], v[2], v[1])
+                         for i, v in sorted(self.d.items()))
+
+    def as_dict(self):
+        return {str(i): {"cpu_s": v[0], "runq_main_s": v[1], "runq_all_s": v[2]} for i, v in self.d.items()}

@@ -94,9 +94,11 @@ def main():
                     k_wall, k_cpu, out = run_timed([kernel, path, "--mode", "normalized"])
                     kj = json.loads(out)
                     kr.append((kj["seconds"], k_wall, k_cpu))
-                cpu0 = {i: cl.proc_cpu_s(c.pid(i)) for i in c.running()}
+                pw = cl.ProcWatch(c).start()
                 w = cl.upload_and_watch(c, c.port(li), path, "e2e-%d-%d-%d" % (os.getpid(), mib, rep), 0.05)
-                cpu = sum(cl.proc_cpu_s(c.pid(i)) - cpu0[i] for i in c.running())
+                pw.stop()
+                cpu = sum(v[0] for v in pw.d.values())
+                waited = sum(v[2] for v in pw.d.values())
                 res = w["result"]
                 if res["words"] != wc_words:
                     cl.log("NOTE: cluster counted %d words, wc -w %d" % (res["words"], wc_words))
@@ -106,13 +108,14 @@ def main():
                 shard_ms = max(s["ms"] for s in res["shards"])
                 job.append({"wall": w["wall_s"], "upload": up, "storing": st, "elapsed": el,
                             "after_storing": (el - st) if st is not None else None, "max_shard_ms": shard_ms,
-                            "shards": len(res["shards"]), "nodes_cpu": cpu, "words": res["words"]})
+                            "shards": len(res["shards"]), "nodes_cpu": cpu, "nodes_waited": waited, "words": res["words"],
+                            "nodes": pw.as_dict()})
                 cl.log("%d MiB rep %d: wc -w %.2f s (cpu %.2f); kernel %s; cluster job %.2f s = upload %s + "
-                       "storing %s + count/commit %s (largest shard %d ms, %d shards), node CPU %.2f s; %s"
+                       "storing %s + count/commit %s (largest shard %d ms, %d shards), nodes: CPU %.2f s, waited for a CPU %.2f s; %s"
                        % (mib, rep + 1, w_wall, w_cpu, "%.2f s" % kr[-1][0] if kernel else "-", w["wall_s"],
                           "%.2f" % up if up is not None else "?", "%.2f" % st if st is not None else "?",
                           "%.2f" % (el - st) if st is not None else "?", shard_ms, len(res["shards"]), cpu,
-                          cl.load_note()))
+                          waited, cl.load_note()))
             rss = {i: c.vmhwm_kib(i) for i in c.running()}
             med = lambda xs: statistics.median(xs)  # noqa: E731
             r = {"mib": mib, "bytes": size, "words": job[-1]["words"], "wc_words": wc_words,

@@ -27,8 +27,7 @@ def trial(c, poll_s, limit_s):
     ids = {i: c.cluster(i).get("id") for i in survivors}
     if li is None or any(not v for v in ids.values()):
         c.fail("could not map the leader %s to a node" % old)
-    for i in survivors:  # warm the keep-alive connections before the clock starts
-        c.cluster(i)
+    term0 = max(c.cluster(i).get("term") or 0 for i in survivors)  # also warms the keep-alive connections
     proc = c.procs.pop(li)
     t0 = time.monotonic()
     os.kill(proc.pid, signal.SIGKILL)
@@ -36,9 +35,12 @@ def trial(c, poll_s, limit_s):
     c.http.drop(c.port(li))
     first_seen = {}  # survivor -> (time, leader id) of its first view naming a leader other than `old`
     polls = 0
+    term1 = term0
     while time.monotonic() - t0 < limit_s:
         for i in survivors:
-            l = (c.cluster(i, timeout=1.0).get("leader") or {}).get("id") or ""
+            view = c.cluster(i, timeout=1.0)
+            l = (view.get("leader") or {}).get("id") or ""
+            term1 = max(term1, view.get("term") or 0)
             now = time.monotonic()
             if l and l != old:
                 if i not in first_seen or first_seen[i][1] != l:
@@ -55,7 +57,7 @@ def trial(c, poll_s, limit_s):
         c.fail("no new leader known to every survivor %.0f s after the kill" % limit_s)
     ms = (max(v[0] for v in first_seen.values()) - t0) * 1000.0
     new = next(iter(first_seen.values()))[1]
-    return li, old, new, ms, polls
+    return li, old, new, ms, polls, term1 - term0
 
 
 def main():
@@ -73,7 +75,7 @@ def main():
     lo, hi = (int(x) for x in a.election.split("-"))
     cl.ensure_netns()
     c = cl.Cluster(cl.find_raftwc(a.raftwc), 3, a.election, a.heartbeat, a.data_root)
-    times = []
+    times, term_steps = [], []
     try:
         c.start_all()
         t_form = time.monotonic()
@@ -81,10 +83,11 @@ def main():
         cl.log("election %s ms, heartbeat %d ms: cluster of 3 formed in %.1f s; %d trials"
                % (a.election, a.heartbeat, time.monotonic() - t_form, a.trials))
         for t in range(1, a.trials + 1):
-            li, old, new, ms, polls = trial(c, a.poll_ms / 1000.0, limit_s=max(20.0, 10 * hi / 1000.0))
+            li, old, new, ms, polls, terms = trial(c, a.poll_ms / 1000.0, limit_s=max(20.0, 10 * hi / 1000.0))
             times.append(ms)
             cl.log("trial %2d: killed node %d (leader %s) -> new leader %s known to both survivors after "
-                   "%7.1f ms (%d polls)" % (t, li, old, new, ms, polls))
+                   "%7.1f ms (%d polls, term +%d)" % (t, li, old, new, ms, polls, terms))
+            term_steps.append(terms)
             c.start(li)  # restart from its data dir; the next trial waits for 3 live voters
         c.wait_formed(3, timeout=60)
     finally:
@@ -95,10 +98,13 @@ def main():
           "goal p99 <= max timeout + 500 = %d ms: %s (p99 / goal = %.2f)"
           % (a.election, a.heartbeat, s["n"], s["min"], s["median"], s["p99"], s["max"], goal,
              "MET" if s["p99"] <= goal else "MISSED", s["p99"] / goal), flush=True)
+    print("   elections needed per failover (term steps): %s; %s"
+          % (", ".join("%d x%d" % (k, term_steps.count(k)) for k in sorted(set(term_steps))), cl.load_note()))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"election": a.election, "heartbeat": a.heartbeat, "times_ms": times, "summary": s,
-                       "goal_ms": goal}, f, indent=1)
+                       "goal_ms": goal, "term_steps": term_steps, "loadavg": os.getloadavg()}, f,
+                      indent=1)
 
 
 if __name__ == "__main__":

@@ -52,9 +52,10 @@ def main():
         leader = c.wait_formed(3)
         li = c.index_of_id(leader)
         cl.log("cluster of 3 formed; leader node %d; uploading %d bytes to it" % (li, size))
-        cpu0 = {i: cl.proc_cpu_s(c.pid(i)) for i in c.running()}
+        pw = cl.ProcWatch(c).start()
         w = cl.upload_and_watch(c, c.port(li), src, "repl-bench-%d" % os.getpid())
-        cpu = {i: cl.proc_cpu_s(c.pid(i)) - cpu0[i] for i in c.running()}
+        pw.stop()
+        load = cl.load_note()
         if w["storing_ms_high"] is None:
             c.fail("did not see the storing -> counting transition (%d polls)" % w["samples"])
         stored = {i: cl.dir_bytes(c.datadir(i)) for i in c.running()}
@@ -73,8 +74,7 @@ def main():
     st_lo = w["storing_ms_low"] / 1000.0
     repl_rate = mib / st_s
     ref3 = 3 * mib / plain3  # MiB/s of the disk for one writer
-    print("node CPU seconds during the job (upload, storing, counting): %s (leader n%d); %s"
-          % (", ".join("n%d %.2f" % (i, v) for i, v in cpu.items()), li, cl.load_note()))
+    print("during the job (%.1f s: upload, storing, counting), %s: %s" % (pw.wall, load, pw.text(li)))
     print("node data dirs after the job (MiB): %s; peak RSS (MiB): %s"
           % (", ".join("n%d %.0f" % (i, b / 2**20) for i, b in stored.items()),
              ", ".join("n%d %.0f" % (i, k / 1024) for i, k in rss.items())))
@@ -103,7 +103,7 @@ def main():
             json.dump({"bytes": size, "fs": kind, "plain1_s": plain1, "plain3_s": plain3, "plain3c_s": plain3c,
                        "plain3_after_s": plain3_after, "storing_s": st_s, "storing_low_s": st_lo,
                        "job_elapsed_s": res["elapsedMs"] / 1000.0, "wall_s": w["wall_s"],
-                       "body_received_s": w["body_received_s"], "rss_kib": rss, "data_bytes": stored, "cpu_s": cpu,
+                       "body_received_s": w["body_received_s"], "rss_kib": rss, "data_bytes": stored, "nodes": pw.as_dict(),
                        "loadavg": os.getloadavg(),
                        "disk_mib_s_one_writer": ref3}, f, indent=1)
 
