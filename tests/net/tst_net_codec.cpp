@@ -7,6 +7,7 @@
 #include "net/bytes.h"
 #include "net/frame.h"
 #include "net/messages.h"
+#include "net/rpc_transport.h"
 
 using namespace raftwc;
 using namespace raftwc::net;
@@ -79,6 +80,7 @@ class tst_NetCodec : public QObject {
     void dropReasonNamesDistinct();
     void hostPortParsing();
     void defaultRouteParsing();
+    void backoffGrowsWithJitterAndCap();
 };
 
 void tst_NetCodec::byteWriterReaderBigEndian() {
@@ -540,6 +542,25 @@ void tst_NetCodec::defaultRouteParsing() {
     QCOMPARE(defaultRouteInterfaceFrom(QByteArray()), QString());
     QCOMPARE(defaultRouteInterfaceFrom(QByteArray("garbage\n\x01\x02 00000000 zz\n")), QString());
     QVERIFY(!defaultRouteInterface().isEmpty());
+}
+
+void tst_NetCodec::backoffGrowsWithJitterAndCap() {
+    std::mt19937_64 rng(42);
+    QSet<int> distinct;
+    for (int attempt = 1; attempt <= 40; ++attempt) {
+        const int base = static_cast<int>(std::min<qint64>(qint64{100} << std::min(attempt - 1, 30), 5000));
+        for (int k = 0; k < 50; ++k) {
+            const int d = backoffDelayMs(attempt, 100, 5000, rng);
+            QVERIFY2(d >= base - base / 2 && d <= base,
+                     qPrintable(QStringLiteral("%1: %2").arg(attempt).arg(d)));
+            if (attempt == 3) distinct.insert(d);
+        }
+    }
+    QVERIFY(distinct.size() > 10);  // jittered
+    std::mt19937_64 r1(7), r2(7);
+    for (int i = 1; i < 20; ++i)
+        QCOMPARE(backoffDelayMs(i, 100, 5000, r1), backoffDelayMs(i, 100, 5000, r2));
+    QVERIFY(backoffDelayMs(0, 0, 0, r1) >= 1);  // degenerate configuration still waits
 }
 
 QTEST_GUILESS_MAIN(tst_NetCodec)

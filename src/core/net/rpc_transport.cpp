@@ -22,6 +22,14 @@ constexpr qsizetype kMaxInboundConnections = 1024;
 constexpr qint64 kEnvelopeOverhead = 16;
 }  // namespace
 
+int backoffDelayMs(int attempt, int initialMs, int maxMs, std::mt19937_64& rng) {
+    const int shift = std::clamp(attempt - 1, 0, 30);
+    const qint64 base = std::max<qint64>(std::min<qint64>(qint64{std::max(initialMs, 1)} << shift, maxMs), 1);
+    const qint64 half = base / 2;
+    std::uniform_int_distribution<qint64> dist(0, half);
+    return static_cast<int>(std::max<qint64>(1, base - half + dist(rng)));
+}
+
 QLatin1StringView rpcErrorName(RpcError e) {
     switch (e) {
         case RpcError::None:
@@ -252,15 +260,6 @@ void RpcTransport::removePeer(NodeId id) {
     if (wasConnected) emit peerDisconnected(id);
 }
 
-int RpcTransport::nextBackoffMs(Peer& p) {
-    const int shift = std::min(p.attempts > 0 ? p.attempts - 1 : 0, 20);
-    const qint64 base = std::min<qint64>(qint64{cfg_.backoffInitialMs} << shift, cfg_.backoffMaxMs);
-    // Equal jitter: half fixed, half uniformly random.
-    const qint64 half = std::max<qint64>(base / 2, 1);
-    std::uniform_int_distribution<qint64> dist(0, half);
-    return static_cast<int>(std::max<qint64>(1, base - half + dist(rng_)));
-}
-
 void RpcTransport::connectPeer(Peer& p) {
     if (p.socket || p.inBackoff) return;
     const NodeId id = p.id;
@@ -310,7 +309,7 @@ void RpcTransport::closePeerSocket(Peer& p, bool scheduleReconnect) {
     if (scheduleReconnect) {
         ++p.attempts;
         p.inBackoff = true;
-        p.backoffTimer->start(nextBackoffMs(p));
+        p.backoffTimer->start(backoffDelayMs(p.attempts, cfg_.backoffInitialMs, cfg_.backoffMaxMs, rng_));
     }
 }
 

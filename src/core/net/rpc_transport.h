@@ -62,6 +62,10 @@ enum class RpcError : std::uint8_t {
 };
 QLatin1StringView rpcErrorName(RpcError e);
 
+/// Reconnect delay after `attempt` (>= 1) consecutive failures: base = min(max, initial * 2^(attempt-1)),
+/// "equal jitter": base/2 + uniform[0, base/2]. Deterministic for a given PRNG state.
+int backoffDelayMs(int attempt, int initialMs, int maxMs, std::mt19937_64& rng);
+
 /// Outcome of request(): `error == None` and `response` set, or an error.
 struct RpcResult {
     RpcError error = RpcError::None;
@@ -181,7 +185,6 @@ class RpcTransport : public QObject {
     void failRequestsOnConnection(NodeId id, quint64 serial);
     void housekeeping();
     void logDrop(DropReason r, const QString& where);
-    int nextBackoffMs(Peer& p);
     /// Extracts whole frames from `buf`; returns false on a fatal framing/auth error.
     bool extractFrames(QByteArray& buf, StreamState& st, const std::function<bool(Frame&&)>& onFrame);
 
