@@ -249,8 +249,12 @@ void RpcTransport::removePeer(NodeId id) {
     peers_.erase(it);
     const bool wasConnected = p->connected;
     if (p->socket) closePeerSocket(*p, false);
-    delete p->connectTimer;
-    delete p->backoffTimer;
+    // deleteLater: removePeer may be called from a slot while one of these timers is emitting.
+    for (QTimer* t : {p->connectTimer, p->backoffTimer}) {
+        t->stop();
+        QObject::disconnect(t, nullptr, this, nullptr);
+        t->deleteLater();
+    }
     std::vector<quint64> ids;
     for (const auto& [rid, pd] : pending_)
         if (pd.peer == id) ids.push_back(rid);
