@@ -22,7 +22,7 @@ fail() {
 
 cleanup() {
   for i in "${!PID[@]}"; do kill -9 "${PID[$i]}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  { wait; } 2>/dev/null || true
   [ "${KEEP:-0}" = 1 ] || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -37,7 +37,7 @@ start_node() {
     "$@" >>"$T/n$i.log" 2>&1 &
   PID[$i]=$!
 }
-kill_node() { kill -9 "${PID[$1]}" 2>/dev/null || true; wait "${PID[$1]}" 2>/dev/null || true; unset "PID[$1]"; }
+kill_node() { kill -9 "${PID[$1]}" 2>/dev/null || true; { wait "${PID[$1]}"; } 2>/dev/null || true; unset "PID[$1]"; }
 stop_node() {  # graceful: SIGTERM, must exit 0
   kill -TERM "${PID[$1]}"
   local rc=0
@@ -95,24 +95,34 @@ upload_code() { cat "$T/upload.code"; }
 # Reference word count (wc -w in a UTF-8 locale; tests use text where wc and our rule agree).
 ref_words() { LC_ALL=C.UTF-8 wc -w <"$1" | tr -d ' '; }
 
-# make_text FILE BYTES — pseudo-random English-like text (deterministic for a given size)
+# make_text FILE BYTES — English-like text with some UTF-8, deterministic for a given size. Files over 4 MB
+# repeat a 4 MB block of distinct text (fast to generate; the cluster does not care).
 make_text() {
   python3 - "$1" "$2" <<'PY'
 import random, sys
 path, size = sys.argv[1], int(sys.argv[2])
 rng = random.Random(size)
 words = "the of and to in a is that for it as was with be by on not he i this are or his from at which but have an they you were her she there had been one all we their has would when if so no more out up said what its about into than them can only other new some could time these two may then do first any my now such like our over man me even most made after also did many before must through back years where much your way well down should because each just those people mr how too little state good very make world still own see men work long get here between both life being under never day same another know while last might us great old year off come since against go came right used take three café naïve über straße".split()
-out = []
-n = 0
-while n < size:
-    w = rng.choice(words)
-    sep = rng.choice([" ", " ", " ", "\n", "  ", "\t", ", ", ". "])
-    out.append(w + sep); n += len((w + sep).encode())
-data = "".join(out).encode()[:size]
-# do not end inside a multi-byte character
-while data and (data[-1] & 0xC0) == 0x80: data = data[:-1]
-if data and data[-1] >= 0xC0: data = data[:-1]
-open(path, "wb").write(data)
+words = words * 25 + ["w%d" % i for i in range(5000)]  # mostly common words, a long tail
+seps = [" ", " ", " ", "\n", "  ", "\t", ", ", ". "]
+block = min(size, 4 << 20)
+n = block // 6 + 16
+text = "".join(w + s for w, s in zip(rng.choices(words, k=n), rng.choices(seps, k=n))).encode()
+while len(text) < block:
+    text += text
+text = text[:block]
+def trim(b):  # do not end inside a multi-byte character
+    while b and (b[-1] & 0xC0) == 0x80: b = b[:-1]
+    if b and b[-1] >= 0xC0: b = b[:-1]
+    return b
+with open(path, "wb") as f:
+    left = size
+    while left > 0:
+        part = text[:left] if left < len(text) else text
+        part = trim(part) if left <= len(text) else part
+        f.write(part)
+        if left <= len(text): break
+        left -= len(part)
 PY
 }
 
@@ -125,3 +135,15 @@ agreed_leader_of_survivors() {
   done
   [ -n "$(index_of_id "$l")" ]
 }
+
+# Exact reference for the word rule of docs/WORDS.md on any bytes (a separate, regex-based implementation).
+ref_words_exact() {
+  python3 - "$1" <<'PY'
+import re, sys
+data = open(sys.argv[1], "rb").read()
+sep = rb'(?:[\x09-\x0d\x20]|\xc2\xa0|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81[\x9f\xa0]|\xe3\x80\x80)+'
+print(sum(1 for w in re.split(sep, data) if w))
+PY
+}
+# job_field I JOBID JQ — a field of a job (running or done) on node I
+job_field() { api "$1" "/api/jobs/$2" 2>/dev/null | jq -r "$3"; }

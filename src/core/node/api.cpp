@@ -3,8 +3,8 @@
 #include <sys/statvfs.h>
 #include <QJsonArray>
 
+#include "node/jobs.h"
 #include "node/node.h"
-#include "wordcount/serialize.h"
 
 namespace raftwc::node {
 
@@ -83,25 +83,28 @@ http::ApiReply NodeApi::jobWords(const QString& id, qsizetype limit, qsizetype o
             QStringLiteral("job %1 was counted in %2 mode; upload again with ?mode=%3")
                 .arg(id, jobMode, mode));
     if (cachedJob_ != key || !cachedTable_) {
-        auto counts = std::make_shared<wordcount::ShardCounts>();
-        if (!wordcount::decodeShardCounts(qUncompress(j->freqTable).toStdString(), *counts))
+        auto table = decodeWordTable(j->freqTable);
+        if (!table)
             return http::ApiReply::error(500, QStringLiteral("internal"),
                                          QStringLiteral("stored frequency table is damaged"));
-        cachedTable_ = std::move(counts);
+        cachedTable_ = std::make_shared<std::vector<wordcount::WordCount>>(std::move(*table));
         cachedJob_ = key;
     }
-    const auto page = wordcount::pageWords(cachedTable_->freq, std::size_t(limit), std::size_t(offset));
+    const auto page = wordcount::pageSorted(*cachedTable_, std::size_t(limit), std::size_t(offset));
     QJsonArray words;
     for (const auto& wc : page.words)
         words.append(QJsonObject{
             {QStringLiteral("word"), QString::fromUtf8(wc.word.data(), qsizetype(wc.word.size()))},
             {QStringLiteral("count"), qint64(wc.count)}});
-    return http::ApiReply::json(200, QJsonObject{{QStringLiteral("id"), id},
-                                                 {QStringLiteral("mode"), jobMode},
-                                                 {QStringLiteral("total"), qint64(page.totalDistinct)},
-                                                 {QStringLiteral("offset"), qint64(offset)},
-                                                 {QStringLiteral("limit"), qint64(limit)},
-                                                 {QStringLiteral("words"), words}});
+    return http::ApiReply::json(
+        200, QJsonObject{{QStringLiteral("id"), id},
+                         {QStringLiteral("mode"), jobMode},
+                         {QStringLiteral("total"), j->result.value(QStringLiteral("uniqueWords"))},
+                         {QStringLiteral("stored"), qint64(cachedTable_->size())},
+                         {QStringLiteral("complete"), j->result.value(QStringLiteral("tableComplete"))},
+                         {QStringLiteral("offset"), qint64(offset)},
+                         {QStringLiteral("limit"), qint64(limit)},
+                         {QStringLiteral("words"), words}});
 }
 
 }  // namespace raftwc::node

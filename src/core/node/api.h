@@ -29,7 +29,7 @@ class NodeApi final : public http::ApiBackend {
     Node& node_;
     // The last decoded frequency table (paging through one job's words decodes it once).
     QByteArray cachedJob_;
-    std::shared_ptr<wordcount::ShardCounts> cachedTable_;
+    std::shared_ptr<std::vector<wordcount::WordCount>> cachedTable_;
 };
 
 }  // namespace raftwc::node

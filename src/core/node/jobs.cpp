@@ -404,6 +404,12 @@ void JobCoordinator::proposeManifest(const std::shared_ptr<Job>& job, int attemp
 
 void JobCoordinator::startCounting(const std::shared_ptr<Job>& job) {
     job->phase = Job::Phase::Counting;
+    qInfo().noquote() << QStringLiteral("job %1: stored %2 bytes of '%3' in the log (index %4) in %5 ms")
+                             .arg(QString::fromLatin1(job->id))
+                             .arg(job->size)
+                             .arg(job->name)
+                             .arg(job->manifestIndex)
+                             .arg(job->timer.elapsed());
     job->upload = {};  // the bytes are in the log now: free the request body
     job->members = host_.liveMembers();
     if (job->members.empty()) job->members.push_back(host_.selfId());
@@ -421,6 +427,8 @@ void JobCoordinator::startCounting(const std::shared_ptr<Job>& job) {
         job->shards.push_back(s);
     }
     if (job->size == 0) {  // nothing to count: an empty file is all zeros
+        job->shards.clear();
+        job->parts.clear();
         finishCounting(job);
         return;
     }
@@ -476,11 +484,26 @@ void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
         fail(job, 500, QStringLiteral("internal"), QStringLiteral("file vanished from the state machine"));
         return;
     }
-    const QJsonObject result = resultJson(job->id, *file, total, job->shards, host_.selfId(), job->term,
-                                          job->timer.elapsed(), job->mode);
-    const std::string table = wordcount::encodeShardCounts(total);
-    JobResult jr{job->id, QJsonDocument(result).toJson(QJsonDocument::Compact),
-                 qCompress(QByteArray::fromStdString(table), 3)};
+    QJsonObject result = resultJson(job->id, *file, total, job->shards, host_.selfId(), job->term,
+                                    job->timer.elapsed(), job->mode);
+    std::size_t kept = 0;
+    bool complete = true;
+    QByteArray table =
+        encodeWordTable(wordcount::sortedEntries(total.freq), kMaxStoredTableBytes, &kept, &complete);
+    result.insert(QStringLiteral("tableWords"), qint64(kept));
+    result.insert(QStringLiteral("tableComplete"), complete);
+    qInfo().noquote()
+        << QStringLiteral(
+               "job %1: counted %2 bytes in %3 shards on %4 node(s): %5 words, %6 distinct%7; %8 ms")
+               .arg(QString::fromLatin1(job->id))
+               .arg(job->size)
+               .arg(job->shards.size())
+               .arg(job->members.size())
+               .arg(total.words)
+               .arg(total.freq.size())
+               .arg(complete ? QString() : QStringLiteral(" (top %1 stored)").arg(kept))
+               .arg(job->timer.elapsed());
+    JobResult jr{job->id, QJsonDocument(result).toJson(QJsonDocument::Compact), std::move(table)};
     const QByteArray cmd = encodeCommand(jr);
     auto propose = std::make_shared<std::function<void(int)>>();
     QPointer<JobCoordinator> self(this);
@@ -573,6 +596,46 @@ QJsonObject JobCoordinator::jobJson(const Job& job) const {
     };
     if (!job.error.isEmpty()) o.insert(QStringLiteral("error"), job.error);
     return o;
+}
+
+QByteArray encodeWordTable(const std::vector<wordcount::WordCount>& sorted, std::size_t maxCompressedBytes,
+                           std::size_t* kept, bool* complete) {
+    std::size_t n = sorted.size();
+    for (;;) {
+        ByteWriter w;
+        w.u8(1);
+        w.u64(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            w.bytes(sorted[i].word);
+            w.u64(sorted[i].count);
+        }
+        QByteArray packed = qCompress(w.data(), 3);
+        if (std::size_t(packed.size()) <= maxCompressedBytes || n == 0) {
+            *kept = n;
+            *complete = n == sorted.size();
+            return packed;
+        }
+        // Shrink in proportion to the excess, with a margin.
+        n = std::size_t(double(n) * double(maxCompressedBytes) / double(packed.size()) * 0.9);
+    }
+}
+
+std::optional<std::vector<wordcount::WordCount>> decodeWordTable(const QByteArray& compressed) {
+    const QByteArray raw = qUncompress(compressed);
+    ByteReader r(raw);
+    if (r.u8() != 1) return std::nullopt;
+    const std::uint64_t n = r.u64();
+    if (!r.ok() || n > std::uint64_t(raw.size())) return std::nullopt;
+    std::vector<wordcount::WordCount> out;
+    out.reserve(std::size_t(n));
+    for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+        wordcount::WordCount wc;
+        wc.word = r.stdBytes(1u << 20);
+        wc.count = r.u64();
+        out.push_back(std::move(wc));
+    }
+    if (!r.atEnd()) return std::nullopt;
+    return out;
 }
 
 QJsonObject resultJson(const QByteArray& jobId, const StoredFile& file, const ShardCounts& total,

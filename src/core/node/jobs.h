@@ -162,6 +162,15 @@ class JobCoordinator : public QObject {
     std::uint64_t jobsFailed_ = 0;
 };
 
+/// The frequency table committed with a result: entries sorted by count desc, then word asc,
+/// qCompress'ed. Bounded: if the whole table would exceed `maxCompressedBytes`, only the top entries
+/// that fit are kept (*complete = false) — a file of a billion distinct tokens must not become one
+/// giant log entry.
+QByteArray encodeWordTable(const std::vector<wordcount::WordCount>& sorted, std::size_t maxCompressedBytes,
+                           std::size_t* kept, bool* complete);
+std::optional<std::vector<wordcount::WordCount>> decodeWordTable(const QByteArray& compressed);
+inline constexpr std::size_t kMaxStoredTableBytes = 2u << 20;
+
 /// The JSON of a finished job's result (also what is committed in the JobResult entry).
 QJsonObject resultJson(const QByteArray& jobId, const StoredFile& file, const wordcount::ShardCounts& total,
                        const std::vector<ShardState>& shards, raft::NodeId coordinator, raft::Term term,

@@ -25,6 +25,9 @@ namespace {
 constexpr qint64 kAliveMs = 2500;  ///< A member heard from within this is "alive" (hellos come every 1 s).
 constexpr qint64 kProposalTimeoutMs = 30000;
 constexpr int kForwardTimeoutMs = 20000;
+/// Largest entry a node proposes. Entries are replicated whole (a file travels as ≤ 1 MiB chunks), so a
+/// giant entry would hold up heartbeats behind it on the connection.
+constexpr qsizetype kMaxEntryBytes = 4 << 20;
 
 QByteArray u64Payload(quint64 v) {
     net::ByteWriter w;
@@ -426,7 +429,8 @@ void Node::onAppRequest(const net::InboundRequest& req) {
     };
     switch (method) {
         case RpcMethod::ForwardPropose: {
-            if (failed_) return replyStatus(quint16(NodeRpcStatus::Failed));
+            if (failed_ || req.envelope.payload.size() > kMaxEntryBytes)
+                return replyStatus(quint16(NodeRpcStatus::Failed));
             const raft::ProposeResult r = raft_->propose(req.envelope.payload.toStdString());
             if (!r.ok()) {
                 return replyStatus(r.code == raft::ProposeResult::Code::NotLeader
@@ -717,6 +721,13 @@ bool Node::leaderKnown() const {
 }
 
 void Node::proposeCommand(QByteArray command, std::function<void(ProposeOutcome)> done) {
+    if (command.size() > kMaxEntryBytes) {
+        done({ProposeOutcome::Code::Failed, 0, 0,
+              QStringLiteral("entry of %1 bytes exceeds the %2-byte limit")
+                  .arg(command.size())
+                  .arg(kMaxEntryBytes)});
+        return;
+    }
     if (failed_) {
         done({ProposeOutcome::Code::Failed, 0, 0, QStringLiteral("node stopped")});
         return;
