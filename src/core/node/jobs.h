@@ -137,7 +137,7 @@ class JobCoordinator : public QObject {
     int shardTimeoutMs = 20000;
     int maxShardAttempts = 4;
     int shardsPerNode = 2;
-    std::uint64_t minShardBytes = 1 << 20;
+    std::uint64_t minShardBytes = 256 << 10;
 
   private:
     struct Job;
