@@ -120,13 +120,16 @@ void TestStorageLog::crc32cKnownValues() {
     std::string zeros(32, '\0');
     QCOMPARE(crc32c(zeros.data(), zeros.size()), 0x8A9136AAu);  // RFC 3720 B.4
     std::mt19937_64 rng(7);
-    for (int n : {1, 3, 7, 8, 9, 63, 64, 65, 1000, 4096 + 5}) {
+    for (int n :
+         {1, 3, 7, 8, 9, 63, 64, 65, 1000, 4096 + 5, 3 * 4096 - 1, 3 * 4096, 3 * 4096 + 9, 100000, 1 << 20}) {
         const std::string d = test::randomBytes(rng, static_cast<std::size_t>(n));
         const std::uint32_t t = crc32cTable(0, d.data(), d.size());
         if (crc32cHardwareAvailable()) QCOMPARE(crc32cHardware(0, d.data(), d.size()), t);
         // Unaligned start and incremental extension give the same value.
         const std::size_t cut = d.size() / 3;
         QCOMPARE(crc32cExtend(crc32c(d.data(), cut), d.data() + cut, d.size() - cut), t);
+        if (d.size() > 1)
+            QCOMPARE(crc32c(d.data() + 1, d.size() - 1), crc32cTable(0, d.data() + 1, d.size() - 1));
     }
 }
 
