@@ -29,6 +29,8 @@ def trial(c, poll_s, limit_s):
         c.fail("could not map the leader %s to a node" % old)
     term0 = max(c.cluster(i).get("term") or 0 for i in survivors)  # also warms the keep-alive connections
     proc = c.procs.pop(li)
+    pw = cl.ProcWatch(c)
+    pw.s0 = {i: v for i, v in pw._snap().items() if i != li}
     t0 = time.monotonic()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -36,11 +38,14 @@ def trial(c, poll_s, limit_s):
     first_seen = {}  # survivor -> (time, leader id) of its first view naming a leader other than `old`
     polls = 0
     term1 = term0
+    term_up = None  # first moment a survivor reports a term above term0: an election has begun
     while time.monotonic() - t0 < limit_s:
         for i in survivors:
             view = c.cluster(i, timeout=1.0)
             l = (view.get("leader") or {}).get("id") or ""
             term1 = max(term1, view.get("term") or 0)
+            if term_up is None and term1 > term0:
+                term_up = (time.monotonic() - t0) * 1000.0
             now = time.monotonic()
             if l and l != old:
                 if i not in first_seen or first_seen[i][1] != l:
@@ -55,9 +60,12 @@ def trial(c, poll_s, limit_s):
         time.sleep(poll_s)
     else:
         c.fail("no new leader known to every survivor %.0f s after the kill" % limit_s)
+    pw.t0 = t0
+    pw.stop()
     ms = (max(v[0] for v in first_seen.values()) - t0) * 1000.0
     new = next(iter(first_seen.values()))[1]
-    return li, old, new, ms, polls, term1 - term0
+    waited = max(v[1] for v in pw.d.values())  # event-loop thread of the survivors
+    return li, old, new, ms, polls, term1 - term0, term_up, waited
 
 
 def main():
@@ -75,7 +83,7 @@ def main():
     lo, hi = (int(x) for x in a.election.split("-"))
     cl.ensure_netns()
     c = cl.Cluster(cl.find_raftwc(a.raftwc), 3, a.election, a.heartbeat, a.data_root)
-    times, term_steps = [], []
+    times, term_steps, trials = [], [], []
     try:
         c.start_all()
         t_form = time.monotonic()
@@ -83,10 +91,13 @@ def main():
         cl.log("election %s ms, heartbeat %d ms: cluster of 3 formed in %.1f s; %d trials"
                % (a.election, a.heartbeat, time.monotonic() - t_form, a.trials))
         for t in range(1, a.trials + 1):
-            li, old, new, ms, polls, terms = trial(c, a.poll_ms / 1000.0, limit_s=max(20.0, 10 * hi / 1000.0))
+            li, old, new, ms, polls, terms, term_up, waited = trial(c, a.poll_ms / 1000.0, limit_s=max(20.0, 10 * hi / 1000.0))
             times.append(ms)
             cl.log("trial %2d: killed node %d (leader %s) -> new leader %s known to both survivors after "
-                   "%7.1f ms (%d polls, term +%d)" % (t, li, old, new, ms, polls, terms))
+                   "%7.1f ms (%d polls; term +%d, first seen at %s ms; a survivor's event loop waited %.0f ms for a CPU)"
+                   % (t, li, old, new, ms, polls, terms, "%.0f" % term_up if term_up is not None else "?",
+                      waited * 1000))
+            trials.append({"ms": ms, "term_steps": terms, "term_up_ms": term_up, "runq_wait_ms": waited * 1000})
             term_steps.append(terms)
             c.start(li)  # restart from its data dir; the next trial waits for 3 live voters
         c.wait_formed(3, timeout=60)
@@ -103,7 +114,7 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"election": a.election, "heartbeat": a.heartbeat, "times_ms": times, "summary": s,
-                       "goal_ms": goal, "term_steps": term_steps, "loadavg": os.getloadavg()}, f,
+                       "goal_ms": goal, "term_steps": term_steps, "trials": trials, "loadavg": os.getloadavg()}, f,
                       indent=1)
 
 

@@ -4,24 +4,27 @@
 # (tests/tools/in-netns.sh); data dirs and files go under --dir (default /var/tmp, must not be tmpfs)
 # and are removed afterwards.
 #
-#   bench/cluster/run.sh [--quick] [--only failover|replication|e2e] [--dir DIR] [--out DIR]
+#   bench/cluster/run.sh [--quick] [--only failover|replication|e2e] [--dir DIR] [--out DIR] [--nice N]
 #
 #   --quick   smoke run: 5 failover trials, 64 MiB replication, 10,30 MiB e2e with 1 repetition
 #   --out     where the logs and JSON results go (default: a new /tmp/raftwc-clusterbench.XXXXXX)
+#   --nice N  run everything (nodes, references, client) at scheduling niceness N (negative needs root):
+#             a diagnostic for a machine busy with other work; references and cluster get the same N
 # Binaries: $RAFTWC (else build-clusterbench/src/headless/raftwc, build-node, build), the kernel reference
 # build*/bench/cluster/cluster_kernel_ref (optional). Build them with:
 #   cmake -S . -B build-clusterbench -G Ninja -DRAFTWC_WERROR=ON
 #   cmake --build build-clusterbench --target raftwc cluster_kernel_ref
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-quick=0 only="" dir=/var/tmp out=""
+quick=0 only="" dir=/var/tmp out="" nice=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --only) only=${2:?}; shift ;;
     --dir) dir=${2:?}; shift ;;
     --out) out=${2:?}; shift ;;
-    *) sed -n '2,15p' "$0" >&2; exit 2 ;;
+    --nice) nice=${2:?}; shift ;;
+    *) sed -n '2,17p' "$0" >&2; exit 2 ;;
   esac
   shift
 done
@@ -31,12 +34,12 @@ mkdir -p "$out"
 if [ "$quick" = 1 ]; then trials=5 mib=64 sizes=10,30 reps=1; else trials=20 mib=256 sizes=10,100 reps=3; fi
 
 echo "== raftwc cluster benchmarks $(date -u +%FT%TZ) on $(nproc) CPUs, $(uname -r); git $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?')"
-echo "   load average at start: $(cut -d' ' -f1-3 /proc/loadavg); results in $out"
+echo "   load average at start: $(cut -d' ' -f1-3 /proc/loadavg); niceness $nice; results in $out"
 run() {  # run NAME CMD... : tee the output, keep the summary line
   local name=$1; shift
   echo; echo "== $name: $*"
   local t0=$SECONDS
-  "$@" 2>&1 | tee "$out/$name.log"
+  nice -n "$nice" "$@" 2>&1 | tee "$out/$name.log"
   echo "   ($name took $((SECONDS - t0)) s)"
 }
 if [ -z "$only" ] || [ "$only" = failover ]; then
