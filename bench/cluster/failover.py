@@ -20,6 +20,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clusterlib as cl  # noqa: E402
 
 
+def log_sizes(c):
+    return {i: os.path.getsize(c.logpath(i)) if os.path.exists(c.logpath(i)) else 0 for i in range(1, c.n + 1)}
+
+
+def log_since(c, i, offset, limit=40):
+    with open(c.logpath(i), "rb") as f:
+        f.seek(offset)
+        lines = f.read().decode(errors="replace").splitlines()
+    return lines[:limit]
+
+
 def trial(c, poll_s, limit_s):
     old = c.wait_formed(3, timeout=60)
     li = c.index_of_id(old)
@@ -28,6 +39,7 @@ def trial(c, poll_s, limit_s):
     if li is None or any(not v for v in ids.values()):
         c.fail("could not map the leader %s to a node" % old)
     term0 = max(c.cluster(i).get("term") or 0 for i in survivors)  # also warms the keep-alive connections
+    offsets = log_sizes(c)
     proc = c.procs.pop(li)
     pw = cl.ProcWatch(c)
     pw.s0 = {i: v for i, v in pw._snap().items() if i != li}
@@ -65,6 +77,10 @@ def trial(c, poll_s, limit_s):
     ms = (max(v[0] for v in first_seen.values()) - t0) * 1000.0
     new = next(iter(first_seen.values()))[1]
     waited = max(v[1] for v in pw.d.values())  # event-loop thread of the survivors
+    if ms > c.slow_ms:  # show what the survivors logged during a slow failover
+        for i in survivors:
+            for line in log_since(c, i, offsets[i]):
+                print("      n%d| %s" % (i, line))
     return li, old, new, ms, polls, term1 - term0, term_up, waited
 
 
@@ -77,12 +93,15 @@ def main():
     ap.add_argument("--raftwc")
     ap.add_argument("--data-root", default=None, help="parent of the nodes' data dirs (default $TMPDIR)")
     ap.add_argument("--json", help="write the results as JSON here")
+    ap.add_argument("--verbose", action="store_true", help="nodes log debug lines (shown for slow trials)")
     a = ap.parse_args()
     if not 1 <= a.trials <= 1000:
         sys.exit("--trials must be 1..1000")
     lo, hi = (int(x) for x in a.election.split("-"))
     cl.ensure_netns()
-    c = cl.Cluster(cl.find_raftwc(a.raftwc), 3, a.election, a.heartbeat, a.data_root)
+    c = cl.Cluster(cl.find_raftwc(a.raftwc), 3, a.election, a.heartbeat, a.data_root,
+                   extra=["--verbose"] if a.verbose else [])
+    c.slow_ms = hi + 200  # survivors' log lines of trials slower than this are printed
     times, term_steps, trials = [], [], []
     try:
         c.start_all()
