@@ -198,6 +198,11 @@ bool Cluster::step() {
     Event ev = std::move(queue_.back());
     queue_.pop_back();
     now_ = std::max(now_, ev.at);
+    if (++events_ > options_.maxEvents) {
+        fail(fmt("event budget exhausted: %" PRIu64 " events (a message storm or livelock?); last: %s",
+                 options_.maxEvents, ev.kind == EvKind::Deliver ? describe(ev.msg).c_str() : "tick/sync"));
+        return false;
+    }
     handle(ev);
     while (!pendingStops_.empty()) {
         const NodeId id = pendingStops_.back();
@@ -688,6 +693,16 @@ void Cluster::crash(NodeId id) {
     traceLine(fmt("n%" PRIu64 " CRASH%s", id, n.busy ? " (losing the Ready being persisted)" : ""));
     n.raw.reset();
     n.state = Node::State::Down;
+    if (options_.amnesiacDisk) {
+        std::vector<Entry> kept = n.storage.all();
+        kept.resize(kept.size() - std::min<std::size_t>(kept.size(), rng_.range(1, 3)));
+        raft::HardState hs = n.storage.hardState();
+        hs.vote = raft::kNoNode;
+        hs.commit = std::min<Index>(hs.commit, kept.size());
+        n.storage = raft::MemoryStorage{};
+        n.storage.append(kept);
+        n.storage.setHardState(hs);
+    }
     n.busy = false;
     n.pending = {};
     n.inbox.clear();

@@ -73,6 +73,12 @@ struct ClusterOptions {
     /// The node adapter's job when it applies its own RemoveNode: stop. The simulation also stops the
     /// removed node when any node applies its removal (the operator shuts it down).
     bool stopRemovedNodes = true;
+    /// FOR TESTING THE CHECKER ONLY: a disk that ignores fsync. A crash forgets the vote and the last
+    /// 1–3 synced entries. Raft cannot be safe on such a disk; the checks must notice.
+    bool amnesiacDisk = false;
+    /// A run that processes more events than this fails ("event budget exhausted"): message storms and
+    /// livelocks show up as failures instead of hanging the test.
+    std::uint64_t maxEvents = 1'000'000;
 };
 
 struct MessageStats {
@@ -165,6 +171,7 @@ class Cluster {
     /// Messages sent by one node (all types) since the start or the last resetStats().
     std::uint64_t sentBy(NodeId id) const;
     std::uint64_t crashes() const { return crashes_; }
+    std::uint64_t events() const { return events_; }
 
     // ---- checks ------------------------------------------------------------------------------------
     /// The first safety violation seen (the simulation stops processing events after one).
@@ -226,6 +233,7 @@ class Cluster {
     MessageStats stats_;
     std::map<NodeId, std::uint64_t> sentBy_;
     std::uint64_t crashes_ = 0;
+    std::uint64_t events_ = 0;
 
     // Ghost state for the safety checks.
     std::map<Term, NodeId> leaderOfTerm_;

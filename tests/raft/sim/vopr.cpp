@@ -55,6 +55,8 @@ VoprResult runVopr(const VoprOptions& o) {
     co.voters = voters;
     co.trace = o.trace;
     co.checkInvariants = o.checkInvariants;
+    co.amnesiacDisk = o.amnesiacDisk;
+    co.maxEvents = o.maxEvents;
     static constexpr double kDrop[] = {0, 0, 0.01, 0.05, 0.15, 0.3};
     static constexpr double kDup[] = {0, 0.01, 0.05};
     static constexpr double kReorder[] = {0, 0.05, 0.2};
@@ -97,6 +99,7 @@ VoprResult runVopr(const VoprOptions& o) {
                                                              [](const Proposal& p) { return p.acked; }));
         res.crashes = c.crashes();
         res.messages = c.stats().sent;
+        res.events = c.events();
         const NodeId l = c.leader();
         res.finalTerm = l ? c.status(l).term : 0;
         return res;

@@ -16,8 +16,10 @@ struct VoprOptions {
     std::uint64_t seed = 1;
     int voters = 0;  ///< 0: drawn from the seed (3, 5 or 7).
     std::function<void(std::string_view)> trace;
-    Micros livenessBudget = 60 * kSec;  ///< Virtual time allowed for convergence once faults stop.
-    bool checkInvariants = true;        ///< The core's own invariant checks.
+    Micros livenessBudget = 60 * kSec;    ///< Virtual time allowed for convergence once faults stop.
+    bool checkInvariants = true;          ///< The core's own invariant checks.
+    bool amnesiacDisk = false;            ///< Checker self-test: ClusterOptions::amnesiacDisk.
+    std::uint64_t maxEvents = 1'000'000;  ///< ClusterOptions::maxEvents.
 };
 
 struct VoprResult {
@@ -33,6 +35,7 @@ struct VoprResult {
     std::uint64_t crashes = 0;
     std::uint64_t messages = 0;
     std::uint64_t confChanges = 0;
+    std::uint64_t events = 0;
     Term finalTerm = 0;
 };
 
