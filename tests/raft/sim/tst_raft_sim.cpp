@@ -1,7 +1,7 @@
 // VOPR-style randomized simulation of the Raft core: every seed draws a cluster size (3/5/7) and a fault
 // mix, checks safety throughout and liveness once faults stop. See docs/raft-simulation.md.
 //
-//   RAFTWC_SIM_SEEDS=N        run N seeds (default 3000) starting at RAFTWC_SIM_SEED_BASE (default 1)
+//   RAFTWC_SIM_SEEDS=N        run N seeds (default 10000) starting at RAFTWC_SIM_SEED_BASE (default 1)
 //   RAFTWC_SIM_THREADS=T      worker threads (default 2)
 //   RAFTWC_SIM_SEED=S         replay one seed exactly; RAFTWC_SIM_TRACE=1 prints every event
 #include <QtTest>
@@ -127,7 +127,7 @@ void tst_RaftSim::seeds() {
         QVERIFY2(r.ok, r.failure.c_str());
         return;
     }
-    const std::uint64_t count = envU64("RAFTWC_SIM_SEEDS", 3000);
+    const std::uint64_t count = envU64("RAFTWC_SIM_SEEDS", 10000);
     const std::uint64_t base = envU64("RAFTWC_SIM_SEED_BASE", 1);
     const unsigned threads =
         static_cast<unsigned>(std::max<std::uint64_t>(1, envU64("RAFTWC_SIM_THREADS", 2)));
