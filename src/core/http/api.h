@@ -60,9 +60,25 @@ class ApiBackend {
     virtual ApiReply jobs() = 0;
     /// GET /api/jobs/{id}: a finished result or an in-flight job's progress.
     virtual ApiReply job(const QString& id) = 0;
-    /// GET /api/jobs/{id}/words. `limit` in 1..10000, `offset` >= 0, mode "normalized" or "raw"
-    /// (validated by the front end).
+    /// GET /api/jobs/{id}/words. `limit` in 1..10000, `offset` >= 0, mode "normalized", "raw" or empty
+    /// (not given: the job's own mode); validated by the front end.
     virtual ApiReply jobWords(const QString& id, qsizetype limit, qsizetype offset, const QString& mode) = 0;
+
+    /// DELETE /api/members/{id}: remove a (dead) member from the configuration. `authorization` is the
+    /// request's Authorization header (the backend decides what it requires). `done` exactly once.
+    virtual void removeMember(const QString& id, const QByteArray& authorization,
+                              std::function<void(ApiReply)> done) {
+        Q_UNUSED(id);
+        Q_UNUSED(authorization);
+        done(ApiReply::error(501, QStringLiteral("not_implemented"), QStringLiteral("not supported")));
+    }
+    /// POST /api/leader/transfer[?to=id]: hand leadership to `to` (empty: the most up-to-date voter).
+    virtual void transferLeadership(const QString& to, const QByteArray& authorization,
+                                    std::function<void(ApiReply)> done) {
+        Q_UNUSED(to);
+        Q_UNUSED(authorization);
+        done(ApiReply::error(501, QStringLiteral("not_implemented"), QStringLiteral("not supported")));
+    }
 };
 
 }  // namespace raftwc::http

@@ -489,16 +489,33 @@ void HttpFrontend::handleRequest(const QHttpServerRequest& request, QTcpSocket* 
             if (!intParam(q, QStringLiteral("offset"), 0, &offset))
                 return answer(ApiReply::error(400, QStringLiteral("bad_request"),
                                               QStringLiteral("offset must be a non-negative integer")));
-            const QString mode = q.hasQueryItem(QStringLiteral("mode"))
-                                     ? q.queryItemValue(QStringLiteral("mode"))
-                                     : QStringLiteral("normalized");
-            if (mode != QLatin1String("normalized") && mode != QLatin1String("raw"))
+            const QString mode =
+                q.hasQueryItem(QStringLiteral("mode")) ? q.queryItemValue(QStringLiteral("mode")) : QString();
+            if (!mode.isEmpty() && mode != QLatin1String("normalized") && mode != QLatin1String("raw"))
                 return answer(ApiReply::error(400, QStringLiteral("bad_request"),
                                               QStringLiteral("mode must be normalized or raw")));
             return answer(m_backend->jobWords(parts[0], limit, offset, mode));
         }
         return answer(
             ApiReply::error(404, QStringLiteral("not_found"), QStringLiteral("no such path: %1").arg(path)));
+    }
+    // Membership administration (asynchronous: the change goes through the leader and the log).
+    auto later = [this, sock, seq, close](const ApiReply& reply) { deliver(sock, seq, reply, close, false); };
+    const QByteArray authorization = request.value(QByteArrayLiteral("Authorization"));
+    if (path.startsWith(QLatin1String("/api/members/"))) {
+        const QString id = path.mid(13);
+        if (!pathIdPattern().match(id).hasMatch())
+            return answer(ApiReply::error(404, QStringLiteral("not_found"),
+                                          QStringLiteral("no such path: %1").arg(path)));
+        if (method != QHttpServerRequest::Method::Delete) return answer(methodNotAllowed("DELETE"));
+        m_backend->removeMember(id, authorization, later);
+        return;
+    }
+    if (path == QLatin1String("/api/leader/transfer")) {
+        if (method != QHttpServerRequest::Method::Post) return answer(methodNotAllowed("POST"));
+        m_backend->transferLeadership(request.query().queryItemValue(QStringLiteral("to")), authorization,
+                                      later);
+        return;
     }
     if (path.startsWith(QLatin1String("/api/")))
         return answer(

@@ -27,6 +27,66 @@ void NodeApi::count(http::Upload upload, std::function<void(http::ApiReply)> don
     node_.coordinator().count(std::move(upload), std::move(done));
 }
 
+std::optional<http::ApiReply> NodeApi::denied(const QByteArray& authorization) const {
+    const QByteArray& key = node_.clusterKey();
+    if (key.isEmpty()) return std::nullopt;  // open mode: anyone on the network is trusted anyway
+    const QByteArray expected = QByteArrayLiteral("Bearer ") + key;
+    // Constant-time comparison.
+    unsigned diff = unsigned(authorization.size() ^ expected.size());
+    for (qsizetype i = 0; i < expected.size(); ++i)
+        diff |= unsigned(uchar(expected[i]) ^ uchar(i < authorization.size() ? authorization[i] : 0));
+    if (diff == 0) return std::nullopt;
+    auto r = http::ApiReply::error(
+        401, QStringLiteral("unauthorized"),
+        QStringLiteral("membership operations need 'Authorization: Bearer <cluster key>'"));
+    r.headers.append({QByteArrayLiteral("WWW-Authenticate"), QByteArrayLiteral("Bearer")});
+    return r;
+}
+
+namespace {
+std::optional<raft::NodeId> parseNodeId(const QString& s) {
+    bool ok = false;
+    const raft::NodeId id = s.toULongLong(&ok, 16);
+    if (!ok || id == raft::kNoNode) return std::nullopt;
+    return id;
+}
+}  // namespace
+
+void NodeApi::removeMember(const QString& id, const QByteArray& authorization,
+                           std::function<void(http::ApiReply)> done) {
+    if (auto d = denied(authorization)) return done(*d);
+    const auto member = parseNodeId(id);
+    if (!member)
+        return done(http::ApiReply::error(400, QStringLiteral("bad_request"),
+                                          QStringLiteral("bad node id %1").arg(id)));
+    node_.removeMember(*member, [done, id](const QString& error) {
+        if (error.isEmpty())
+            done(http::ApiReply::json(200, QJsonObject{{QStringLiteral("removed"), id}}));
+        else
+            done(http::ApiReply::error(409, QStringLiteral("not_removed"), error));
+    });
+}
+
+void NodeApi::transferLeadership(const QString& to, const QByteArray& authorization,
+                                 std::function<void(http::ApiReply)> done) {
+    if (auto d = denied(authorization)) return done(*d);
+    raft::NodeId target = raft::kNoNode;
+    if (!to.isEmpty()) {
+        const auto t = parseNodeId(to);
+        if (!t)
+            return done(http::ApiReply::error(400, QStringLiteral("bad_request"),
+                                              QStringLiteral("bad node id %1").arg(to)));
+        target = *t;
+    }
+    node_.transferLeadership(target, [done](const QString& error) {
+        if (error.isEmpty())
+            done(http::ApiReply::json(202,
+                                      QJsonObject{{QStringLiteral("transfer"), QStringLiteral("started")}}));
+        else
+            done(http::ApiReply::error(409, QStringLiteral("not_transferred"), error));
+    });
+}
+
 http::ApiReply NodeApi::cluster() {
     return http::ApiReply::json(200, clusterJson(node_.status()));
 }
@@ -77,7 +137,7 @@ http::ApiReply NodeApi::jobWords(const QString& id, qsizetype limit, qsizetype o
         return http::ApiReply::error(404, QStringLiteral("not_found"),
                                      QStringLiteral("no finished job %1").arg(id));
     const QString jobMode = j->result.value(QStringLiteral("mode")).toString();
-    if (!mode.isEmpty() && mode != jobMode)
+    if (!mode.isEmpty() && mode != jobMode)  // empty: the job's own mode
         return http::ApiReply::error(
             409, QStringLiteral("wrong_mode"),
             QStringLiteral("job %1 was counted in %2 mode; upload again with ?mode=%3")

@@ -4,6 +4,7 @@
 
 #include <QByteArray>
 #include <memory>
+#include <optional>
 
 #include "http/api.h"
 #include "wordcount/wordcount.h"
@@ -24,8 +25,14 @@ class NodeApi final : public http::ApiBackend {
     http::ApiReply job(const QString& id) override;
     http::ApiReply jobWords(const QString& id, qsizetype limit, qsizetype offset,
                             const QString& mode) override;
+    void removeMember(const QString& id, const QByteArray& authorization,
+                      std::function<void(http::ApiReply)> done) override;
+    void transferLeadership(const QString& to, const QByteArray& authorization,
+                            std::function<void(http::ApiReply)> done) override;
 
   private:
+    /// Membership operations need "Authorization: Bearer <cluster key>" when the node has a key.
+    std::optional<http::ApiReply> denied(const QByteArray& authorization) const;
     Node& node_;
     // The last decoded frequency table (paging through one job's words decodes it once).
     QByteArray cachedJob_;
