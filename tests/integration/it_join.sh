@@ -36,4 +36,17 @@ code=$(curl -sS -o "$T/tr.out" -w '%{http_code}' -X POST -H "Authorization: Bear
 [ "$code" = 202 ] || fail "transfer answered $code: $(cat "$T/tr.out")"
 moved() { local l; l=$(agreed_leader 3) && [ "$l" != "$leader" ]; }
 wait_until 10 "leadership moved to another voter" moved
+
+# A node whose data belongs to ANOTHER cluster refuses to join this one. Make such data: node 5 first
+# bootstraps its own single-node cluster on another multicast port, then restarts on the shared group.
+EXPECT=1 start_node 5 --group 239.0.0.1:10099
+own() { [ -n "$(leader_of 5)" ] && [ "$(field 5 .clusterId)" != "$(field 1 .clusterId)" ]; }
+wait_until 20 "node 5 leads its own cluster" own
+cid5=$(field 5 .clusterId)
+stop_node 5
+EXPECT=1 start_node 5
+refused() { grep -q "refusing to join another cluster" "$T/n5.log"; }
+wait_until 15 "node 5 refuses the other cluster's leader" refused
+[ "$(field 5 .clusterId)" = "$cid5" ] || fail "node 5 changed cluster"
+[ "$(field 1 '.members | length')" = 3 ] || fail "node 5 was added to cluster 1"
 echo "PASS it_join"
