@@ -393,10 +393,12 @@ void RaftCore::handleVoteRequest(const Message& m) {
     } else {
         r.term = term_;
         r.reject = true;
-        log(LogLevel::Info,
-            who() + " refuses " + (pre ? "pre-vote" : "vote") + " to " + str(m.from) + " for term " +
-                str(m.term) +
-                (upToDate ? ": already voted for " + str(vote_) : std::string(": its log is behind")));
+        log(LogLevel::Info, who() + " refuses " + (pre ? "pre-vote" : "vote") + " to " + str(m.from) +
+                                " for term " + str(m.term) +
+                                (!upToDate ? std::string(": its log is behind")
+                                 : vote_ != kNoNode && vote_ != m.from
+                                     ? ": already voted for " + str(vote_)
+                                     : ": leader " + str(lead_) + " is known in this term"));
     }
     r.from = id_;  // not send(): the granted pre-vote answer carries the requested term
     msgs_.push_back(std::move(r));
