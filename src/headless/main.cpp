@@ -79,6 +79,11 @@ int main(int argc, char** argv) {
         return 1;
     }
 
+    // An unrecoverable storage error (disk full or I/O error while persisting): the node cannot vote or
+    // acknowledge what it could not write, so it exits non-zero (a supervisor restarts it once fixed).
+    QObject::connect(&node, &raftwc::node::Node::fatalError, &app,
+                     [](const QString&) { QCoreApplication::exit(3); });
+
     QSocketNotifier notifier(g_signalFds[0], QSocketNotifier::Read);
     bool stopping = false;
     QObject::connect(&notifier, &QSocketNotifier::activated, &app, [&] {
