@@ -25,7 +25,9 @@ namespace {
 ClusterOptions options(int voters, std::uint64_t seed = 1) {
     ClusterOptions o;
     o.voters = voters;
-    o.seed = seed;
+    // RAFTWC_SIM_SEED_OFFSET shifts every scenario's seed (to check that a scenario does not depend on
+    // one lucky schedule); the default 0 is what CI runs.
+    o.seed = seed + static_cast<std::uint64_t>(qEnvironmentVariableIntValue("RAFTWC_SIM_SEED_OFFSET")) * 1000;
     o.net.delayMin = 1 * kMs;
     o.net.delayMax = 5 * kMs;
     if (qEnvironmentVariableIntValue("RAFTWC_SIM_TRACE"))
@@ -240,7 +242,7 @@ void tst_RaftScenarios::manyElectionsSevenNodes() {
 
 void tst_RaftScenarios::electionTakesAHandfulOfMessages() {
     // Healthy 3-node cluster, first election: one pre-vote round trip and one vote round trip to each
-    // peer (8 messages) when one node times out first; never more than 8 per campaign.
+    // peer (at most 8 messages) when one node times out first; never more than 8 per campaign.
     int single = 0;
     const int runs = 40;
     for (int seed = 1; seed <= runs; ++seed) {
@@ -261,7 +263,10 @@ void tst_RaftScenarios::electionTakesAHandfulOfMessages() {
                                 .arg(electionMsgs)
                                 .arg(campaigns)));
         if (campaigns == 1) {
-            QCOMPARE(electionMsgs, std::uint64_t{8});
+            // 2 PreVotes, 2 Votes, and their answers (one answer may still be in flight: a quorum of 3 is
+            // the candidate plus one vote, and a late Vote request can arrive after the first Append).
+            QVERIFY2(electionMsgs >= 6 && electionMsgs <= 8,
+                     qPrintable(QStringLiteral("seed %1: %2 election messages").arg(seed).arg(electionMsgs)));
             ++single;
         }
         CHECK_SAFE(c);
@@ -540,16 +545,17 @@ void tst_RaftScenarios::crashWhilePersistingLosesTheReady() {
     Cluster c(o);
     QVERIFY(one(c, "a", 3) > 0);
     int lost = 0;
-    for (int i = 0; i < 200 && lost < 20; ++i) {
+    for (int i = 0; i < 3000 && lost < 20 && c.ok(); ++i) {
         const NodeId l = c.leader();
         if (l != kNoNode) c.propose(l, "p" + std::to_string(i));
         c.runFor(c.rng().range(1, 40) * kMs);
         for (NodeId id : c.nodeIds()) {
-            if (c.isBusy(id) && c.rng().chance(0.3)) {
+            if (c.isBusy(id)) {  // a Ready is being synced: crash now and it is lost
                 c.crash(id);
                 ++lost;
                 c.runFor(c.rng().range(10, 500) * kMs);
                 c.restart(id);
+                break;
             }
         }
     }
@@ -628,31 +634,46 @@ void tst_RaftScenarios::churn() {
         }
         Cluster c(o);
         const auto all = c.nodeIds();
+        std::set<NodeId> isolated, down;
         for (int i = 0; i < 400 && c.ok(); ++i) {
             for (NodeId id : all)
                 if (c.isUp(id) && c.rng().chance(0.5))
                     c.propose(id, "ch" + std::to_string(i) + "-" + std::to_string(id));
             c.runFor(c.rng().range(10, 100) * kMs);
+            // Nodes are cut off, reconnected, crashed and restarted at random, at most two of the five at
+            // once, so three are always up and connected (the leader among them or not).
             const NodeId victim = all[c.rng().below(all.size())];
             const auto dice = c.rng().below(100);
-            if (dice < 20)
-                c.isolate(victim);
-            else if (dice < 40)
-                c.reconnect(victim);
-            else if (dice < 50)
-                c.crash(victim);
-            else if (dice < 70)
-                c.restart(victim);
+            if (dice < 30) {
+                if (isolated.count(victim)) {
+                    c.reconnect(victim);
+                    isolated.erase(victim);
+                } else if (isolated.size() + down.size() < 2) {
+                    c.isolate(victim);
+                    isolated.insert(victim);
+                }
+            } else if (dice < 45) {
+                if (c.isUp(victim) && isolated.size() + down.size() < 2) {
+                    c.crash(victim);
+                    down.insert(victim);
+                } else if (!c.isUp(victim)) {
+                    c.restart(victim);
+                    down.erase(victim);
+                }
+            }
         }
         c.healAll();
         c.net().drop = c.net().duplicate = c.net().reorder = 0;
         for (NodeId id : all)
             c.restart(id);
+        const auto ackedDuringChurn = std::count_if(c.proposals().begin(), c.proposals().end(),
+                                                    [](const Proposal& p) { return p.acked; });
+        QVERIFY2(ackedDuringChurn >= 10, "the churn should let proposals through");
         QVERIFY(one(c, "end", 5, 30 * kSec) > 0);
         QVERIFY(convergedAll(c));  // includes: every acknowledged proposal applied on every node
-        const auto acked =
-            std::count_if(c.proposals().begin(), c.proposals().end(), [](auto& p) { return p.acked; });
-        QVERIFY2(acked > 20, qPrintable(QStringLiteral("only %1 proposals acknowledged").arg(acked)));
+        qInfo("churn (%s): %lld proposals acknowledged during the churn, %llu crashes",
+              unreliable ? "unreliable" : "reliable", static_cast<long long>(ackedDuringChurn),
+              static_cast<unsigned long long>(c.crashes()));
         CHECK_SAFE(c);
     }
 }
