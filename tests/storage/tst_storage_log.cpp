@@ -110,6 +110,7 @@ class TestStorageLog : public QObject {
     void groupCommitConcurrentSubmitters();
     void groupCommitBatchesWhileSyncing();
     void groupCommitRejectsGap();
+    void groupCommitIoFailureFailsBatch();
 };
 
 void TestStorageLog::crc32cKnownValues() {
@@ -610,10 +611,17 @@ class GateOps : public FileOps {
     int fdatasync(int fd) override {
         std::unique_lock lk(mu);
         if (!armed) return FileOps::fdatasync(fd);
+        const int call = ++calls;
         ++waiting;
         cv.notify_all();
         cv.wait(lk, [&] { return open; });
         --waiting;
+        if (call == failCall) {
+            failed = true;
+            cv.notify_all();
+            errno = EIO;
+            return -1;
+        }
         return FileOps::fdatasync(fd);
     }
     std::mutex mu;
@@ -621,6 +629,9 @@ class GateOps : public FileOps {
     int waiting = 0;
     bool armed = false;  ///< pass-through until set (opening the log syncs too)
     bool open = false;
+    int calls = 0;     ///< armed fdatasync calls so far
+    int failCall = 0;  ///< this call (1-based) fails with EIO
+    bool failed = false;
 };
 }  // namespace
 
@@ -688,6 +699,56 @@ void TestStorageLog::groupCommitRejectsGap() {
     QVERIFY(results[2].ok());
     QCOMPARE(log->lastIndex(), 2u);
     QCOMPARE(log->read(2).value().data, std::string("b"));
+}
+
+void TestStorageLog::groupCommitIoFailureFailsBatch() {
+    QTemporaryDir tmp;
+    auto gate = std::make_shared<GateOps>();
+    auto log = openLog(tmp.path().toStdString(), 1 << 20, gate);
+    QVERIFY(log);
+    gate->armed = true;
+    std::vector<Status> results(4);
+    std::atomic<int> done{0};
+    {
+        GroupCommitWriter writer(*log);
+        auto record = [&](int k) {
+            return [&, k](const Status& s) {
+                results[static_cast<std::size_t>(k)] = s;
+                ++done;
+            };
+        };
+        writer.submit({raft::Entry{1, 1, raft::EntryType::Normal, "one"}}, record(0));
+        {
+            std::unique_lock lk(gate->mu);
+            gate->cv.wait(lk, [&] { return gate->waiting == 1; });
+            // Entries 2..3 queue up behind the sync of entry 1; their shared sync will fail.
+            gate->failCall = 2;
+        }
+        writer.submit({raft::Entry{1, 2, raft::EntryType::Normal, "two"}}, record(1));
+        writer.submit({raft::Entry{1, 3, raft::EntryType::Normal, "three"}}, record(2));
+        {
+            std::lock_guard lk(gate->mu);
+            gate->open = true;
+        }
+        gate->cv.notify_all();
+        {
+            std::unique_lock lk(gate->mu);
+            gate->cv.wait(lk, [&] { return gate->failed; });
+        }
+        // After the failure the log continues from entry 1.
+        writer.submit({raft::Entry{1, 2, raft::EntryType::Normal, "two again"}}, record(3));
+    }
+    QCOMPARE(done.load(), 4);
+    QVERIFY(results[0].ok());
+    QCOMPARE(results[1].sysErrno(), EIO);
+    QCOMPARE(results[2].sysErrno(), EIO);
+    QVERIFY2(results[3].ok(), results[3].message().c_str());
+    QCOMPARE(log->lastIndex(), 2u);
+    QCOMPARE(log->read(2).value().data, std::string("two again"));
+    log.reset();
+    log = openLog(tmp.path().toStdString(), 1 << 20);
+    QVERIFY(log);
+    QCOMPARE(log->lastIndex(), 2u);
 }
 
 QTEST_GUILESS_MAIN(TestStorageLog)
