@@ -24,7 +24,7 @@ def log_sizes(c):
     return {i: os.path.getsize(c.logpath(i)) if os.path.exists(c.logpath(i)) else 0 for i in range(1, c.n + 1)}
 
 
-def log_since(c, i, offset, limit=40):
+def log_since(c, i, offset, limit=60):
     with open(c.logpath(i), "rb") as f:
         f.seek(offset)
         lines = f.read().decode(errors="replace").splitlines()

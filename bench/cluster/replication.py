@@ -11,6 +11,7 @@ so the fair reference writes the same bytes 3 times (one writer, and three concu
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -42,11 +43,13 @@ def main():
         cl.make_text(src, size)
         size = os.path.getsize(src)
         # Reference before the cluster runs.
+        # Reference before the cluster runs (the 3x single-writer loop 3 times: this disk's fdatasync time
+        # varies a lot from run to run), and once more after it.
         plain1 = cl.plain_write_loop(work, size, 1)
-        plain3 = cl.plain_write_loop(work, 3 * size, 1)
+        plain3_runs = [cl.plain_write_loop(work, 3 * size, 1) for _ in range(3)]
         plain3c = cl.plain_write_loop(work, 3 * size, 3)
-        cl.log("plain 1 MiB write+fdatasync: %d MiB in %.2f s; 3x bytes, one writer %.2f s; 3x bytes, three "
-               "writers %.2f s" % (size >> 20, plain1, plain3, plain3c))
+        cl.log("plain 1 MiB write+fdatasync: %d MiB in %.2f s; 3x bytes, one writer %s s; 3x bytes, three "
+               "writers %.2f s" % (size >> 20, plain1, " / ".join("%.2f" % x for x in plain3_runs), plain3c))
         c = cl.Cluster(raftwc, 3, "1000-2000", 100, work)
         c.start_all()
         leader = c.wait_formed(3)
@@ -62,7 +65,8 @@ def main():
         rss = {i: c.vmhwm_kib(i) for i in c.running()}
         c.close()
         c = None
-        plain3_after = cl.plain_write_loop(work, 3 * size, 1)
+        plain3_runs.append(cl.plain_write_loop(work, 3 * size, 1))
+        cl.log("plain loop, 3x bytes, one writer, after the cluster: %.2f s" % plain3_runs[-1])
     finally:
         if c:
             c.close()
@@ -73,6 +77,7 @@ def main():
     st_s = w["storing_ms_high"] / 1000.0
     st_lo = w["storing_ms_low"] / 1000.0
     repl_rate = mib / st_s
+    plain3 = statistics.median(plain3_runs)
     ref3 = 3 * mib / plain3  # MiB/s of the disk for one writer
     print("during the job (%.1f s: upload, storing, counting), %s: %s" % (pw.wall, load, pw.text(li)))
     print("node data dirs after the job (MiB): %s; peak RSS (MiB): %s"
@@ -84,24 +89,25 @@ def main():
              res["words"]))
     print("%-58s %9s %12s" % ("", "seconds", "file MiB/s"))
     rows = [("plain loop, file bytes once (1 writer)", plain1),
-            ("plain loop, file bytes 3x (1 writer)", plain3),
+            ("plain loop, file bytes 3x (1 writer), fastest of 4", min(plain3_runs)),
+            ("plain loop, file bytes 3x (1 writer), median of 4", plain3),
+            ("plain loop, file bytes 3x (1 writer), slowest of 4", max(plain3_runs)),
             ("plain loop, file bytes 3x (3 concurrent writers)", plain3c),
-            ("plain loop, file bytes 3x (1 writer, after the cluster)", plain3_after),
             ("cluster storing phase (3 fsync'd replicas, one disk)", st_s),
             ("cluster whole job (elapsedMs: storing + counting)", res["elapsedMs"] / 1000.0)]
     for name, s in rows:
         print("%-58s %9.2f %12.1f" % (name, s, mib / s))
-    ratio3 = min(plain3, plain3_after) / st_s
+    ratio3 = plain3 / st_s
     ratio1 = plain1 / st_s
     print("REPLICATION %d MiB: storing %.1f MiB/s of file = %.0f%% of the plain loop writing the same bytes 3x "
-          "(%.1f MiB/s of file), %.0f%% of 3 concurrent writers, %.0f%% of a single copy (%.1f MiB/s); "
+          "(median %.1f MiB/s of file; %.0f%% of its fastest run), %.0f%% of 3 concurrent writers, %.0f%% of a single copy (%.1f MiB/s); "
           "goal >= 50%% of the plain loop (3x bytes, same disk): %s"
-          % (size >> 20, repl_rate, 100 * ratio3, mib / min(plain3, plain3_after), 100 * plain3c / st_s,
+          % (size >> 20, repl_rate, 100 * ratio3, mib / plain3, 100 * min(plain3_runs) / st_s, 100 * plain3c / st_s,
              100 * ratio1, mib / plain1, "MET" if ratio3 >= 0.5 else "MISSED"), flush=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"bytes": size, "fs": kind, "plain1_s": plain1, "plain3_s": plain3, "plain3c_s": plain3c,
-                       "plain3_after_s": plain3_after, "storing_s": st_s, "storing_low_s": st_lo,
+                       "plain3_runs_s": plain3_runs, "storing_s": st_s, "storing_low_s": st_lo,
                        "job_elapsed_s": res["elapsedMs"] / 1000.0, "wall_s": w["wall_s"],
                        "body_received_s": w["body_received_s"], "rss_kib": rss, "data_bytes": stored, "nodes": pw.as_dict(),
                        "loadavg": os.getloadavg(),

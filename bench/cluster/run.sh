@@ -15,6 +15,7 @@
 #   cmake -S . -B build-clusterbench -G Ninja -DRAFTWC_WERROR=ON
 #   cmake --build build-clusterbench --target raftwc cluster_kernel_ref
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1
 here=$(cd "$(dirname "$0")" && pwd)
 quick=0 only="" dir=/var/tmp out="" nice=0
 while [ $# -gt 0 ]; do
