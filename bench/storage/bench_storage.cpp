@@ -1,6 +1,6 @@
 // Storage benchmark: the durable log against a plain write+fdatasync loop on the same directory, in the
-// same run. Usage: bench_storage [DIR] [--quick]   (DIR defaults to a new directory under /var/tmp; it must
-// not be a tmpfs, which makes fdatasync free and the comparison meaningless).
+// same run. Usage: bench_storage [DIR] [--quick]   (works in a new subdirectory of DIR, default /var/tmp,
+// removed afterwards; DIR must not be a tmpfs, which makes fdatasync free and the comparison meaningless).
 //
 // Goals: 1 MiB records >= 90% of the plain loop's bandwidth; group commit of 4 KiB records >= 20x the
 // appends/s of one fdatasync per append.
@@ -148,15 +148,12 @@ int main(int argc, char** argv) {
         else
             dir = argv[i];
     }
-    bool ownDir = false;
-    if (dir.empty()) {
-        char tmpl[] = "/var/tmp/raftwc-bench-storage-XXXXXX";
-        if (!::mkdtemp(tmpl)) die(std::string("mkdtemp: ") + std::strerror(errno));
-        dir = tmpl;
-        ownDir = true;
-    } else {
-        std::filesystem::create_directories(dir);
-    }
+    // Always work in a fresh subdirectory (removed afterwards), so nothing else in DIR is touched.
+    const std::string parent = dir.empty() ? std::string("/var/tmp") : dir;
+    std::filesystem::create_directories(parent);
+    std::string tmpl = parent + "/raftwc-bench-storage-XXXXXX";
+    if (!::mkdtemp(tmpl.data())) die("mkdtemp in " + parent + ": " + std::strerror(errno));
+    dir = tmpl;
     struct statfs fs {};
     if (::statfs(dir.c_str(), &fs) == 0 && fs.f_type == 0x01021994)
         std::fprintf(stderr, "warning: %s is a tmpfs; fdatasync is free there, results are meaningless\n",
@@ -220,7 +217,6 @@ int main(int argc, char** argv) {
     std::printf(")  goal >= 20x: %s\n", groupRatio >= 20 ? "met" : "MISSED");
     allOk &= groupRatio >= 20;
 
-    std::filesystem::remove_all(dir + "/log");
-    if (ownDir) std::filesystem::remove_all(dir);
+    std::filesystem::remove_all(dir);
     return allOk ? 0 : 2;
 }
