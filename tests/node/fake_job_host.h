@@ -55,10 +55,11 @@ class FakeJobHost : public QObject, public JobHost {
     Q_OBJECT
   public:
     enum class Behaviour {
-        Live,   ///< Counts with a real ShardWorker.
-        Error,  ///< Answers every shard with an error.
-        Dead,   ///< Never answers.
-        Hold,   ///< Keeps the shard until release() (then counts it).
+        Live,      ///< Counts with a real ShardWorker.
+        Error,     ///< Answers every shard with an error.
+        ErrorNow,  ///< Answers every shard with an error before sendShard returns.
+        Dead,      ///< Never answers.
+        Hold,      ///< Keeps the shard until release() (then counts it).
     };
 
     explicit FakeJobHost(int members, QObject* parent = nullptr) : QObject(parent) { setMembers(members); }
@@ -79,10 +80,12 @@ class FakeJobHost : public QObject, public JobHost {
     bool hasLeader = true;
     int failNext = 0;  ///< The next N proposals fail.
     ProposeOutcome::Code failCode = ProposeOutcome::Code::Failed;
+    bool failSynchronously = false;  ///< Call `done` of a failed proposal before proposeCommand returns.
     raft::Term term = 7;
 
     // Observations.
     int proposals = 0;
+    qsizetype largestProposal = 0;
     int failedProposals = 0;
     std::map<raft::NodeId, int> shardsSent;
     const std::vector<raft::Entry>& log() const { return log_; }
@@ -105,12 +108,17 @@ class FakeJobHost : public QObject, public JobHost {
 
     void proposeCommand(QByteArray command, std::function<void(ProposeOutcome)> done) override {
         ++proposals;
+        largestProposal = std::max(largestProposal, command.size());
         if (!hasLeader || failNext > 0) {
             if (hasLeader) --failNext;
             ++failedProposals;
             const ProposeOutcome o{hasLeader ? failCode : ProposeOutcome::Code::NoLeader, 0, 0,
                                    QStringLiteral("simulated proposal failure")};
-            QTimer::singleShot(0, this, [done = std::move(done), o] { done(o); });
+            if (failSynchronously) {  // as Node::proposeCommand does without a leader
+                done(o);
+            } else {
+                QTimer::singleShot(0, this, [done = std::move(done), o] { done(o); });
+            }
             return;
         }
         raft::Entry e{term, log_.size() + 1, raft::EntryType::Normal, command.toStdString()};
@@ -150,6 +158,9 @@ class FakeJobHost : public QObject, public JobHost {
                 QTimer::singleShot(0, this, [done = std::move(done), to] {
                     done({false, QStringLiteral("simulated failure on node %1").arg(to), {}, 0});
                 });
+                return;
+            case Behaviour::ErrorNow:
+                done({false, QStringLiteral("immediate failure on node %1").arg(to), {}, 0});
                 return;
             case Behaviour::Dead:
                 dead_.push_back(std::move(done));  // never called

@@ -106,6 +106,9 @@ class tst_NodeCommands : public QObject {
     void shardReplyRoundTrip();
     void shardReplyDamageNeverChangesCounts();
     void shardProgressRoundTrip();
+    void wordTableRoundTrip();
+    void wordTableBudget();
+    void wordTableRejectsDamage();
 };
 
 void tst_NodeCommands::fileChunkRoundTrip() {
@@ -458,6 +461,76 @@ void tst_NodeCommands::shardProgressRoundTrip() {
         if (QTest::currentTestFailed()) return;
     }
     QVERIFY(!decodeShardProgress(encodeShardProgress({QByteArray(129, 'j'), 0, 0})));
+}
+
+namespace {
+std::vector<raftwc::wordcount::WordCount> randomSortedTable(QRandomGenerator& rng, int n) {
+    raftwc::wordcount::FrequencyTable t;
+    for (int i = 0; i < n; ++i) {
+        std::string w;
+        const int len = 1 + rng.bounded(12);
+        for (int k = 0; k < len; ++k)
+            w += char(rng.bounded(2) ? 'a' + rng.bounded(26) : rng.bounded(256));
+        t.add(w, 1 + rng.bounded(1000));
+    }
+    return raftwc::wordcount::sortedEntries(t);
+}
+}  // namespace
+
+void tst_NodeCommands::wordTableRoundTrip() {
+    QRandomGenerator rng(15);
+    for (int n : {0, 1, 2, 17, 1000, 20000}) {
+        const auto sorted = randomSortedTable(rng, n);
+        std::size_t kept = 999999;
+        bool complete = false;
+        const QByteArray packed = encodeWordTable(sorted, kMaxStoredTableBytes, &kept, &complete);
+        QCOMPARE(kept, sorted.size());
+        QVERIFY(complete);
+        const auto back = decodeWordTable(packed);
+        QVERIFY(back);
+        QVERIFY(*back == sorted);
+    }
+}
+
+void tst_NodeCommands::wordTableBudget() {
+    // Over budget: the top entries that fit are kept, in order, and the result fits the budget.
+    QRandomGenerator rng(16);
+    const auto sorted = randomSortedTable(rng, 50000);
+    for (std::size_t budget :
+         {std::size_t(200), std::size_t(4096), std::size_t(60000), std::size_t(300000)}) {
+        std::size_t kept = 0;
+        bool complete = true;
+        const QByteArray packed = encodeWordTable(sorted, budget, &kept, &complete);
+        QVERIFY2(std::size_t(packed.size()) <= budget, qPrintable(QString::number(budget)));
+        QVERIFY(!complete);
+        QVERIFY(kept < sorted.size());
+        const auto back = decodeWordTable(packed);
+        QVERIFY(back);
+        QCOMPARE(back->size(), kept);
+        QVERIFY(std::equal(back->begin(), back->end(), sorted.begin()));
+        if (budget >= 4096) QVERIFY(kept > 0);
+    }
+}
+
+void tst_NodeCommands::wordTableRejectsDamage() {
+    QRandomGenerator rng(17);
+    const auto sorted = randomSortedTable(rng, 300);
+    std::size_t kept = 0;
+    bool complete = false;
+    const QByteArray packed = encodeWordTable(sorted, kMaxStoredTableBytes, &kept, &complete);
+    // Damage inside the compressed stream: qUncompress fails or the table does not parse; never a crash,
+    // and whatever decodes is a well-formed table.
+    const QByteArray raw = qUncompress(packed);
+    QVERIFY(!raw.isEmpty());
+    forEachDamage(raw, rng, 200, [&](const QByteArray& bad, bool truncated) {
+        const auto t = decodeWordTable(qCompress(bad));
+        if (truncated) QVERIFY(!t);
+    });
+    QVERIFY(!decodeWordTable({}));
+    QVERIFY(!decodeWordTable(QByteArrayLiteral("not compressed at all")));
+    // A huge entry count in a tiny table is refused before any allocation.
+    QByteArray lie = raw.left(1) + QByteArray(8, '\xff');
+    QVERIFY(!decodeWordTable(qCompress(lie)));
 }
 
 QTEST_GUILESS_MAIN(tst_NodeCommands)

@@ -5,12 +5,12 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QRandomGenerator>
+#include <QRegularExpression>
 #include <QThreadPool>
 #include <QtTest>
 
 #include "fake_job_host.h"
 #include "node/jobs.h"
-#include "wordcount/serialize.h"
 #include "wordcount/wordcount.h"
 
 using namespace raftwc::node;
@@ -146,18 +146,34 @@ QString checkCommitted(FakeJobHost& host, const QByteArray& jobId, const QJsonOb
         }
     }
     if (results != 1) return QStringLiteral("%1 JobResult entries").arg(results);
-    ShardCounts table;
-    std::string why;
-    if (!raftwc::wordcount::decodeShardCounts(qUncompress(j->freqTable).toStdString(), table, &why))
-        return QStringLiteral("table does not decode: %1").arg(QString::fromStdString(why));
+    // The committed table: entries sorted by count desc then word asc; all of them unless it had to be
+    // cut to the size budget, then a prefix (tableWords/tableComplete say which).
+    const auto table = decodeWordTable(j->freqTable);
+    if (!table) return QStringLiteral("table does not decode");
+    if (std::size_t(j->freqTable.size()) > kMaxStoredTableBytes) return QStringLiteral("table over budget");
     const ShardCounts expected = raftwc::wordcount::countBytes(
         std::string_view(content.constData(), std::size_t(content.size())), mode);
-    if (!(table == expected))
-        return QStringLiteral("table differs (words %1/%2, distinct %3/%4)")
-            .arg(table.words)
-            .arg(expected.words)
-            .arg(table.freq.size())
-            .arg(expected.freq.size());
+    const auto sorted = raftwc::wordcount::sortedEntries(expected.freq);
+    const bool complete = answer.value(QStringLiteral("tableComplete")).toBool(false);
+    const qint64 kept = answer.value(QStringLiteral("tableWords")).toInteger(-1);
+    if (kept != qint64(table->size()))
+        return QStringLiteral("tableWords %1 != %2").arg(kept).arg(table->size());
+    if (complete != (table->size() == sorted.size()))
+        return QStringLiteral("tableComplete %1 with %2 of %3 entries")
+            .arg(complete)
+            .arg(table->size())
+            .arg(sorted.size());
+    if (table->size() > sorted.size() || !std::equal(table->begin(), table->end(), sorted.begin()))
+        return QStringLiteral("table differs from the reference (%1 entries, expected %2)")
+            .arg(table->size())
+            .arg(sorted.size());
+    if (complete && mode == FreqMode::Raw) {  // raw tokens are exactly the counted words
+        std::uint64_t sum = 0;
+        for (const auto& wc : *table)
+            sum += wc.count;
+        if (sum != expected.words)
+            return QStringLiteral("raw table sums to %1, words %2").arg(sum).arg(expected.words);
+    }
     const StoredFile* f = host.state().fileForJob(jobId);
     if (!f || f->size != std::uint64_t(content.size())) return QStringLiteral("stored file missing");
     return {};
@@ -194,12 +210,16 @@ class tst_NodeJobs : public QObject {
     void proposalsFailThenSucceed_data();
     void proposalsFailThenSucceed();
     void deadMemberIsReplacedByTheWatchdog();
+    void erroringMemberIsReplaced_data();
     void erroringMemberIsReplaced();
+    void everyShardFailing_data();
     void everyShardFailing();
     void duplicateJobId();
     void progressWhileRunning();
     void rawModeTableSumsToWords();
     void concurrentJobs();
+    void hugeVocabularyTableIsBounded();
+    void generatedJobIdAndDefaults();
     void workerReportsProgressAndErrors();
 };
 
@@ -278,14 +298,17 @@ void tst_NodeJobs::noLeader() {
 void tst_NodeJobs::proposalsFailThenSucceed_data() {
     QTest::addColumn<int>("failures");
     QTest::addColumn<int>("code");
-    QTest::newRow("failed-1") << 1 << int(ProposeOutcome::Code::Failed);
-    QTest::newRow("failed-3") << 3 << int(ProposeOutcome::Code::Failed);
-    QTest::newRow("no-leader-4") << 4 << int(ProposeOutcome::Code::NoLeader);
+    QTest::addColumn<bool>("synchronous");
+    QTest::newRow("failed-1") << 1 << int(ProposeOutcome::Code::Failed) << false;
+    QTest::newRow("failed-3") << 3 << int(ProposeOutcome::Code::Failed) << false;
+    QTest::newRow("no-leader-4") << 4 << int(ProposeOutcome::Code::NoLeader) << false;
+    QTest::newRow("no-leader-sync-3") << 3 << int(ProposeOutcome::Code::NoLeader) << true;
 }
 
 void tst_NodeJobs::proposalsFailThenSucceed() {
     QFETCH(int, failures);
     QFETCH(int, code);
+    QFETCH(bool, synchronous);
     QRandomGenerator rng(quint32(failures * 100 + code));
     const QByteArray content = randomText(rng, 300 * 1024);
     Fixture fx(2);
@@ -293,6 +316,7 @@ void tst_NodeJobs::proposalsFailThenSucceed() {
     fx.coordinator.chunkWindow = 2;
     fx.host.failNext = failures;
     fx.host.failCode = ProposeOutcome::Code(code);
+    fx.host.failSynchronously = synchronous;
     fx.start(makeUpload(content, {}, QStringLiteral("retry-job-1")));
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 30000);
     QVERIFY2(fx.reply->status == 200, fx.reply->body.constData());
@@ -331,12 +355,23 @@ void tst_NodeJobs::deadMemberIsReplacedByTheWatchdog() {
     QVERIFY2(committed.isEmpty(), qPrintable(committed));
 }
 
+void tst_NodeJobs::erroringMemberIsReplaced_data() {
+    QTest::addColumn<int>("members");
+    QTest::addColumn<bool>("synchronous");
+    QTest::newRow("2-async") << 2 << false;
+    QTest::newRow("4-async") << 4 << false;
+    QTest::newRow("2-sync") << 2 << true;
+    QTest::newRow("4-sync") << 4 << true;
+}
+
 void tst_NodeJobs::erroringMemberIsReplaced() {
+    QFETCH(int, members);
+    QFETCH(bool, synchronous);
     QRandomGenerator rng(32);
     const QByteArray content = randomText(rng, 600 * 1024);
-    for (int members : {2, 4}) {
+    {
         Fixture fx(members);
-        fx.host.setBehaviour(2, Behaviour::Error);
+        fx.host.setBehaviour(2, synchronous ? Behaviour::ErrorNow : Behaviour::Error);
         fx.start(makeUpload(content, {}, QStringLiteral("error-member-%1").arg(members)));
         QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 15000);
         QVERIFY2(fx.reply->status == 200, fx.reply->body.constData());
@@ -349,18 +384,25 @@ void tst_NodeJobs::erroringMemberIsReplaced() {
     }
 }
 
+void tst_NodeJobs::everyShardFailing_data() {
+    QTest::addColumn<bool>("synchronous");
+    QTest::newRow("async") << false;
+    QTest::newRow("sync") << true;
+}
+
 void tst_NodeJobs::everyShardFailing() {
+    QFETCH(bool, synchronous);
     QRandomGenerator rng(33);
     const QByteArray content = randomText(rng, 200 * 1024);
     Fixture fx(3);
     for (raftwc::raft::NodeId id : {1, 2, 3})
-        fx.host.setBehaviour(id, Behaviour::Error);
+        fx.host.setBehaviour(id, synchronous ? Behaviour::ErrorNow : Behaviour::Error);
     fx.start(makeUpload(content, {}, QStringLiteral("all-fail-job")));
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 15000);
     QCOMPARE(fx.reply->status, 503);
     QCOMPARE(bodyOf(*fx.reply).value(QStringLiteral("error")).toString(), QStringLiteral("count_failed"));
     QVERIFY(
-        bodyOf(*fx.reply).value(QStringLiteral("message")).toString().contains(QLatin1String("simulated")));
+        bodyOf(*fx.reply).value(QStringLiteral("message")).toString().contains(QLatin1String("failure on node")));
     QCOMPARE(header(*fx.reply, "Retry-After"), QByteArrayLiteral("2"));
     QCOMPARE(fx.coordinator.jobsFailed(), 1u);
     QCOMPARE(fx.coordinator.running(), 0u);
@@ -493,12 +535,12 @@ void tst_NodeJobs::rawModeTableSumsToWords() {
     QCOMPARE(o.value(QStringLiteral("mode")).toString(), QStringLiteral("raw"));
     const StoredJob* j = fx.host.state().job("raw-mode-job");
     QVERIFY(j);
-    ShardCounts table;
-    QVERIFY(raftwc::wordcount::decodeShardCounts(qUncompress(j->freqTable).toStdString(), table));
-    QCOMPARE(table.mode, FreqMode::Raw);
+    QCOMPARE(o.value(QStringLiteral("tableComplete")).toBool(), true);
+    const auto table = decodeWordTable(j->freqTable);
+    QVERIFY(table);
     std::uint64_t sum = 0;
-    table.freq.forEach([&](std::string_view, std::uint64_t c) { sum += c; });
-    QCOMPARE(sum, table.words);
+    for (const auto& wc : *table)
+        sum += wc.count;
     QCOMPARE(qint64(sum), o.value(QStringLiteral("words")).toInteger());
     QVERIFY(sum > 0);
     const QString err = checkResult(o, content, FreqMode::Raw, 3);
@@ -530,6 +572,64 @@ void tst_NodeJobs::concurrentJobs() {
         QVERIFY2(committed.isEmpty(), qPrintable(committed));
     }
     QCOMPARE(fx.host.stateMachine().jobs().size(), 4u);
+}
+
+void tst_NodeJobs::hugeVocabularyTableIsBounded() {
+    // Half a million distinct words: the committed table is cut to its budget (a prefix of the sorted
+    // table), the totals stay exact, and no proposal exceeds the node's 4 MiB entry cap (node.cpp).
+    QRandomGenerator rng(38);
+    QByteArray content;
+    content.reserve(6 << 20);
+    for (int i = 0; i < 500000; ++i) {
+        for (int k = 0; k < 10; ++k)
+            content += char('a' + rng.bounded(26));
+        content += i % 3 == 0 ? " common\n" : " ";
+    }
+    Fixture fx(3);
+    fx.coordinator.chunkBytes = 1 << 20;
+    fx.start(makeUpload(content, {}, QStringLiteral("huge-vocabulary")));
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 60000);
+    QVERIFY2(fx.reply->status == 200, fx.reply->body.constData());
+    const QJsonObject o = bodyOf(*fx.reply);
+    QCOMPARE(o.value(QStringLiteral("tableComplete")).toBool(true), false);
+    QVERIFY(o.value(QStringLiteral("tableWords")).toInteger() > 1000);
+    QVERIFY(o.value(QStringLiteral("tableWords")).toInteger() <
+            o.value(QStringLiteral("uniqueWords")).toInteger());
+    const QString err = checkResult(o, content, FreqMode::Normalized, 3);
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+    const QString committed = checkCommitted(fx.host, "huge-vocabulary", o, content, FreqMode::Normalized);
+    QVERIFY2(committed.isEmpty(), qPrintable(committed));
+    QVERIFY2(fx.host.largestProposal <= (4 << 20), qPrintable(QString::number(fx.host.largestProposal)));
+    // The most frequent word survives the cut.
+    QCOMPARE(decodeWordTable(fx.host.state().job("huge-vocabulary")->freqTable)->front().word,
+             std::string("common"));
+}
+
+void tst_NodeJobs::generatedJobIdAndDefaults() {
+    // No client job id: a UUID is generated; no name: "upload"; an unknown mode counts normalized.
+    const QByteArray content("Counting words, counting WORDS.\n");
+    Fixture fx(1);
+    http::Upload u = makeUpload(content, QStringLiteral("weird-mode"));
+    u.name.clear();
+    fx.start(u);
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);
+    QCOMPARE(fx.reply->status, 200);
+    const QJsonObject o = bodyOf(*fx.reply);
+    const QString id = o.value(QStringLiteral("id")).toString();
+    QVERIFY2(
+        QRegularExpression(QStringLiteral("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"))
+            .match(id)
+            .hasMatch(),
+        qPrintable(id));
+    QCOMPARE(o.value(QStringLiteral("name")).toString(), QStringLiteral("upload"));
+    QCOMPARE(o.value(QStringLiteral("mode")).toString(), QStringLiteral("normalized"));
+    QCOMPARE(o.value(QStringLiteral("words")).toInteger(), qint64(4));
+    const auto top = o.value(QStringLiteral("top")).toArray();
+    QCOMPARE(top.size(), 2);
+    QCOMPARE(top[0].toObject().value(QStringLiteral("word")).toString(), QStringLiteral("counting"));
+    QCOMPARE(top[0].toObject().value(QStringLiteral("count")).toInteger(), qint64(2));
+    QVERIFY(fx.host.state().job(id.toLatin1()));
+    QCOMPARE(fx.host.state().fileForJob(id.toLatin1())->name, QStringLiteral("upload"));
 }
 
 void tst_NodeJobs::workerReportsProgressAndErrors() {

@@ -174,7 +174,9 @@ void tst_NodeOptions::eachOption_data() {
 
 namespace {
 QString fieldOf(const NodeOptions& o, const QString& field) {
-    auto hp = [](const HostPort& h) -> QString { return h.host + QLatin1Char(':') + QString::number(h.port); };
+    auto hp = [](const HostPort& h) -> QString {
+        return h.host + QLatin1Char(':') + QString::number(h.port);
+    };
     if (field == QLatin1String("dataDir")) return o.dataDir;
     if (field == QLatin1String("nodeId")) return QString::number(o.nodeId);
     if (field == QLatin1String("http")) return hp(o.http);

@@ -1,0 +1,309 @@
+// NodeApi against a real single Node (runs in a private network namespace: NETNS), plus the pure
+// status helpers roleName() and clusterJson().
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QRandomGenerator>
+#include <QTemporaryDir>
+#include <QThreadPool>
+#include <QtTest>
+
+#include "node/api.h"
+#include "node/node.h"
+#include "node/status.h"
+#include "wordcount/wordcount.h"
+
+using namespace raftwc::node;
+namespace http = raftwc::http;
+using raftwc::wordcount::FreqMode;
+
+namespace {
+
+QJsonObject bodyOf(const http::ApiReply& r) {
+    return QJsonDocument::fromJson(r.body).object();
+}
+
+QByteArray header(const http::ApiReply& r, const QByteArray& name) {
+    for (const auto& h : r.headers)
+        if (h.first.compare(name, Qt::CaseInsensitive) == 0) return h.second;
+    return {};
+}
+
+NodeOptions testOptions(const QString& dataDir, int bootstrapExpect) {
+    NodeOptions o;
+    o.dataDir = dataDir;
+    o.http = {QStringLiteral("127.0.0.1"), 0};
+    o.rpc = {QStringLiteral("127.0.0.1"), 0};
+    o.advertise = QStringLiteral("127.0.0.1");
+    o.interfaceName = QStringLiteral("lo");
+    o.group = {QStringLiteral("239.77.0.1"), 17000};
+    o.electionMinMs = 150;
+    o.electionMaxMs = 300;
+    o.heartbeatMs = 30;
+    o.tickMs = 10;
+    o.discoveryMs = 0;
+    o.bootstrapExpect = bootstrapExpect;
+    o.clusterKey = QByteArrayLiteral("node-api-test-cluster-key");
+    return o;
+}
+
+QByteArray someText(int words) {
+    static const char* const vocab[] = {"Lorem", "ipsum", "dolor", "sit", "amet", "lorem", "IPSUM", "don't"};
+    QRandomGenerator rng(7);
+    QByteArray out;
+    for (int i = 0; i < words; ++i) {
+        out += vocab[rng.bounded(8)];
+        out += i % 9 == 8 ? '\n' : ' ';
+    }
+    return out;
+}
+
+}  // namespace
+
+class tst_NodeApi : public QObject {
+    Q_OBJECT
+  private slots:
+    void cleanup() { QThreadPool::globalInstance()->waitForDone(); }
+    void roleNames();
+    void clusterJsonShape();
+    void leaderlessNode();
+    void singleNodeServesTheApi();
+};
+
+void tst_NodeApi::roleNames() {
+    QCOMPARE(roleName(raftwc::raft::Role::Leader), QStringLiteral("leader"));
+    QCOMPARE(roleName(raftwc::raft::Role::Follower), QStringLiteral("follower"));
+    QCOMPARE(roleName(raftwc::raft::Role::Candidate), QStringLiteral("candidate"));
+    QCOMPARE(roleName(raftwc::raft::Role::PreCandidate), QStringLiteral("precandidate"));
+    QCOMPARE(roleName(raftwc::raft::Role(200)), QStringLiteral("unknown"));
+}
+
+void tst_NodeApi::clusterJsonShape() {
+    NodeStatus s;
+    s.id = 0xabc;
+    s.phase = QStringLiteral("member");
+    s.role = raftwc::raft::Role::Follower;
+    s.term = 9;
+    s.commit = 40;
+    s.applied = 39;
+    s.lastIndex = 41;
+    s.clusterId = QStringLiteral("cluster-1");
+    s.rpcAddress = QStringLiteral("10.0.0.1:7000");
+    s.httpAddress = QStringLiteral("10.0.0.1:3000");
+    s.electionsStarted = 3;
+    QJsonObject o = clusterJson(s);
+    QCOMPARE(o.value(QStringLiteral("id")).toString(), QStringLiteral("0000000000000abc"));
+    QVERIFY(o.value(QStringLiteral("leader")).isNull());  // no leader: null, not an empty object
+    QCOMPARE(o.value(QStringLiteral("role")).toString(), QStringLiteral("follower"));
+    QCOMPARE(o.value(QStringLiteral("phase")).toString(), QStringLiteral("member"));
+    QCOMPARE(o.value(QStringLiteral("term")).toInteger(), qint64(9));
+    QCOMPARE(o.value(QStringLiteral("commitIndex")).toInteger(), qint64(40));
+    QCOMPARE(o.value(QStringLiteral("appliedIndex")).toInteger(), qint64(39));
+    QCOMPARE(o.value(QStringLiteral("lastIndex")).toInteger(), qint64(41));
+    QCOMPARE(o.value(QStringLiteral("clusterId")).toString(), QStringLiteral("cluster-1"));
+    QCOMPARE(o.value(QStringLiteral("rpc")).toString(), QStringLiteral("10.0.0.1:7000"));
+    QCOMPARE(o.value(QStringLiteral("http")).toString(), QStringLiteral("10.0.0.1:3000"));
+    QCOMPARE(o.value(QStringLiteral("electionsStarted")).toInteger(), qint64(3));
+    QVERIFY(o.value(QStringLiteral("members")).toArray().isEmpty());
+
+    s.leader = 0xdef;
+    s.leaderHttp = QStringLiteral("10.0.0.2:3000");
+    MemberStatus self{0xabc, s.rpcAddress, s.httpAddress, QStringLiteral("follower"), true, true, true, 0,
+                      40};
+    MemberStatus other{0xdef,
+                       QStringLiteral("10.0.0.2:7000"),
+                       QStringLiteral("10.0.0.2:3000"),
+                       QStringLiteral("leader"),
+                       true,
+                       false,
+                       false,
+                       -1,
+                       0};
+    s.members = {self, other};
+    o = clusterJson(s);
+    const QJsonObject leader = o.value(QStringLiteral("leader")).toObject();
+    QCOMPARE(leader.value(QStringLiteral("id")).toString(), QStringLiteral("0000000000000def"));
+    QCOMPARE(leader.value(QStringLiteral("http")).toString(), QStringLiteral("10.0.0.2:3000"));
+    const QJsonArray members = o.value(QStringLiteral("members")).toArray();
+    QCOMPARE(members.size(), 2);
+    const QJsonObject m0 = members[0].toObject(), m1 = members[1].toObject();
+    QCOMPARE(m0.value(QStringLiteral("id")).toString(), QStringLiteral("0000000000000abc"));
+    QCOMPARE(m0.value(QStringLiteral("self")).toBool(), true);
+    QCOMPARE(m0.value(QStringLiteral("alive")).toBool(), true);
+    QCOMPARE(m0.value(QStringLiteral("voter")).toBool(), true);
+    QCOMPARE(m0.value(QStringLiteral("matchIndex")).toInteger(), qint64(40));
+    QCOMPARE(m0.value(QStringLiteral("lastContactMs")).toInteger(), qint64(0));
+    QCOMPARE(m1.value(QStringLiteral("role")).toString(), QStringLiteral("leader"));
+    QCOMPARE(m1.value(QStringLiteral("alive")).toBool(), false);
+    QCOMPARE(m1.value(QStringLiteral("self")).toBool(), false);
+    QCOMPARE(m1.value(QStringLiteral("lastContactMs")).toInteger(), qint64(-1));
+    QCOMPARE(m1.value(QStringLiteral("rpc")).toString(), QStringLiteral("10.0.0.2:7000"));
+    QCOMPARE(m1.value(QStringLiteral("http")).toString(), QStringLiteral("10.0.0.2:3000"));
+    // Node ids are always 16 hex digits.
+    s.id = ~0ull;
+    QCOMPARE(clusterJson(s).value(QStringLiteral("id")).toString(), QStringLiteral("ffffffffffffffff"));
+}
+
+void tst_NodeApi::leaderlessNode() {
+    // A fresh node waiting for more nodes before bootstrapping has no leader: health and uploads say so.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    Node node(testOptions(dir.path(), 3));
+    QString error;
+    QVERIFY2(node.start(&error), qPrintable(error));
+    NodeApi api(node);
+    QCOMPARE(node.status().phase, QStringLiteral("discovering"));
+    const http::ApiReply h = api.health();
+    QCOMPARE(h.status, 503);
+    QCOMPARE(bodyOf(h).value(QStringLiteral("status")).toString(), QStringLiteral("no_leader"));
+    QCOMPARE(header(h, "Retry-After"), QByteArrayLiteral("2"));
+    std::optional<http::ApiReply> reply;
+    http::Upload u;
+    u.data = "a b c";
+    u.length = u.data.size();
+    api.count(u, [&](http::ApiReply r) { reply = std::move(r); });
+    QTRY_VERIFY_WITH_TIMEOUT(reply.has_value(), 5000);
+    QCOMPARE(reply->status, 503);
+    QCOMPARE(bodyOf(*reply).value(QStringLiteral("error")).toString(), QStringLiteral("no_leader"));
+    QCOMPARE(header(*reply, "Retry-After"), QByteArrayLiteral("2"));
+    const QJsonObject c = bodyOf(api.cluster());
+    QVERIFY(c.value(QStringLiteral("leader")).isNull());
+    QCOMPARE(c.value(QStringLiteral("phase")).toString(), QStringLiteral("discovering"));
+    QCOMPARE(api.jobs().status, 200);
+    QVERIFY(bodyOf(api.jobs()).value(QStringLiteral("jobs")).toArray().isEmpty());
+}
+
+void tst_NodeApi::singleNodeServesTheApi() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    auto nodePtr = std::make_unique<Node>(testOptions(dir.path(), 1));
+    Node& node = *nodePtr;
+    QString error;
+    QVERIFY2(node.start(&error), qPrintable(error));
+    auto apiPtr = std::make_unique<NodeApi>(node);
+    NodeApi& api = *apiPtr;
+    QTRY_VERIFY_WITH_TIMEOUT(node.hasLeader() && node.status().role == raftwc::raft::Role::Leader, 10000);
+
+    // health and cluster
+    const http::ApiReply h = api.health();
+    QCOMPARE(h.status, 200);
+    QCOMPARE(bodyOf(h).value(QStringLiteral("status")).toString(), QStringLiteral("ok"));
+    QCOMPARE(bodyOf(h).value(QStringLiteral("leader")).toString(), nodeIdString(node.id()));
+    QCOMPARE(bodyOf(h).value(QStringLiteral("role")).toString(), QStringLiteral("leader"));
+    const http::ApiReply c = api.cluster();
+    QCOMPARE(c.status, 200);
+    const QJsonObject cj = bodyOf(c);
+    QCOMPARE(cj.value(QStringLiteral("id")).toString(), nodeIdString(node.id()));
+    QCOMPARE(cj.value(QStringLiteral("role")).toString(), QStringLiteral("leader"));
+    QCOMPARE(cj.value(QStringLiteral("phase")).toString(), QStringLiteral("member"));
+    QCOMPARE(cj.value(QStringLiteral("leader")).toObject().value(QStringLiteral("id")).toString(),
+             nodeIdString(node.id()));
+    QVERIFY(cj.value(QStringLiteral("term")).toInteger() >= 1);
+    QVERIFY(!cj.value(QStringLiteral("clusterId")).toString().isEmpty());
+    const QJsonArray members = cj.value(QStringLiteral("members")).toArray();
+    QCOMPARE(members.size(), 1);
+    QCOMPARE(members[0].toObject().value(QStringLiteral("self")).toBool(), true);
+    QCOMPARE(members[0].toObject().value(QStringLiteral("voter")).toBool(), true);
+
+    // count → job → jobs → words
+    const QByteArray text = someText(5000);
+    http::Upload u;
+    u.data = text;
+    u.length = text.size();
+    u.name = QStringLiteral("lorem.txt");
+    u.jobId = QStringLiteral("api-job-0001");
+    std::optional<http::ApiReply> reply;
+    api.count(u, [&](http::ApiReply r) { reply = std::move(r); });
+    QTRY_VERIFY_WITH_TIMEOUT(reply.has_value(), 20000);
+    QVERIFY2(reply->status == 200, reply->body.constData());
+    const QJsonObject result = bodyOf(*reply);
+    const auto expected = raftwc::wordcount::countBytes(
+        std::string_view(text.constData(), std::size_t(text.size())), FreqMode::Normalized);
+    QCOMPARE(result.value(QStringLiteral("words")).toInteger(), qint64(expected.words));
+    QCOMPARE(result.value(QStringLiteral("lines")).toInteger(), qint64(expected.lines));
+    QCOMPARE(result.value(QStringLiteral("uniqueWords")).toInteger(), qint64(expected.freq.size()));
+    QCOMPARE(result.value(QStringLiteral("name")).toString(), QStringLiteral("lorem.txt"));
+
+    const http::ApiReply j = api.job(QStringLiteral("api-job-0001"));
+    QCOMPARE(j.status, 200);
+    QCOMPARE(bodyOf(j), result);
+    QCOMPARE(api.job(QStringLiteral("no-such-job")).status, 404);
+    QCOMPARE(bodyOf(api.job(QStringLiteral("no-such-job"))).value(QStringLiteral("error")).toString(),
+             QStringLiteral("not_found"));
+
+    const QJsonArray list = bodyOf(api.jobs()).value(QStringLiteral("jobs")).toArray();
+    QCOMPARE(list.size(), 1);
+    const QJsonObject summary = list[0].toObject();
+    QCOMPARE(summary.value(QStringLiteral("id")).toString(), QStringLiteral("api-job-0001"));
+    QVERIFY(!summary.contains(QStringLiteral("top")));  // the list is a summary
+    QVERIFY(!summary.contains(QStringLiteral("shards")));
+    QCOMPARE(summary.value(QStringLiteral("words")).toInteger(), qint64(expected.words));
+
+    // Paging through the whole table gives back exactly the expected frequencies, in top order.
+    const auto sorted = raftwc::wordcount::sortedEntries(expected.freq);
+    qsizetype seen = 0;
+    for (qsizetype offset = 0; offset < qsizetype(sorted.size()) + 3; offset += 3) {
+        const http::ApiReply w = api.jobWords(QStringLiteral("api-job-0001"), 3, offset, QString());
+        QCOMPARE(w.status, 200);
+        const QJsonObject page = bodyOf(w);
+        QCOMPARE(page.value(QStringLiteral("total")).toInteger(), qint64(sorted.size()));
+        QCOMPARE(page.value(QStringLiteral("mode")).toString(), QStringLiteral("normalized"));
+        for (const QJsonValue& v : page.value(QStringLiteral("words")).toArray()) {
+            const auto& want = sorted.at(std::size_t(seen++));
+            QCOMPARE(v.toObject().value(QStringLiteral("word")).toString(),
+                     QString::fromUtf8(want.word.data(), qsizetype(want.word.size())));
+            QCOMPARE(v.toObject().value(QStringLiteral("count")).toInteger(), qint64(want.count));
+        }
+    }
+    QCOMPARE(seen, qsizetype(sorted.size()));
+    const http::ApiReply wrongMode =
+        api.jobWords(QStringLiteral("api-job-0001"), 10, 0, QStringLiteral("raw"));
+    QCOMPARE(wrongMode.status, 409);
+    QCOMPARE(bodyOf(wrongMode).value(QStringLiteral("error")).toString(), QStringLiteral("wrong_mode"));
+    QCOMPARE(api.jobWords(QStringLiteral("no-such-job"), 10, 0, QString()).status, 404);
+
+    // The same job id again is a conflict.
+    std::optional<http::ApiReply> again;
+    api.count(u, [&](http::ApiReply r) { again = std::move(r); });
+    QTRY_VERIFY_WITH_TIMEOUT(again.has_value(), 5000);
+    QCOMPARE(again->status, 409);
+
+    // metrics
+    const QByteArray m = api.metrics();
+    QVERIFY(m.contains("raftwc_jobs_committed 1\n"));
+    QVERIFY(m.contains("raftwc_jobs_started_total 1\n"));
+    QVERIFY(m.contains("raftwc_jobs_failed_total 0\n"));
+    QVERIFY(m.contains("raftwc_members 1\n"));
+    QVERIFY(m.contains("role=\"leader\""));
+    QVERIFY(m.contains("# TYPE raftwc_commit_index gauge"));
+
+    // The state survives a restart of the node on the same data directory.
+    const QJsonObject before = bodyOf(api.job(QStringLiteral("api-job-0001")));
+    const raftwc::raft::NodeId id = node.id();
+    bool stopped = false;
+    node.shutdown([&] { stopped = true; });
+    QTRY_VERIFY_WITH_TIMEOUT(stopped, 5000);
+    apiPtr.reset();
+    nodePtr.reset();
+
+    Node restarted(testOptions(dir.path(), 1));
+    QVERIFY2(restarted.start(&error), qPrintable(error));
+    QCOMPARE(restarted.id(), id);
+    NodeApi api2(restarted);
+    QTRY_VERIFY_WITH_TIMEOUT(restarted.hasLeader() && restarted.stateMachine().job("api-job-0001"), 10000);
+    QCOMPARE(bodyOf(api2.job(QStringLiteral("api-job-0001"))), before);
+    QCOMPARE(bodyOf(api2.jobs()).value(QStringLiteral("jobs")).toArray().size(), 1);
+    const http::ApiReply w =
+        api2.jobWords(QStringLiteral("api-job-0001"), 1, 0, QStringLiteral("normalized"));
+    QCOMPARE(w.status, 200);
+    const auto& top = sorted.front();
+    QCOMPARE(bodyOf(w)
+                 .value(QStringLiteral("words"))
+                 .toArray()[0]
+                 .toObject()
+                 .value(QStringLiteral("count"))
+                 .toInteger(),
+             qint64(top.count));
+}
+
+QTEST_GUILESS_MAIN(tst_NodeApi)
+#include "tst_node_api.moc"
