@@ -690,7 +690,23 @@ bool Cluster::isBusy(NodeId id) const {
 void Cluster::crash(NodeId id) {
     Node& n = node(id);
     if (n.state != Node::State::Up) return;
-    traceLine(fmt("n%" PRIu64 " CRASH%s", id, n.busy ? " (losing the Ready being persisted)" : ""));
+    std::string torn;
+    if (n.busy && options_.disk.tornWrites && !n.pending.entries.empty()) {
+        // The sync never completed: any prefix of the entry writes may have reached the disk, the hard
+        // state (written after the entries) only if all of them did. Nothing of this Ready was sent.
+        const std::size_t k = rng_.range(0, n.pending.entries.size());
+        if (k > 0) {
+            n.storage.append(std::vector<Entry>(n.pending.entries.begin(), n.pending.entries.begin() + k));
+            torn = fmt(" (torn write: %zu of %zu entries reached the disk", k, n.pending.entries.size());
+            if (k == n.pending.entries.size() && n.pending.hardState && rng_.chance(0.5)) {
+                n.storage.setHardState(*n.pending.hardState);
+                torn += ", and the hard state";
+            }
+            torn += ")";
+        }
+    }
+    traceLine(
+        fmt("n%" PRIu64 " CRASH%s%s", id, n.busy ? " (losing the Ready being persisted)" : "", torn.c_str()));
     n.raw.reset();
     n.state = Node::State::Down;
     if (options_.amnesiacDisk) {

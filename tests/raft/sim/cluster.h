@@ -52,6 +52,9 @@ struct DiskParams {
     Micros latencyMax = 0;
     double stallChance = 0.0;  ///< Probability that one sync stalls for stallLatency instead.
     Micros stallLatency = 0;
+    /// A crash during a sync leaves a random prefix of that Ready's entries on disk (and its hard state
+    /// too if every entry made it, half of the time). Storage must write entries before the hard state.
+    bool tornWrites = false;
 };
 
 struct ClusterOptions {

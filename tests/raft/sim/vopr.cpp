@@ -71,6 +71,7 @@ VoprResult runVopr(const VoprOptions& o) {
     if (diskKind == 1) co.disk = {100, 1 * kMs, 0, 0};
     if (diskKind == 2) co.disk = {1 * kMs, 20 * kMs, 0, 0};
     if (diskKind == 3) co.disk = {1 * kMs, 10 * kMs, 0.03, mix.range(100, 600) * kMs};
+    co.disk.tornWrites = mix.chance(0.5);
     static constexpr Micros kCrashMean[] = {0, 8 * kSec, 2 * kSec};
     static constexpr Micros kPartitionMean[] = {0, 6 * kSec, 2 * kSec};
     static constexpr Micros kConfMean[] = {0, 4 * kSec};
@@ -82,12 +83,13 @@ VoprResult runVopr(const VoprOptions& o) {
     const Micros transferMean = pick(mix, kTransferMean);
     const Micros proposeMean = pick(mix, kProposeMean);
     res.faultTime = mix.range(8, 25) * kSec;
-    res.mix = fmt("nodes=%d drop=%.2f dup=%.2f reorder=%.2f/%" PRIu64 "ms delay<=%" PRIu64
-                  "ms disk=%d crash=%" PRIu64 "ms part=%" PRIu64 "ms conf=%" PRIu64 "ms transfer=%" PRIu64
-                  "ms propose=%" PRIu64 "ms faults=%" PRIu64 "s",
-                  voters, co.net.drop, co.net.duplicate, co.net.reorder, co.net.reorderMax / kMs,
-                  co.net.delayMax / kMs, diskKind, crashMean / kMs, partitionMean / kMs, confMean / kMs,
-                  transferMean / kMs, proposeMean / kMs, res.faultTime / kSec);
+    res.mix =
+        fmt("nodes=%d drop=%.2f dup=%.2f reorder=%.2f/%" PRIu64 "ms delay<=%" PRIu64
+            "ms disk=%d%s crash=%" PRIu64 "ms part=%" PRIu64 "ms conf=%" PRIu64 "ms transfer=%" PRIu64
+            "ms propose=%" PRIu64 "ms faults=%" PRIu64 "s",
+            voters, co.net.drop, co.net.duplicate, co.net.reorder, co.net.reorderMax / kMs,
+            co.net.delayMax / kMs, diskKind, co.disk.tornWrites ? "+torn" : "", crashMean / kMs,
+            partitionMean / kMs, confMean / kMs, transferMean / kMs, proposeMean / kMs, res.faultTime / kSec);
     if (o.trace) o.trace("seed " + std::to_string(o.seed) + ": " + res.mix);
 
     Cluster c(std::move(co));
@@ -146,15 +148,23 @@ VoprResult runVopr(const VoprOptions& o) {
             }
             if (nextCrash <= t) {
                 nextCrash = t + interval(act, crashMean);
-                auto up = upNodes();
                 std::vector<NodeId> busy;
-                for (NodeId id : up)
-                    if (c.isBusy(id)) busy.push_back(id);
-                if (!busy.empty() && act.chance(0.5)) up = busy;
-                if (!up.empty()) {
+                auto findBusy = [&] {
+                    busy.clear();
+                    for (NodeId id : upNodes())
+                        if (c.isBusy(id)) busy.push_back(id);
+                    return !busy.empty();
+                };
+                // Half of the crashes aim at a node in the middle of a sync (waiting up to 200 ms for one).
+                const bool aim = act.chance(0.5);
+                if (aim)
+                    for (int k = 0; k < 200 && !findBusy() && c.ok(); ++k)
+                        c.runFor(1 * kMs);
+                const auto up = aim && !busy.empty() ? busy : upNodes();
+                if (!up.empty() && c.ok()) {
                     const NodeId victim = up[act.below(up.size())];
                     c.crash(victim);
-                    restarts.emplace_back(t + act.range(100, 6000) * kMs, victim);
+                    restarts.emplace_back(c.now() + act.range(100, 6000) * kMs, victim);
                 }
             }
             if (nextPartition <= t) {
