@@ -67,6 +67,7 @@ class tst_NodeApi : public QObject {
     void clusterJsonShape();
     void leaderlessNode();
     void singleNodeServesTheApi();
+    void membershipNeedsTheClusterKey();
 };
 
 void tst_NodeApi::roleNames() {
@@ -147,11 +148,20 @@ void tst_NodeApi::leaderlessNode() {
     // A fresh node waiting for more nodes before bootstrapping has no leader: health and uploads say so.
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    Node node(testOptions(dir.path(), 3));
+    NodeOptions options = testOptions(dir.path(), 3);
+    options.clusterKey.clear();  // open mode: membership operations need no bearer token
+    Node node(options);
     QString error;
     QVERIFY2(node.start(&error), qPrintable(error));
     NodeApi api(node);
     QCOMPARE(node.status().phase, QStringLiteral("discovering"));
+    std::optional<http::ApiReply> removed;
+    api.removeMember(QStringLiteral("abc"), {}, [&](http::ApiReply r) { removed = std::move(r); });
+    QTRY_VERIFY_WITH_TIMEOUT(removed.has_value(), 5000);
+    QCOMPARE(removed->status, 409);
+    QVERIFY2(
+        bodyOf(*removed).value(QStringLiteral("message")).toString().contains(QLatin1String("no leader")),
+        removed->body.constData());
     const http::ApiReply h = api.health();
     QCOMPARE(h.status, 503);
     QCOMPARE(bodyOf(h).value(QStringLiteral("status")).toString(), QStringLiteral("no_leader"));
@@ -303,6 +313,55 @@ void tst_NodeApi::singleNodeServesTheApi() {
                  .value(QStringLiteral("count"))
                  .toInteger(),
              qint64(top.count));
+}
+
+void tst_NodeApi::membershipNeedsTheClusterKey() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const NodeOptions options = testOptions(dir.path(), 1);
+    Node node(options);
+    QString error;
+    QVERIFY2(node.start(&error), qPrintable(error));
+    NodeApi api(node);
+    QTRY_VERIFY_WITH_TIMEOUT(node.status().role == raftwc::raft::Role::Leader, 10000);
+    auto call = [&](bool remove, const QString& arg, const QByteArray& auth) {
+        std::optional<http::ApiReply> out;
+        auto done = [&out](http::ApiReply r) { out = std::move(r); };
+        if (remove)
+            api.removeMember(arg, auth, done);
+        else
+            api.transferLeadership(arg, auth, done);
+        if (!QTest::qWaitFor([&] { return out.has_value(); }, 5000)) qWarning("no answer within 5 s");
+        return out.value_or(http::ApiReply::error(0, QStringLiteral("no_answer"), {}));
+    };
+    const QByteArray good = QByteArrayLiteral("Bearer ") + options.clusterKey;
+    const QByteArray wrong[] = {QByteArray(),
+                                QByteArrayLiteral("Bearer"),
+                                QByteArrayLiteral("Bearer wrong"),
+                                good.chopped(1),
+                                good + 'x',
+                                QByteArrayLiteral("Basic ") + options.clusterKey,
+                                options.clusterKey};
+    for (const QByteArray& auth : wrong) {
+        for (bool remove : {true, false}) {
+            const http::ApiReply r = call(remove, QStringLiteral("abc"), auth);
+            QVERIFY2(r.status == 401, auth.constData());
+            QCOMPARE(bodyOf(r).value(QStringLiteral("error")).toString(), QStringLiteral("unauthorized"));
+            QCOMPARE(header(r, "WWW-Authenticate"), QByteArrayLiteral("Bearer"));
+        }
+    }
+    // Authorized: bad ids are 400, impossible operations 409, and the node stays the leader.
+    QCOMPARE(call(true, QStringLiteral("not-hex"), good).status, 400);
+    QCOMPARE(call(true, QStringLiteral("0"), good).status, 400);
+    QCOMPARE(call(false, QStringLiteral("xyz"), good).status, 400);
+    const http::ApiReply unknown = call(true, QStringLiteral("1234"), good);
+    QCOMPARE(unknown.status, 409);
+    QCOMPARE(bodyOf(unknown).value(QStringLiteral("error")).toString(), QStringLiteral("not_removed"));
+    const http::ApiReply alone = call(false, QString(), good);  // no other voter to hand over to
+    QCOMPARE(alone.status, 409);
+    QCOMPARE(bodyOf(alone).value(QStringLiteral("error")).toString(), QStringLiteral("not_transferred"));
+    QVERIFY(node.status().role == raftwc::raft::Role::Leader);
+    QCOMPARE(node.status().members.size(), std::size_t(1));
 }
 
 QTEST_GUILESS_MAIN(tst_NodeApi)
