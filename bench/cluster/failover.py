@@ -31,8 +31,11 @@ def log_since(c, i, offset, limit=60):
     return lines[:limit]
 
 
-def trial(c, poll_s, limit_s):
+def trial(c, poll_s, limit_s, settle_s=0.0):
     old = c.wait_formed(3, timeout=60)
+    if settle_s > 0:  # let connections (and reconnect backoffs) toward the restarted node settle first
+        time.sleep(settle_s)
+        old = c.wait_formed(3, timeout=60)
     li = c.index_of_id(old)
     survivors = [i for i in c.running() if i != li]
     ids = {i: c.cluster(i).get("id") for i in survivors}
@@ -93,6 +96,8 @@ def main():
     ap.add_argument("--raftwc")
     ap.add_argument("--data-root", default=None, help="parent of the nodes' data dirs (default $TMPDIR)")
     ap.add_argument("--json", help="write the results as JSON here")
+    ap.add_argument("--settle-ms", type=float, default=0.0,
+                    help="after 3 live voters are seen, wait this long before the kill (diagnostic)")
     ap.add_argument("--verbose", action="store_true", help="nodes log debug lines (shown for slow trials)")
     a = ap.parse_args()
     if not 1 <= a.trials <= 1000:
@@ -110,7 +115,8 @@ def main():
         cl.log("election %s ms, heartbeat %d ms: cluster of 3 formed in %.1f s; %d trials"
                % (a.election, a.heartbeat, time.monotonic() - t_form, a.trials))
         for t in range(1, a.trials + 1):
-            li, old, new, ms, polls, terms, term_up, waited = trial(c, a.poll_ms / 1000.0, limit_s=max(20.0, 10 * hi / 1000.0))
+            li, old, new, ms, polls, terms, term_up, waited = trial(c, a.poll_ms / 1000.0, limit_s=max(20.0, 10 * hi / 1000.0),
+                                                                settle_s=a.settle_ms / 1000.0)
             times.append(ms)
             cl.log("trial %2d: killed node %d (leader %s) -> new leader %s known to both survivors after "
                    "%7.1f ms (%d polls; term +%d, first seen at %s ms; a survivor's event loop waited %.0f ms for a CPU)"
