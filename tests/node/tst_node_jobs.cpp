@@ -397,12 +397,24 @@ void tst_NodeJobs::everyShardFailing() {
     Fixture fx(3);
     for (raftwc::raft::NodeId id : {1, 2, 3})
         fx.host.setBehaviour(id, synchronous ? Behaviour::ErrorNow : Behaviour::Error);
-    fx.start(makeUpload(content, {}, QStringLiteral("all-fail-job")));
+    auto totalSent = [&fx] {
+        int sent = 0;
+        for (const auto& [id, n] : fx.host.shardsSent)
+            sent += n;
+        return sent;
+    };
+    int sentAtAnswer = -1;
+    fx.coordinator.count(makeUpload(content, {}, QStringLiteral("all-fail-job")), [&](http::ApiReply r) {
+        sentAtAnswer = totalSent();
+        fx.reply = std::move(r);
+    });
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 15000);
     QCOMPARE(fx.reply->status, 503);
     QCOMPARE(bodyOf(*fx.reply).value(QStringLiteral("error")).toString(), QStringLiteral("count_failed"));
-    QVERIFY(
-        bodyOf(*fx.reply).value(QStringLiteral("message")).toString().contains(QLatin1String("failure on node")));
+    QVERIFY(bodyOf(*fx.reply)
+                .value(QStringLiteral("message"))
+                .toString()
+                .contains(QLatin1String("failure on node")));
     QCOMPARE(header(*fx.reply, "Retry-After"), QByteArrayLiteral("2"));
     QCOMPARE(fx.coordinator.jobsFailed(), 1u);
     QCOMPARE(fx.coordinator.running(), 0u);
@@ -411,11 +423,12 @@ void tst_NodeJobs::everyShardFailing() {
     QVERIFY(p);
     QCOMPARE(p->value(QStringLiteral("state")).toString(), QStringLiteral("failed"));
     QVERIFY(!p->value(QStringLiteral("error")).toString().isEmpty());
-    // Each shard was tried maxShardAttempts times at most.
-    int sent = 0;
-    for (const auto& [id, n] : fx.host.shardsSent)
-        sent += n;
-    QVERIFY(sent >= fx.coordinator.maxShardAttempts);
+    // One shard failed maxShardAttempts times; that failed the job.
+    QVERIFY(sentAtAnswer >= fx.coordinator.maxShardAttempts);
+    // Once the job has failed (and answered 503), no more shards are sent out for it.
+    if (synchronous)
+        QEXPECT_FAIL("sync", "FINDINGS.md F1: startCounting keeps dispatching after a failure", Continue);
+    QCOMPARE(totalSent(), sentAtAnswer);
 }
 
 void tst_NodeJobs::duplicateJobId() {
