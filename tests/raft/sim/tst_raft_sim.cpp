@@ -50,6 +50,16 @@ std::uint64_t traceHash(std::uint64_t seed, std::size_t* lines) {
     return h;
 }
 
+/// The replay command with this executable's real path.
+std::string replay(std::uint64_t seed) {
+    std::string cmd = replayCommand(seed);
+    const std::string placeholder = "<build>/tests/raft/sim/tst_raft_sim";
+    const auto at = cmd.find(placeholder);
+    if (at != std::string::npos)
+        cmd.replace(at, placeholder.size(), QCoreApplication::applicationFilePath().toStdString());
+    return cmd;
+}
+
 }  // namespace
 
 class tst_RaftSim : public QObject {
@@ -162,7 +172,7 @@ void tst_RaftSim::seeds() {
             if (!r.ok) {
                 failures.push_back(r);
                 std::fprintf(stderr, "FAIL seed %" PRIu64 ": %s\n  mix: %s\n  replay: %s\n", r.seed,
-                             r.failure.c_str(), r.mix.c_str(), replayCommand(r.seed).c_str());
+                             r.failure.c_str(), r.mix.c_str(), replay(r.seed).c_str());
             }
             if (count >= 10000 && (i + 1) % 10000 == 0)
                 std::fprintf(stderr, "... %" PRIu64 " seeds\n", i + 1);
@@ -187,8 +197,8 @@ void tst_RaftSim::seeds() {
     if (!failures.empty()) {
         const auto& f = failures.front();
         const std::string msg = "seed " + std::to_string(f.seed) + ": " + f.failure +
-                                "\n  replay: " + replayCommand(f.seed) + "\n  (" +
-                                std::to_string(failures.size()) + " seeds failed in total)";
+                                "\n  replay: " + replay(f.seed) + "\n  (" + std::to_string(failures.size()) +
+                                " seeds failed in total)";
         QFAIL(msg.c_str());
     }
     QVERIFY(acked > 0);
