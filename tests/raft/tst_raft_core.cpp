@@ -280,6 +280,7 @@ class tst_RaftCore : public QObject {
     void bootstrapRefusedOnNonEmptyStorage();
     void restartFromMemoryStorageKeepsState();
     void restartWholeClusterKeepsCommittedEntries();
+    void restartAfterTornWriteAdoptsAndPersistsLogTerm();
     // §5.1 terms
     void higherTermMakesFollower_data();
     void higherTermMakesFollower();
@@ -516,6 +517,31 @@ void tst_RaftCore::restartWholeClusterKeepsCommittedEntries() {
     for (const Entry& e : c.peer(l).applied)
         found = found || (e.index == r.index && e.data == "keep me");
     QVERIFY(found);
+}
+
+void tst_RaftCore::restartAfterTornWriteAdoptsAndPersistsLogTerm() {
+    // Entries of term 7 reached the disk, their hard state (term 7) did not (found by the simulation, F3).
+    auto st = storageWith({1, 2, 3}, {6, 7}, 6);
+    st->setHardState(HardState{6, 2, 4});
+    RawNode n(testConfig(1), *st);
+    QCOMPARE(n.status().term, Term(7));
+    QCOMPARE(n.status().vote, kNoNode);
+    QVERIFY(n.hasReady());
+    Ready rd = n.ready();
+    QVERIFY(rd.hardState.has_value());
+    QCOMPARE(rd.hardState->term, Term(7));
+    QCOMPARE(rd.hardState->vote, kNoNode);
+    QCOMPARE(rd.hardState->commit, Index(4));
+    QVERIFY(rd.mustSync);
+    n.advance();
+    // An intact store produces no hard state at start.
+    auto ok = storageWith({1, 2, 3}, {6, 7}, 7);
+    RawNode m(testConfig(1), *ok);
+    while (m.hasReady()) {
+        Ready r = m.ready();
+        QVERIFY(!r.hardState.has_value());
+        m.advance();
+    }
 }
 
 // ---- §5.1 terms ---------------------------------------------------------------------------------------

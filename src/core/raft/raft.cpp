@@ -82,7 +82,9 @@ RaftCore::RaftCore(const Config& config, const Storage& storage)
         log_.appliedTo(cfg_.applied);
     }
     applyingTo_ = log_.applied();
-    prevHardState_ = hardState();
+    // Compared with what Storage holds, so that an adopted log term or a clamped commit index goes out
+    // in the first Ready and the disk agrees with status().
+    prevHardState_ = hs;
     handedTo_ = log_.stableLastIndex();
     becomeFollower(term_, kNoNode);
     lastCheckedTerm_ = term_;
