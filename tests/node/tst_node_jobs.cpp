@@ -464,8 +464,6 @@ void tst_NodeJobs::everyShardFailing() {
     // One shard failed maxShardAttempts times; that failed the job.
     QVERIFY(sentAtAnswer >= fx.coordinator.maxShardAttempts);
     // Once the job has failed (and answered 503), no more shards are sent out for it.
-    if (synchronous)
-        QEXPECT_FAIL("sync", "FINDINGS.md F1: startCounting keeps dispatching after a failure", Continue);
     QCOMPARE(totalSent(), sentAtAnswer);
 }
 

@@ -140,7 +140,7 @@ void ShardWorker::run(const ShardRequest& req, ProgressFn progress, std::functio
     }
     auto source = host_.fileSource(*file);
     const std::uint64_t fileSize = file->size;
-    std::shared_ptr<bool> alive = alive_;
+    std::shared_ptr<std::atomic<bool>> alive = alive_;
     QPointer<ShardWorker> self(this);
     // Count in pieces so progress shows; merging pieces is exact whatever the cuts.
     QThreadPool::globalInstance()->start([=, this] {
@@ -314,8 +314,11 @@ void JobCoordinator::count(http::Upload upload, std::function<void(http::ApiRepl
 
     // The file's checksum is computed on a worker thread while its chunks are being stored.
     QPointer<JobCoordinator> self(this);
-    QThreadPool::globalInstance()->start([self, job] {
-        const QByteArray sha = QCryptographicHash::hash(job->upload.bytes(), QCryptographicHash::Sha256);
+    // It holds its own reference to the body: fail() may drop the job's while it runs.
+    QThreadPool::globalInstance()->start([self, job, body = job->upload.data, off = job->upload.offset,
+                                          len = job->upload.length] {
+        const QByteArray sha =
+            QCryptographicHash::hash(QByteArrayView(body.constData() + off, len), QCryptographicHash::Sha256);
         QMetaObject::invokeMethod(
             self,
             [self, job, sha] {
@@ -437,6 +440,7 @@ void JobCoordinator::startCounting(const std::shared_ptr<Job>& job) {
 }
 
 void JobCoordinator::dispatchShard(const std::shared_ptr<Job>& job, std::size_t idx) {
+    if (job->phase != Job::Phase::Counting) return;  // failed meanwhile: send nothing more
     ShardState& s = job->shards[idx];
     ++s.attempts;
     s.state = ShardState::State::Running;

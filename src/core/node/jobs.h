@@ -11,6 +11,7 @@
 #include <QObject>
 #include <QPointer>
 #include <QTimer>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -100,7 +101,8 @@ class ShardWorker : public QObject {
   private:
     void run(const ShardRequest& req, ProgressFn progress, std::function<void(ShardReply)> done);
     JobHost& host_;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    std::shared_ptr<std::atomic<bool>> alive_ =
+        std::make_shared<std::atomic<bool>>(true);  ///< read by pool threads
     std::uint64_t bytesCounted_ = 0;
     std::uint64_t shardsCounted_ = 0;
 };

@@ -194,6 +194,10 @@ bool Node::start(QString* error) {
     rpcc.listenAddress = QHostAddress(opt_.rpc.host);
     rpcc.listenPort = opt_.rpc.port;
     rpcc.seed = id_;
+    // A peer that was down must be reachable again within an election: reconnect attempts never wait
+    // longer than half the minimum election timeout (a refused connect on a LAN costs nothing).
+    rpcc.backoffMaxMs = std::max(20, opt_.electionMinMs / 2);
+    rpcc.backoffInitialMs = std::min(rpcc.backoffInitialMs, std::max(10, rpcc.backoffMaxMs / 4));
     rpc_ = new net::RpcTransport(rpcc, auth, this);
     if (!rpc_->listen(&err))
         return fail(QStringLiteral("RPC listener on %1: %2").arg(opt_.rpc.toString(), err));

@@ -225,12 +225,17 @@ std::variant<NodeOptions, QString> parseOptions(const QStringList& args, const Q
             if (i + 1 >= args.size()) return QStringLiteral("option --%1 needs a value").arg(a);
             value = args[++i];
         }
-        given[a] = spec->takesValue ? value : QStringLiteral("1");
+        given[a] = spec->takesValue || hasInline ? value : QStringLiteral("1");
     }
     for (const Spec& s : specs()) {
         auto it = given.find(QString::fromLatin1(s.name));
         if (it == given.end()) continue;
-        if (!s.takesValue && (it->second == QLatin1String("0") || it->second.isEmpty())) continue;
+        if (!s.takesValue) {  // a flag: --verbose, --verbose=1|true|yes; =0|false|no|empty turns it off
+            const QString v = it->second.toLower();
+            if (v == QLatin1String("0") || v == QLatin1String("false") || v == QLatin1String("no") ||
+                v.isEmpty())
+                continue;
+        }
         if (QString err = s.set(o, it->second); !err.isEmpty()) return err;
     }
     if (o.clusterKey.isEmpty() && env.contains(QStringLiteral("RAFTWC_CLUSTER_KEY"))) {
