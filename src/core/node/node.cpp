@@ -833,19 +833,20 @@ std::shared_ptr<wordcount::ByteSource> Node::fileSource(const StoredFile& f) {
 
 // ---- operations --------------------------------------------------------------------------------
 
+void Node::forwardToLeader(raft::NodeId leader, RpcMethod method, raft::NodeId arg,
+                           std::function<void(QString)> done) {
+    if (leader == raft::kNoNode) return done(QStringLiteral("no leader"));
+    rpc_->request(leader, quint16(method), u64Payload(arg), 10000, [done](const net::RpcResult& r) {
+        if (!r.ok())
+            return done(QStringLiteral("leader unreachable: %1").arg(QString(net::rpcErrorName(r.error))));
+        done(r.response.status == 0 ? QString() : QString::fromUtf8(r.response.payload));
+    });
+}
+
 void Node::removeMember(raft::NodeId member, std::function<void(QString)> done) {
     const raft::Status st = raft_->status();
     if (st.role != raft::Role::Leader) {
-        if (st.leader == raft::kNoNode) return done(QStringLiteral("no leader"));
-        rpc_->request(
-            st.leader, quint16(RpcMethod::RemoveMember), u64Payload(member), 10000,
-            [done](const net::RpcResult& r) {
-                if (!r.ok())
-                    return done(
-                        QStringLiteral("leader unreachable: %1").arg(QString(net::rpcErrorName(r.error))));
-                done(r.response.status == 0 ? QString() : QString::fromUtf8(r.response.payload));
-            });
-        return;
+        return forwardToLeader(st.leader, RpcMethod::RemoveMember, member, std::move(done));
     }
     if (!st.conf.contains(member))
         return done(QStringLiteral("%1 is not a member").arg(nodeIdString(member)));
@@ -860,16 +861,7 @@ void Node::removeMember(raft::NodeId member, std::function<void(QString)> done) 
 void Node::transferLeadership(raft::NodeId to, std::function<void(QString)> done) {
     const raft::Status st = raft_->status();
     if (st.role != raft::Role::Leader) {
-        if (st.leader == raft::kNoNode) return done(QStringLiteral("no leader"));
-        rpc_->request(
-            st.leader, quint16(RpcMethod::TransferLeader), u64Payload(to), 10000,
-            [done](const net::RpcResult& r) {
-                if (!r.ok())
-                    return done(
-                        QStringLiteral("leader unreachable: %1").arg(QString(net::rpcErrorName(r.error))));
-                done(r.response.status == 0 ? QString() : QString::fromUtf8(r.response.payload));
-            });
-        return;
+        return forwardToLeader(st.leader, RpcMethod::TransferLeader, to, std::move(done));
     }
     if (to == raft::kNoNode) {  // the most up-to-date other voter
         raft::Index best = 0;

@@ -119,6 +119,9 @@ class Node : public QObject, private JobHost {
     void setPeerAddress(raft::NodeId id, const QString& rpc, const QString& http);
     void logStatusChanges();
     void fatal(const QString& message);
+    /// Runs a membership operation on the leader (RemoveMember / TransferLeader); `done(error)`.
+    void forwardToLeader(raft::NodeId leader, RpcMethod method, raft::NodeId arg,
+                         std::function<void(QString)> done);
     void sweepPending();
     qint64 nowMs() const { return clock_.elapsed(); }
     QString advertisedHost() const;
