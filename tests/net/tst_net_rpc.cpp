@@ -80,6 +80,9 @@ class tst_NetRpc : public QObject {
     void raftMessagesBothWays();
     void appRequestResponseOnSameConnection();
     void reconnectAfterServerRecreated();
+    void restartedPeerAnswersBeforeLearningItsAddress();
+    void idleConnectionClosedThenUsedBothWays();
+    void raftFrameOnOutboundConnectionChecked();
     void sendQueueBoundWhilePeerDown();
     void requestTimeoutFiresExactlyOnce();
     void unknownPeerFailsAsynchronously();
@@ -201,6 +204,129 @@ void tst_NetRpc::reconnectAfterServerRecreated() {
     QVERIFY(a.isConnected(2));
     QVERIFY(a.send(appendMsg(1, 2, 3)));
     QTRY_COMPARE(got2.size(), 2);
+}
+
+// Regression (failover benchmark, 800-1300 ms failovers): a node that restarts does not know the
+// address of a peer whose address is not in the log (the bootstrap node) until discovery repeats it,
+// about once a second. Its answers to that peer (pre-vote grants) were dropped as "no peer" without a
+// log line, so the peer's elections failed until the restarted node learned the address. They must go
+// back on the authenticated connection the peer opened to us.
+void tst_NetRpc::restartedPeerAnswersBeforeLearningItsAddress() {
+    RpcTransport a(rpcConfig(), auth(1));
+    QVERIFY(a.listen());
+    auto b = std::make_unique<RpcTransport>(rpcConfig(), auth(2));
+    QVERIFY(b->listen());
+    const quint16 port = b->serverPort();
+    a.setPeerAddress(2, addr(*b));
+    b->setPeerAddress(1, addr(a));
+    QSignalSpy aGot(&a, &RpcTransport::raftMessageReceived);
+    QSignalSpy aDisconnected(&a, &RpcTransport::peerDisconnected);
+    {
+        QSignalSpy bGot(b.get(), &RpcTransport::raftMessageReceived);
+        QVERIFY(a.send(appendMsg(1, 2, 1)));
+        QVERIFY(b->send(appendMsg(2, 1, 1)));
+        QTRY_COMPARE(bGot.size(), 1);
+        QTRY_COMPARE(aGot.size(), 1);
+    }
+    for (int round = 0; round < 2; ++round) {
+        // B is killed and restarted on the same port with a new incarnation and an empty address book.
+        b.reset();
+        QTRY_COMPARE(aDisconnected.size(), round + 1);
+        const bool queuedWhileDown = round == 0;  // round 1: A is idle until B is back
+        if (queuedWhileDown) {
+            QVERIFY(a.send(appendMsg(1, 2, 10)));
+            QTRY_VERIFY(a.stats().connectsFailed >= 1);
+        }
+        b = std::make_unique<RpcTransport>(rpcConfig(port), auth(2));
+        QVERIFY(b->listen());
+        QSignalSpy bGot(b.get(), &RpcTransport::raftMessageReceived);
+        if (!queuedWhileDown) QVERIFY(a.send(appendMsg(1, 2, 10)));
+        QTRY_COMPARE(bGot.size(), 1);
+        QCOMPARE(bGot.at(0).at(0).value<raft::Message>().index, raft::Index{10});
+        QCOMPARE(b->peerAddress(1), QString());
+
+        // B answers A without knowing A's address: on the connection A opened.
+        const int before = int(aGot.size());
+        raft::Message resp = appendMsg(2, 1, 11);
+        resp.type = raft::MessageType::PreVoteResp;
+        resp.entries.clear();
+        QVERIFY(b->send(resp));
+        QVERIFY(b->send(appendMsg(2, 1, 12)));
+        QTRY_COMPARE(int(aGot.size()), before + 2);
+        QVERIFY(aGot.at(before).at(0).value<raft::Message>() == resp);  // in order
+        QCOMPARE(aGot.at(before + 1).at(0).value<raft::Message>().index, raft::Index{12});
+        QCOMPARE(b->stats().raftSentReverse, 2u);
+        QCOMPARE(b->stats().raftDroppedNoPeer, 0u);
+
+        // Once B learns A's address it uses its own connection again.
+        b->setPeerAddress(1, addr(a));
+        QVERIFY(b->send(appendMsg(2, 1, 13)));
+        QTRY_COMPARE(int(aGot.size()), before + 3);
+        QCOMPARE(aGot.at(before + 2).at(0).value<raft::Message>().index, raft::Index{13});
+        QCOMPARE(b->stats().raftSentReverse, 2u);
+        QCOMPARE(b->stats().connectsSucceeded, 1u);
+    }
+    QCOMPARE(a.dropCounters().total(), 0u);
+    QCOMPARE(b->dropCounters().total(), 0u);
+    QCOMPARE(a.stats().raftDroppedQueueFull, 0u);
+}
+
+// An idle connection is closed by both sides; the next message reconnects at once (no backoff), and a
+// peer without our address can no longer answer on it (counted as "no peer", never a stuck queue).
+void tst_NetRpc::idleConnectionClosedThenUsedBothWays() {
+    RpcConfig ca = rpcConfig();
+    ca.idleTimeoutMs = 200;
+    RpcConfig cb = ca;
+    RpcTransport a(ca, auth(1));
+    RpcTransport b(cb, auth(2));
+    QVERIFY(a.listen());
+    QVERIFY(b.listen());
+    a.setPeerAddress(2, addr(b));  // B has no address for A
+    QSignalSpy aGot(&a, &RpcTransport::raftMessageReceived);
+    QSignalSpy bGot(&b, &RpcTransport::raftMessageReceived);
+    QSignalSpy aDisconnected(&a, &RpcTransport::peerDisconnected);
+    QVERIFY(a.send(appendMsg(1, 2, 1)));
+    QTRY_COMPARE(bGot.size(), 1);
+    QVERIFY(b.send(appendMsg(2, 1, 1)));
+    QTRY_COMPARE(aGot.size(), 1);
+    // Both sides close the idle connection.
+    QTRY_COMPARE(aDisconnected.size(), 1);
+    QVERIFY(!a.isConnected(2));
+    QTRY_VERIFY(!b.send(appendMsg(2, 1, 2)));
+    QVERIFY(b.stats().raftDroppedNoPeer >= 1);
+    // Used again: a fresh connection at once, and B answers on it.
+    QVERIFY(a.send(appendMsg(1, 2, 3)));
+    QTRY_COMPARE(bGot.size(), 2);
+    QCOMPARE(bGot.at(1).at(0).value<raft::Message>().index, raft::Index{3});
+    QVERIFY(b.send(appendMsg(2, 1, 4)));
+    QTRY_COMPARE(aGot.size(), 2);
+    QCOMPARE(aGot.at(1).at(0).value<raft::Message>().index, raft::Index{4});
+    QCOMPARE(a.stats().connectsSucceeded, 2u);
+    QCOMPARE(a.stats().connectsFailed, 0u);
+}
+
+// Raft frames coming back on our outbound connection get the same checks as inbound ones.
+void tst_NetRpc::raftFrameOnOutboundConnectionChecked() {
+    RpcTransport a(rpcConfig(), auth(1));
+    QVERIFY(a.listen());
+    QTcpServer fake;  // plays node 2 (holds the key)
+    QVERIFY(fake.listen(QHostAddress::LocalHost, 0));
+    FrameAuth node2(auth(2));
+    a.setPeerAddress(2, QStringLiteral("127.0.0.1:%1").arg(fake.serverPort()));
+    QSignalSpy aGot(&a, &RpcTransport::raftMessageReceived);
+    QSignalSpy aDisconnected(&a, &RpcTransport::peerDisconnected);
+    QVERIFY(a.send(appendMsg(1, 2, 1)));
+    QTRY_VERIFY(fake.hasPendingConnections());
+    std::unique_ptr<QTcpSocket> s(fake.nextPendingConnection());
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    s->write(node2.seal(FrameKind::Raft, encodeRaftMessage(appendMsg(2, 1, 5)), now));
+    QTRY_COMPARE(aGot.size(), 1);
+    QCOMPARE(aGot.at(0).at(0).value<raft::Message>().index, raft::Index{5});
+    // A raft message claiming another sender than the frame's: dropped, connection closed.
+    s->write(node2.seal(FrameKind::Raft, encodeRaftMessage(appendMsg(3, 1, 6)), now));
+    QTRY_COMPARE(a.dropCounters().count(DropReason::SenderMismatch), 1u);
+    QTRY_COMPARE(aDisconnected.size(), 1);
+    QCOMPARE(aGot.size(), 1);
 }
 
 void tst_NetRpc::sendQueueBoundWhilePeerDown() {

@@ -177,6 +177,17 @@ RpcTransport::Peer* RpcTransport::peer(NodeId id) const {
     return it == peers_.end() ? nullptr : it->second.get();
 }
 
+RpcTransport::Inbound* RpcTransport::inboundFrom(NodeId id) const {
+    Inbound* best = nullptr;
+    for (const auto& [cid, in] : inbound_) {
+        if (in->rx.sender != id || in->socket->state() != QAbstractSocket::ConnectedState) continue;
+        if (!best || in->lastActivity > best->lastActivity ||
+            (in->lastActivity == best->lastActivity && cid > best->id))
+            best = in.get();
+    }
+    return best;
+}
+
 QString RpcTransport::peerAddress(NodeId id) const {
     const Peer* p = peer(id);
     return p ? p->address.toString() : QString();
@@ -361,7 +372,27 @@ bool RpcTransport::send(const raft::Message& m) {
     if (shutDown_) return false;
     Peer* p = peer(m.to);
     if (!p) {
+        // No address for `to` (e.g. we restarted and have not heard it announce itself yet): answer on
+        // an authenticated connection it opened to us, if any, instead of dropping the message.
+        if (Inbound* in = inboundFrom(m.to)) {
+            const QByteArray payload = encodeRaftMessage(m);
+            if (payload.size() <= kMaxStreamPayload && in->socket->bytesToWrite() <= cfg_.maxQueueBytes) {
+                in->socket->write(auth_.seal(FrameKind::Raft, payload, clock_()));
+                in->lastActivity = mono_.elapsed();
+                ++stats_.raftSent;
+                ++stats_.raftSentReverse;
+                return true;
+            }
+        }
         ++stats_.raftDroppedNoPeer;
+        ++noPeerSuppressed_;
+        const qint64 now = mono_.elapsed();
+        if (lastNoPeerLogMs_ < 0 || now - lastNoPeerLogMs_ >= 1000) {
+            qCDebug(lcNet).noquote() << "rpc: no address and no connection for peer" << m.to
+                                     << QStringLiteral(": %1 raft message(s) dropped").arg(noPeerSuppressed_);
+            lastNoPeerLogMs_ = now;
+            noPeerSuppressed_ = 0;
+        }
         return false;
     }
     QByteArray payload = encodeRaftMessage(m);
@@ -501,11 +532,23 @@ void RpcTransport::onOutboundReadyRead(NodeId id, quint64 serial) {
     if (!p || p->serial != serial || !p->socket) return;
     p->rxBuf.append(p->socket->readAll());
     p->lastActivity = mono_.elapsed();
-    const bool ok = extractFrames(p->rxBuf, p->rx, [this, id](Frame&& f) {
+    std::vector<raft::Message> received;  // raft messages the peer sent back on our connection
+    const bool ok = extractFrames(p->rxBuf, p->rx, [this, id, &received](Frame&& f) {
         if (f.header.sender != id) {
             auth_.countDrop(DropReason::SenderMismatch);
             logDrop(DropReason::SenderMismatch, QStringLiteral("outbound"));
             return false;
+        }
+        if (f.header.kind == FrameKind::Raft) {
+            std::optional<raft::Message> m = decodeRaftMessage(f.payload);
+            if (!m || m->from != id) {
+                const DropReason r = m ? DropReason::SenderMismatch : DropReason::BadPayload;
+                auth_.countDrop(r);
+                logDrop(r, QStringLiteral("outbound"));
+                return false;
+            }
+            received.push_back(std::move(*m));
+            return true;
         }
         if (f.header.kind != FrameKind::AppResponse) {
             auth_.countDrop(DropReason::BadKind);
@@ -526,6 +569,13 @@ void RpcTransport::onOutboundReadyRead(NodeId id, quint64 serial) {
         return true;
     });
     if (!ok) onSocketGone(id, serial);
+    // Emit after the buffer work: slots may close connections or remove peers.
+    QPointer<RpcTransport> self(this);
+    for (const raft::Message& m : received) {
+        ++stats_.raftReceived;
+        emit raftMessageReceived(m);
+        if (!self) return;
+    }
 }
 
 void RpcTransport::onNewConnection() {

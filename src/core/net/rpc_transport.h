@@ -5,6 +5,11 @@
 // and reused; the peer's inbound side is identified by the authenticated sender id of its frames.
 // Raft messages and app requests go out on our outbound connection to the peer; app responses go back
 // on the connection the request arrived on. Received frames from any connection are emitted as signals.
+// A raft message for a peer WITHOUT a known address (typically: this process just restarted and the
+// peer's address is not in the log; discovery only repeats it about once a second) goes back on the
+// newest authenticated connection that peer opened to us, so we can answer a peer that talks to us
+// before we learn its address (the receiver accepts Raft frames on its outbound connections too).
+// Without an address or such a connection it is dropped and counted (raftDroppedNoPeer).
 //
 // Send queues (per peer) are bounded by `RpcConfig::maxQueueBytes` of queued payload:
 //  - a raft message that does not fit evicts the OLDEST queued raft messages (Raft tolerates loss and
@@ -84,7 +89,8 @@ struct TransportStats {
     quint64 raftSent = 0;  ///< Raft messages written to a socket.
     quint64 raftReceived = 0;
     quint64 raftDroppedQueueFull = 0;  ///< Evicted or refused by the queue bound.
-    quint64 raftDroppedNoPeer = 0;     ///< No address for `to`.
+    quint64 raftDroppedNoPeer = 0;     ///< No address for `to` and no connection from it.
+    quint64 raftSentReverse = 0;       ///< Of raftSent: written on a connection `to` opened to us.
     quint64 requestsSent = 0;
     quint64 requestsFailed = 0;  ///< Callbacks invoked with an error.
     quint64 requestsReceived = 0;
@@ -123,8 +129,9 @@ class RpcTransport : public QObject {
     void removePeer(NodeId peer);
     QString peerAddress(NodeId peer) const;
 
-    /// Queues `m` for `m.to`. False if it was dropped (no address, or the queue bound); see the header
-    /// comment for the eviction policy.
+    /// Queues `m` for `m.to`. Without an address for `m.to`, writes it on the newest authenticated
+    /// inbound connection from `m.to` if there is one. False if it was dropped (no address and no such
+    /// connection, or the queue bound); see the header comment for the eviction policy.
     bool send(const raft::Message& m);
 
     /// Sends an app request; `cb` is invoked exactly once, always asynchronously (never from inside
@@ -169,6 +176,8 @@ class RpcTransport : public QObject {
     };
 
     Peer* peer(NodeId id) const;
+    /// The most recently active authenticated inbound connection from `id`, or nullptr.
+    Inbound* inboundFrom(NodeId id) const;
     void connectPeer(Peer& p);
     void onConnected(NodeId id, quint64 serial);
     void onSocketGone(NodeId id, quint64 serial);
@@ -204,6 +213,8 @@ class RpcTransport : public QObject {
     std::mt19937_64 rng_;
     QElapsedTimer mono_;  ///< Monotonic time for idle tracking and log rate limits.
     DropLogLimiter logLimiter_;
+    qint64 lastNoPeerLogMs_ = -1;  ///< Rate limit of the "no address" debug line (mono_ time).
+    quint64 noPeerSuppressed_ = 0;
     TransportStats stats_;
 };
 
