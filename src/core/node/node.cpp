@@ -161,6 +161,7 @@ bool Node::start(QString* error) {
     rc.heartbeatTicks = std::max(1, opt_.heartbeatMs / opt_.tickMs);
     rc.seed = QRandomGenerator::system()->generate64() | 1;
     rc.checkInvariants = false;
+    rc.idToString = [](raft::NodeId id) { return nodeIdString(id).toStdString(); };
     rc.logger = [](raft::LogLevel level, std::string_view msg) {
         const QString m = QString::fromUtf8(msg.data(), qsizetype(msg.size()));
         if (level == raft::LogLevel::Debug)

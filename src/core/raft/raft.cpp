@@ -12,16 +12,6 @@ std::string str(std::uint64_t v) {
     return std::to_string(v);
 }
 
-std::string confToString(const ConfState& cs) {
-    std::string s = "voters {";
-    for (std::size_t i = 0; i < cs.voters.size(); ++i)
-        s += (i ? ", " : "") + str(cs.voters[i]);
-    s += "} learners {";
-    for (std::size_t i = 0; i < cs.learners.size(); ++i)
-        s += (i ? ", " : "") + str(cs.learners[i]);
-    return s + "}";
-}
-
 std::string_view ccTypeName(ConfChangeType t) {
     switch (t) {
         case ConfChangeType::AddLearner:
@@ -39,6 +29,20 @@ std::string_view ccTypeName(ConfChangeType t) {
 constexpr std::size_t kNoLimit = std::numeric_limits<std::size_t>::max();
 
 }  // namespace
+
+std::string RaftCore::idStr(NodeId id) const {
+    return cfg_.idToString ? cfg_.idToString(id) : str(id);
+}
+
+std::string RaftCore::confStr(const ConfState& cs) const {
+    std::string s = "voters {";
+    for (std::size_t i = 0; i < cs.voters.size(); ++i)
+        s += (i ? ", " : "") + idStr(cs.voters[i]);
+    s += "} learners {";
+    for (std::size_t i = 0; i < cs.learners.size(); ++i)
+        s += (i ? ", " : "") + idStr(cs.learners[i]);
+    return s + "}";
+}
 
 // ---- construction ---------------------------------------------------------------------------------
 
@@ -90,7 +94,7 @@ RaftCore::RaftCore(const Config& config, const Storage& storage)
     lastCheckedTerm_ = term_;
     lastCheckedCommit_ = commit;
     log(LogLevel::Info, who() + " started: last index " + str(log_.lastIndex()) + ", commit " + str(commit) +
-                            ", " + confToString(conf()));
+                            ", " + confStr(conf()));
 }
 
 bool RaftCore::bootstrap(const std::vector<NodeId>& voters) {
@@ -107,7 +111,7 @@ bool RaftCore::bootstrap(const std::vector<NodeId>& voters) {
     becomeFollower(1, kNoNode);
     appendEntries(ents);
     log_.commitTo(ents.size());
-    log(LogLevel::Info, who() + " bootstrapped a new cluster: " + confToString(conf()));
+    log(LogLevel::Info, who() + " bootstrapped a new cluster: " + confStr(conf()));
     return true;
 }
 
@@ -125,7 +129,7 @@ void RaftCore::log(LogLevel level, const std::string& text) const {
 }
 
 std::string RaftCore::who() const {
-    return "raft " + str(id_) + " [term " + str(term_) + "]";
+    return "raft " + idStr(id_) + " [term " + str(term_) + "]";
 }
 
 void RaftCore::resetRandomizedTimeout() {
@@ -198,7 +202,7 @@ void RaftCore::becomeLeader() {
     syncProgressWithConf();
     // pendingConfIndex_: the last ConfChange in the log, committed or not.
     pendingConfIndex_ = confHistory_.size() > 1 ? confHistory_.back().first : 0;
-    log(LogLevel::Info, who() + " became leader (" + confToString(conf()) + ")");
+    log(LogLevel::Info, who() + " became leader (" + confStr(conf()) + ")");
     Index idx = 0;
     appendAsLeader(EntryType::NoOp, {}, &idx);
     bcastAppend();
@@ -326,8 +330,8 @@ void RaftCore::step(const Message& m) {
     const bool isVoteReq = m.type == MessageType::Vote || m.type == MessageType::PreVote;
     if (m.term > term_) {
         if (isVoteReq && !m.transfer && inLease()) {
-            log(LogLevel::Info, who() + " ignores " + std::string(toString(m.type)) + " from " + str(m.from) +
-                                    " for term " + str(m.term) + ": leader " + str(lead_) +
+            log(LogLevel::Info, who() + " ignores " + std::string(toString(m.type)) + " from " +
+                                    idStr(m.from) + " for term " + str(m.term) + ": leader " + idStr(lead_) +
                                     " was heard from within the election timeout");
             return;
         }
@@ -386,7 +390,7 @@ void RaftCore::handleVoteRequest(const Message& m) {
     r.to = m.from;
     if (canVote && upToDate) {
         r.term = m.term;
-        log(LogLevel::Info, who() + " grants " + (pre ? "pre-vote" : "vote") + " to " + str(m.from) +
+        log(LogLevel::Info, who() + " grants " + (pre ? "pre-vote" : "vote") + " to " + idStr(m.from) +
                                 " for term " + str(m.term));
         if (!pre) {
             electionElapsed_ = 0;
@@ -395,12 +399,12 @@ void RaftCore::handleVoteRequest(const Message& m) {
     } else {
         r.term = term_;
         r.reject = true;
-        log(LogLevel::Info, who() + " refuses " + (pre ? "pre-vote" : "vote") + " to " + str(m.from) +
+        log(LogLevel::Info, who() + " refuses " + (pre ? "pre-vote" : "vote") + " to " + idStr(m.from) +
                                 " for term " + str(m.term) +
                                 (!upToDate ? std::string(": its log is behind")
                                  : vote_ != kNoNode && vote_ != m.from
                                      ? ": already voted for " + str(vote_)
-                                     : ": leader " + str(lead_) + " is known in this term"));
+                                     : ": leader " + idStr(lead_) + " is known in this term"));
     }
     r.from = id_;  // not send(): the granted pre-vote answer carries the requested term
     msgs_.push_back(std::move(r));
@@ -432,7 +436,7 @@ void RaftCore::stepFollower(const Message& m) {
             break;
         case MessageType::TimeoutNow:
             if (promotable()) {
-                log(LogLevel::Info, who() + " received TimeoutNow from " + str(m.from) +
+                log(LogLevel::Info, who() + " received TimeoutNow from " + idStr(m.from) +
                                         "; campaigning for leadership transfer");
                 hup(CampaignKind::Transfer);
             }
@@ -498,7 +502,7 @@ void RaftCore::handleAppend(const Message& m) {
     r.type = MessageType::AppendResp;
     r.to = m.from;
     if (!validAppend(m)) {
-        log(LogLevel::Warning, who() + " drops a malformed Append from " + str(m.from));
+        log(LogLevel::Warning, who() + " drops a malformed Append from " + idStr(m.from));
         return;
     }
     if (m.index < log_.committed()) {
@@ -512,7 +516,7 @@ void RaftCore::handleAppend(const Message& m) {
         if (ci != 0) {
             if (ci <= log_.committed()) {
                 // Only a broken or malicious sender can do this: never truncate committed entries.
-                log(LogLevel::Error, who() + " drops an Append from " + str(m.from) + ": entry " + str(ci) +
+                log(LogLevel::Error, who() + " drops an Append from " + idStr(m.from) + ": entry " + str(ci) +
                                          " conflicts with a committed entry");
                 return;
             }
@@ -568,7 +572,7 @@ void RaftCore::handleAppendResp(const Message& m) {
             }
         }
         if (m.from == leadTransferee_ && prs_.count(m.from) && prs_[m.from].match == log_.lastIndex()) {
-            log(LogLevel::Info, who() + " sends TimeoutNow to " + str(m.from) + " (caught up)");
+            log(LogLevel::Info, who() + " sends TimeoutNow to " + idStr(m.from) + " (caught up)");
             sendTimeoutNow(m.from);
         }
         maybePromoteLearners();
@@ -607,7 +611,7 @@ bool RaftCore::maybeSendAppend(NodeId to, bool sendIfEmpty) {
     const Index prev = pr.next - 1;
     const auto prevTerm = log_.term(prev);
     if (!prevTerm) {
-        log(LogLevel::Error, who() + " cannot replicate to " + str(to) + ": entry " + str(prev) +
+        log(LogLevel::Error, who() + " cannot replicate to " + idStr(to) + ": entry " + str(prev) +
                                  " is compacted (snapshots are not supported)");
         return false;
     }
@@ -745,7 +749,7 @@ void RaftCore::truncateConfHistory(Index from) {
         changed = true;
     }
     if (changed)
-        log(LogLevel::Info, who() + " configuration reverted (entries truncated): " + confToString(conf()));
+        log(LogLevel::Info, who() + " configuration reverted (entries truncated): " + confStr(conf()));
 }
 
 void RaftCore::onConfEntries(const std::vector<Entry>& ents) {
@@ -761,13 +765,13 @@ void RaftCore::onConfEntries(const std::vector<Entry>& ents) {
         ConfState next = conf();
         if (!applyConfChange(next, *cc)) {
             log(LogLevel::Warning, who() + " ignores an invalid ConfChange at index " + str(e.index) + " (" +
-                                       std::string(ccTypeName(cc->type)) + " " + str(cc->node) + ")");
+                                       std::string(ccTypeName(cc->type)) + " " + idStr(cc->node) + ")");
             continue;
         }
         confHistory_.emplace_back(e.index, std::move(next));
         log(LogLevel::Info, who() + " membership change at index " + str(e.index) + ": " +
-                                std::string(ccTypeName(cc->type)) + " " + str(cc->node) + " -> " +
-                                confToString(conf()));
+                                std::string(ccTypeName(cc->type)) + " " + idStr(cc->node) + " -> " +
+                                confStr(conf()));
     }
 }
 
@@ -858,14 +862,14 @@ ProposeResult RaftCore::proposeConfChange(const ConfChange& cc) {
     }
     r.code = ProposeResult::Code::ConfChangePending;
     if (confChangePending() || !ownTermCommitted()) {
-        log(LogLevel::Info, who() + " refuses " + std::string(ccTypeName(cc.type)) + " " + str(cc.node) +
+        log(LogLevel::Info, who() + " refuses " + std::string(ccTypeName(cc.type)) + " " + idStr(cc.node) +
                                 ": a configuration change is pending or no entry of this term is committed");
         return r;
     }
     ConfState next = conf();
     if (cc.type == ConfChangeType::AddVoter || !applyConfChange(next, cc) || next.voters.empty()) {
-        log(LogLevel::Info, who() + " refuses " + std::string(ccTypeName(cc.type)) + " " + str(cc.node) +
-                                ": invalid for " + confToString(conf()));
+        log(LogLevel::Info, who() + " refuses " + std::string(ccTypeName(cc.type)) + " " + idStr(cc.node) +
+                                ": invalid for " + confStr(conf()));
         return r;
     }
     Index idx = 0;
@@ -883,7 +887,7 @@ bool RaftCore::transferLeadership(NodeId to) {
     if (leadTransferee_ == to) return true;
     leadTransferee_ = to;
     electionElapsed_ = 0;  // the transfer is aborted after one election timeout
-    log(LogLevel::Info, who() + " starts leadership transfer to " + str(to));
+    log(LogLevel::Info, who() + " starts leadership transfer to " + idStr(to));
     if (prs_[to].match == log_.lastIndex())
         sendTimeoutNow(to);
     else
@@ -981,7 +985,7 @@ Status RaftCore::status() const {
 
 void RaftCore::checkInvariants() const {
     auto fail = [&](const std::string& what) {
-        throw std::logic_error("raft invariant violated on node " + str(id_) + " (term " + str(term_) +
+        throw std::logic_error("raft invariant violated on node " + idStr(id_) + " (term " + str(term_) +
                                ", role " + std::string(toString(role_)) + "): " + what);
     };
     const Index last = log_.lastIndex();
@@ -1020,15 +1024,15 @@ void RaftCore::checkInvariants() const {
         const ConfState& cs = conf();
         std::size_t members = 0;
         for (const auto& [pid, pr] : prs_) {
-            if (!cs.contains(pid)) fail("progress for non-member " + str(pid));
+            if (!cs.contains(pid)) fail("progress for non-member " + idStr(pid));
             ++members;
-            if (pr.match >= pr.next) fail("match >= next for " + str(pid));
-            if (pr.next > last + 1) fail("next past last index + 1 for " + str(pid));
-            if (pr.learner != cs.isLearner(pid)) fail("progress learner flag wrong for " + str(pid));
+            if (pr.match >= pr.next) fail("match >= next for " + idStr(pid));
+            if (pr.next > last + 1) fail("next past last index + 1 for " + idStr(pid));
+            if (pr.learner != cs.isLearner(pid)) fail("progress learner flag wrong for " + idStr(pid));
             if (pr.inflights.size() > cfg_.maxInflightMsgs)
-                fail("too many messages in flight to " + str(pid));
+                fail("too many messages in flight to " + idStr(pid));
             if (pr.inflightBytes > cfg_.maxInflightBytes && pr.inflights.size() > 1)
-                fail("too many bytes in flight to " + str(pid));
+                fail("too many bytes in flight to " + idStr(pid));
             if (pr.state == Progress::State::Probe && !pr.inflights.empty()) fail("inflights in Probe state");
         }
         if (members != cs.voters.size() + cs.learners.size())

@@ -101,6 +101,9 @@ class RaftCore {
     /// Throws std::logic_error describing the first violated invariant (docs/RAFT.md).
     void checkInvariants() const;
     bool invariantsEnabled() const { return cfg_.checkInvariants; }
+    /// A node id as log lines show it (Config::idToString, else decimal).
+    std::string idStr(NodeId id) const;
+    std::string confStr(const ConfState& cs) const;
 
   private:
     enum class CampaignKind : std::uint8_t { PreElection, Election, Transfer };

@@ -67,6 +67,9 @@ struct Config {
     /// entry from the log (the default; an in-memory state machine rebuilds itself that way).
     Index applied = 0;
     Logger logger;  ///< Optional; receives term changes, votes, elections, membership changes.
+    /// Optional: how log lines name nodes (default: decimal). The node passes its 16-digit hex form so
+    /// the core's lines match the rest of the node's logs.
+    std::function<std::string(NodeId)> idToString;
 };
 
 /// Everything the application must do, produced by RawNode::ready(). See the ordering rule above.
