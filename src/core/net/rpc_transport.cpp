@@ -388,8 +388,11 @@ bool RpcTransport::send(const raft::Message& m) {
         ++noPeerSuppressed_;
         const qint64 now = mono_.elapsed();
         if (lastNoPeerLogMs_ < 0 || now - lastNoPeerLogMs_ >= 1000) {
-            qCDebug(lcNet).noquote() << "rpc: no address and no connection for peer" << m.to
-                                     << QStringLiteral(": %1 raft message(s) dropped").arg(noPeerSuppressed_);
+            qCDebug(lcNet).noquote() << QStringLiteral(
+                                            "rpc: %1 raft message(s) for peer %2 dropped: no address and "
+                                            "no connection from it")
+                                            .arg(noPeerSuppressed_)
+                                            .arg(m.to);
             lastNoPeerLogMs_ = now;
             noPeerSuppressed_ = 0;
         }
