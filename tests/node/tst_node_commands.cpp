@@ -221,6 +221,16 @@ void tst_NodeCommands::memberAddressRoundTrip() {
         if (QTest::currentTestFailed()) return;
     }
     QVERIFY(!decodeMemberAddress({}));
+    // The MemberAddress command (kind 4) round-trips through encodeCommand/decodeCommand; node 0 is refused.
+    const MemberAddressUpdate up{0x1234abcdULL,
+                                 {QStringLiteral("10.1.2.3:7000"), QStringLiteral("10.1.2.3:3000")}};
+    const auto cmd = decodeCommand(encodeCommand(up));
+    QVERIFY(cmd);
+    const auto* got = std::get_if<MemberAddressUpdate>(&*cmd);
+    QVERIFY(got);
+    QCOMPARE(got->node, up.node);
+    QCOMPARE(got->address, up.address);
+    QVERIFY(!decodeCommand(encodeCommand(MemberAddressUpdate{0, up.address})));
     QVERIFY(!decodeMemberAddress(encodeMemberAddress({QString(301, QLatin1Char('a')), {}})));
 }
 
@@ -305,7 +315,7 @@ void tst_NodeCommands::unknownVersionAndKind() {
         QVERIFY(!decodeCommand(b, &why));
         QVERIFY2(why.contains(QLatin1String("version")), qPrintable(why));
     }
-    for (int k : {0, 4, 5, 200, 255}) {
+    for (int k : {0, 5, 6, 200, 255}) {
         QByteArray b = p;
         b[1] = char(k);
         QString why;

@@ -364,7 +364,18 @@ void tst_NodeStateMachine::membership() {
     log.conf(ConfChangeType::RemoveNode, 2);
     QCOMPARE(log.sm.memberAddresses().count(2), 0u);
     QCOMPARE(log.sm.memberAddresses().size(), 1u);
-    log.conf(ConfChangeType::RemoveNode, 99);  // unknown: nothing happens
+    // The MemberAddress command records (or moves) a member's addresses: the bootstrap node has no
+    // AddLearner context, and a node may come back on another address.
+    const MemberAddress boot{QStringLiteral("10.0.0.5:7000"), QStringLiteral("10.0.0.5:3000")};
+    log.command(MemberAddressUpdate{1, boot});
+    QCOMPARE(log.sm.memberAddresses().at(1), boot);
+    const MemberAddress moved{QStringLiteral("10.0.0.6:7000"), QStringLiteral("10.0.0.6:3000")};
+    log.command(MemberAddressUpdate{1, moved});
+    QCOMPARE(log.sm.memberAddresses().at(1), moved);
+    QCOMPARE(log.sm.memberAddresses().size(), 2u);
+    log.conf(ConfChangeType::RemoveNode, 1);
+    QCOMPARE(log.sm.memberAddresses().count(1), 0u);
+    log.conf(ConfChangeType::RemoveNode, 99);   // unknown: nothing happens
     QCOMPARE(log.sm.memberAddresses().size(), 1u);
     // A malformed context or change is ignored, not fatal.
     log.conf(ConfChangeType::AddLearner, 4, QByteArrayLiteral("\x01garbage"));

@@ -23,6 +23,11 @@ QByteArray encodeCommand(const Command& c) {
         w.bytes(m->sha256);
         w.bytes(m->jobId);
         w.bytes(m->coordinator);
+    } else if (const auto* a = std::get_if<MemberAddressUpdate>(&c)) {
+        w.u8(std::uint8_t(CommandKind::MemberAddress));
+        w.u64(a->node);
+        w.string(a->address.rpc);
+        w.string(a->address.http);
     } else if (const auto* r = std::get_if<JobResult>(&c)) {
         w.u8(std::uint8_t(CommandKind::JobResult));
         w.bytes(r->jobId);
@@ -67,6 +72,14 @@ std::optional<Command> decodeCommand(const QByteArray& payload, QString* why) {
             j.freqTable = r.bytes();
             if (!r.atEnd()) return fail("malformed job result");
             return j;
+        }
+        case CommandKind::MemberAddress: {
+            MemberAddressUpdate a;
+            a.node = r.u64();
+            a.address.rpc = r.string(300);
+            a.address.http = r.string(300);
+            if (!r.atEnd() || a.node == 0) return fail("malformed member address");
+            return a;
         }
     }
     return fail("unknown command kind");

@@ -13,9 +13,10 @@ namespace raftwc::node {
 inline constexpr std::uint8_t kCommandVersion = 1;
 
 enum class CommandKind : std::uint8_t {
-    FileChunk = 1,     ///< A piece of an uploaded file.
-    FileManifest = 2,  ///< The file is complete: name, size, sha256. Counting may start.
-    JobResult = 3,     ///< A finished job's result (JSON) and its full frequency table.
+    FileChunk = 1,      ///< A piece of an uploaded file.
+    FileManifest = 2,   ///< The file is complete: name, size, sha256. Counting may start.
+    JobResult = 3,      ///< A finished job's result (JSON) and its full frequency table.
+    MemberAddress = 4,  ///< A member's current addresses (bootstrap node, or a node back on a new address).
 };
 
 /// A chunk's bytes sit at a fixed offset inside the entry payload, so a shard can pread just the range
@@ -44,7 +45,19 @@ struct JobResult {
     QByteArray freqTable;  ///< Serialized full frequency table(s), qCompress'ed.
 };
 
-using Command = std::variant<FileChunk, FileManifest, JobResult>;
+/// Addresses of a member, the context of its AddLearner ConfChange and the MemberAddress command.
+struct MemberAddress {
+    QString rpc;   ///< host:port for node-to-node TCP
+    QString http;  ///< host:port of its HTTP server
+    bool operator==(const MemberAddress&) const = default;
+};
+
+struct MemberAddressUpdate {
+    std::uint64_t node = 0;
+    MemberAddress address;
+};
+
+using Command = std::variant<FileChunk, FileManifest, JobResult, MemberAddressUpdate>;
 
 QByteArray encodeCommand(const Command& c);
 /// Decodes a Normal entry's payload; std::nullopt (with `why` set) on malformed input.
@@ -57,12 +70,6 @@ struct ChunkHeader {
 };
 std::optional<ChunkHeader> decodeChunkHeader(const QByteArray& payloadPrefix);
 
-/// Addresses of a member, the context of its AddLearner ConfChange.
-struct MemberAddress {
-    QString rpc;   ///< host:port for node-to-node TCP
-    QString http;  ///< host:port of its HTTP server
-    bool operator==(const MemberAddress&) const = default;
-};
 QByteArray encodeMemberAddress(const MemberAddress& a);
 std::optional<MemberAddress> decodeMemberAddress(const QByteArray& bytes);
 

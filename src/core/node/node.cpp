@@ -324,10 +324,37 @@ void Node::processReady() {
     }
     inReady_ = false;
     logStatusChanges();
+    maybeRecordOwnAddress();
+}
+
+void Node::maybeRecordOwnAddress() {
+    // Every member's addresses live in the log, so any node — a restarted one included — can reach every
+    // other at once. Joiners' addresses come with their AddLearner entry; the bootstrap node and a node
+    // back on a different address record theirs here.
+    if (phase_ != Phase::Member || addressProposalInFlight_ || nowMs() - lastAddressProposalMs_ < 2000)
+        return;
+    const raft::Status st = raft_->status();
+    if (!st.conf.contains(id_) || st.leader == raft::kNoNode || sm_.applied() < st.commit) return;
+    const MemberAddress mine{rpcAddress_, httpAddress_};
+    const auto& known = sm_.memberAddresses();
+    if (auto it = known.find(id_); it != known.end() && it->second == mine) return;
+    addressProposalInFlight_ = true;
+    lastAddressProposalMs_ = nowMs();
+    proposeCommand(encodeCommand(MemberAddressUpdate{id_, mine}), [this, mine](ProposeOutcome o) {
+        addressProposalInFlight_ = false;
+        if (o.ok())
+            qInfo().noquote() << "recorded this node's addresses in the log:" << mine.rpc << mine.http;
+    });
 }
 
 void Node::apply(const raft::Entry& e) {
     sm_.apply(e);
+    if (e.type == raft::EntryType::Normal && e.data.size() > 2 &&
+        std::uint8_t(e.data[1]) == std::uint8_t(CommandKind::MemberAddress)) {
+        if (auto cmd = decodeCommand(QByteArray::fromStdString(e.data)))
+            if (const auto* a = std::get_if<MemberAddressUpdate>(&*cmd))
+                setPeerAddress(a->node, a->address.rpc, a->address.http);
+    }
     for (const QString& note : sm_.takeNotes())
         qWarning().noquote() << "state machine:" << note;
     if (e.type == raft::EntryType::ConfChange) {
@@ -625,8 +652,7 @@ void Node::maybeBootstrap() {
                              "no leader found: bootstrapping new cluster %1 (%2 node(s) heard; lowest id)")
                              .arg(clusterId_)
                              .arg(candidates.size());
-    // Record our own addresses in the log for the others, as an update of our member entry.
-    raft_->campaign();
+    raft_->campaign();  // our addresses go into the log once we lead (maybeRecordOwnAddress)
     scheduleReady();
 }
 

@@ -119,6 +119,7 @@ class Node : public QObject, private JobHost {
     void setPeerAddress(raft::NodeId id, const QString& rpc, const QString& http);
     void logStatusChanges();
     void fatal(const QString& message);
+    void maybeRecordOwnAddress();
     /// Runs a membership operation on the leader (RemoveMember / TransferLeader); `done(error)`.
     void forwardToLeader(raft::NodeId leader, RpcMethod method, raft::NodeId arg,
                          std::function<void(QString)> done);
@@ -178,6 +179,8 @@ class Node : public QObject, private JobHost {
     qint64 lastJoinMs_ = -100000;
     qint64 lastForeignClusterLogMs_ = -100000;
     qint64 lastHelloMs_ = -100000;
+    bool addressProposalInFlight_ = false;
+    qint64 lastAddressProposalMs_ = -100000;
     qint64 lastWaitLogMs_ = -100000;
 
     struct PendingProposal {

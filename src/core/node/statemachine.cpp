@@ -65,6 +65,8 @@ void StateMachine::apply(const raft::Entry& e) {
                      m->coordinator, e.index, e.term,  std::move(unique)};
         fileByJob_[m->jobId] = m->fileId;
         files_[m->fileId] = std::move(f);
+    } else if (const auto* a = std::get_if<MemberAddressUpdate>(&*cmd)) {
+        addresses_[a->node] = a->address;
     } else if (const auto* r = std::get_if<JobResult>(&*cmd)) {
         QJsonParseError err{};
         const QJsonDocument doc = QJsonDocument::fromJson(r->json, &err);
