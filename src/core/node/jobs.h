@@ -135,7 +135,7 @@ class JobCoordinator : public QObject {
 
     /// Tunables (tests shrink them).
     qint64 chunkBytes = 1 << 20;
-    int chunkWindow = 8;
+    int chunkWindow = 16;
     int shardTimeoutMs = 20000;
     int maxShardAttempts = 4;
     int shardsPerNode = 2;

@@ -21,8 +21,18 @@ void StateMachine::apply(const raft::Entry& e) {
         return;
     }
     if (e.type != raft::EntryType::Normal || e.data.empty()) return;
+    const QByteArray payload = QByteArray::fromRawData(e.data.data(), qsizetype(e.data.size()));
+    // File chunks are most of the log: read only their header (the bytes stay in the log on disk).
+    if (e.data.size() >= kChunkHeaderBytes &&
+        std::uint8_t(e.data[1]) == std::uint8_t(CommandKind::FileChunk)) {
+        const auto h = decodeChunkHeader(payload);
+        if (h && kChunkHeaderBytes + h->length == e.data.size()) {
+            pendingChunks_[h->fileId].push_back({e.index, h->fileOffset, h->length});
+            return;
+        }
+    }
     QString why;
-    const auto cmd = decodeCommand(QByteArray::fromRawData(e.data.data(), qsizetype(e.data.size())), &why);
+    const auto cmd = decodeCommand(payload, &why);
     if (!cmd) {
         notes_ << QStringLiteral("entry %1 skipped: %2").arg(e.index).arg(why);
         return;
