@@ -375,7 +375,7 @@ void tst_NodeStateMachine::membership() {
     QCOMPARE(log.sm.memberAddresses().size(), 2u);
     log.conf(ConfChangeType::RemoveNode, 1);
     QCOMPARE(log.sm.memberAddresses().count(1), 0u);
-    log.conf(ConfChangeType::RemoveNode, 99);   // unknown: nothing happens
+    log.conf(ConfChangeType::RemoveNode, 99);  // unknown: nothing happens
     QCOMPARE(log.sm.memberAddresses().size(), 1u);
     // A malformed context or change is ignored, not fatal.
     log.conf(ConfChangeType::AddLearner, 4, QByteArrayLiteral("\x01garbage"));
