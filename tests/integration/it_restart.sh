@@ -28,6 +28,16 @@ for i in 1 2 3; do
     [ "$(api "$i" "/api/jobs/$id" | jq .words)" = "$w" ] || fail "job $id lost or changed on node $i"
   done
 done
+log "SIGTERM of the leader hands leadership over first"
+leader=$(agreed_leader 3); li=$(index_of_id "$leader")
+stop_node "$li"
+grep -q "shutdown: transferring leadership" "$T/n$li.log" || fail "the stopping leader did not transfer leadership"
+others=(); for i in 1 2 3; do [ "$i" = "$li" ] || others+=("$i"); done
+handed() { local a b; a=$(leader_of "${others[0]}"); b=$(leader_of "${others[1]}"); [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" != "$leader" ]; }
+wait_until 5 "the survivors agree on the new leader" handed
+start_node "$li"
+wait_until 30 "cluster of 3 again" cluster_formed 3
+
 log "rolling restart"
 for i in 1 2 3; do
   stop_node "$i"
