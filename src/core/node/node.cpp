@@ -685,6 +685,8 @@ void Node::sendAnnounce() {
 void Node::logStatusChanges() {
     const raft::Status st = raft_->status();
     if (st.leader != lastLoggedLeader_ || st.term != lastLoggedTerm_ || st.role != lastLoggedRole_) {
+        if (st.leader != lastLoggedLeader_ && lastLoggedLeader_ != raft::kNoNode)
+            failForwardsTo(lastLoggedLeader_);
         if (st.leader != lastLoggedLeader_ && st.leader != raft::kNoNode) {
             ++leaderChanges_;
             qInfo().noquote() << QStringLiteral("term %1: leader is %2%3")
@@ -710,6 +712,21 @@ void Node::logStatusChanges() {
         statusEmitPending_ = true;
     }
     if (st.commit != sm_.applied() || true) statusEmitPending_ = true;
+}
+
+void Node::failForwardsTo(raft::NodeId oldLeader) {
+    std::vector<std::function<void(ProposeOutcome)>> failed;
+    for (auto it = forwards_.begin(); it != forwards_.end();) {
+        if (it->second.leader == oldLeader) {
+            *it->second.finished = true;
+            failed.push_back(std::move(it->second.done));
+            it = forwards_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (auto& done : failed)
+        done({ProposeOutcome::Code::NoLeader, 0, 0, QStringLiteral("the leader changed before answering")});
 }
 
 void Node::sweepPending() {
@@ -778,9 +795,18 @@ void Node::proposeCommand(QByteArray command, std::function<void(ProposeOutcome)
         done({ProposeOutcome::Code::NoLeader, 0, 0, QStringLiteral("no leader")});
         return;
     }
+    // Remember the forward: if the leader changes before it answers (it died, or lost an election), the
+    // proposal is failed at once so the caller retries with the new leader instead of waiting for the
+    // RPC timeout (requests queued for a dead peer only time out).
+    const quint64 key = ++forwardSeq_;
+    auto finished = std::make_shared<bool>(false);
+    forwards_[key] = Forward{st.leader, finished, done};
     rpc_->request(
         st.leader, quint16(RpcMethod::ForwardPropose), command, kForwardTimeoutMs,
-        [done = std::move(done)](const net::RpcResult& r) {
+        [this, key, finished, done = std::move(done)](const net::RpcResult& r) {
+            if (*finished) return;  // already failed on a leader change
+            *finished = true;
+            forwards_.erase(key);
             if (!r.ok()) {
                 done({ProposeOutcome::Code::Failed, 0, 0, QString(net::rpcErrorName(r.error))});
                 return;

@@ -120,6 +120,7 @@ class Node : public QObject, private JobHost {
     void logStatusChanges();
     void fatal(const QString& message);
     void maybeRecordOwnAddress();
+    void failForwardsTo(raft::NodeId oldLeader);
     /// Runs a membership operation on the leader (RemoveMember / TransferLeader); `done(error)`.
     void forwardToLeader(raft::NodeId leader, RpcMethod method, raft::NodeId arg,
                          std::function<void(QString)> done);
@@ -194,6 +195,13 @@ class Node : public QObject, private JobHost {
         qint64 deadlineMs = 0;
     };
     std::multimap<raft::Index, ApplyWaiter> applyWaiters_;
+    struct Forward {
+        raft::NodeId leader = raft::kNoNode;
+        std::shared_ptr<bool> finished;  ///< shared with the RPC callback: whichever comes first wins
+        std::function<void(ProposeOutcome)> done;
+    };
+    std::map<quint64, Forward> forwards_;  ///< proposals forwarded to a leader, not yet answered
+    quint64 forwardSeq_ = 0;
 
     // For log lines and statusChanged throttling.
     raft::Term lastLoggedTerm_ = 0;
