@@ -2,6 +2,7 @@
 # Headless Chromium (playwright-core) against a real 3-node cluster: opens /, uploads a file with the
 # page's file input, reads the word count and the top word from the page, checks the shard table and
 # the live progress. SCREENSHOTS=DIR keeps the screenshots (docs/screenshots were made that way).
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 browser=$(cd "$(dirname "$0")/../browser" && pwd)
 command -v node >/dev/null || { echo "SKIP: node missing (bin/setup)"; exit 77; }

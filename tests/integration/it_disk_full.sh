@@ -8,6 +8,7 @@
 if [ -z "${RAFTWC_IN_MOUNTNS:-}" ]; then
   RAFTWC_IN_MOUNTNS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 EXPECT=3
 mkdir -p "$T/n3"

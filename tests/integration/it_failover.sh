@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SIGKILL of the leader: the survivors elect a new leader, proposals (uploads) resume; the killed node
 # restarts from its data dir, rejoins as the member it was and catches up with what it missed.
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 EXPECT=3
 for i in 1 2 3; do start_node "$i"; done

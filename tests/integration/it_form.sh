@@ -2,6 +2,7 @@
 # it_form.sh N — N nodes started at once form ONE cluster with one leader that every node agrees on; all
 # share the cluster id; a file counted through each node gives the same exact answer; results are
 # readable on every node (committed through the log).
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 N=${1:-3}
 EXPECT=$N

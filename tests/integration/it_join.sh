@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A node started later joins the running cluster (learner → voter), catches up with the log (it serves a
 # job committed before it existed), and takes part in counting. Removing it is an explicit operation.
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 EXPECT=3
 for i in 1 2 3; do start_node "$i"; done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A follower that is frozen (SIGSTOP: it hears nothing and says nothing, like a cut link) for several
 # election timeouts rejoins without deposing the leader (pre-vote); the term does not move.
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 EXPECT=3
 for i in 1 2 3; do start_node "$i"; done

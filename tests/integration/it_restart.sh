@@ -2,6 +2,7 @@
 # Full-cluster restart keeps every committed entry: jobs committed before a graceful stop of every node
 # (SIGTERM → exit 0) are all there after the restart, with the same cluster id and node ids; a rolling
 # restart (one node at a time) keeps the cluster serving.
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 EXPECT=3
 for i in 1 2 3; do start_node "$i"; done

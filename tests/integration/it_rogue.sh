@@ -2,6 +2,7 @@
 # A rogue process without the cluster key floods the group with garbage, forged and unauthenticated
 # heartbeats (huge terms), sends forged/garbage frames to every RPC port and junk to HTTP: nothing
 # changes — same leader, same term, every node alive — and the drops are counted in /metrics.
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 EXPECT=3
 for i in 1 2 3; do start_node "$i"; done

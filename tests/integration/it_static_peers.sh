@@ -2,6 +2,7 @@
 # Static peers (networks without multicast, e.g. cloud VPCs): with --peers, discovery and leader
 # heartbeats go by unicast UDP to every listed peer. Each node binds its own UDP port (10000 + i) on
 # loopback; no multicast group is joined. The cluster forms, counts, and fails over.
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 EXPECT=3
 peers="127.0.0.1:10001,127.0.0.1:10002,127.0.0.1:10003"

@@ -2,6 +2,7 @@
 # The word-count job end to end on a 3-node cluster: exact and identical through every node, bad input
 # answered clearly, concurrent uploads all right, a node stalled mid-job has its shards reassigned, and the
 # leader killed mid-upload gives 503 or an exact answer, never a wrong count.
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 EXPECT=3
 for i in 1 2 3; do start_node "$i" --max-upload 64M; done
