@@ -1,5 +1,7 @@
 #include "http/multipart.h"
 
+#include "http/text_util_p.h"
+
 #include <QList>
 #include <QUrl>
 
@@ -7,17 +9,9 @@ namespace raftwc::http {
 
 namespace {
 
+using detail::startsWithIgnoreCase;
 QByteArrayView trim(QByteArrayView v) {
-    qsizetype b = 0, e = v.size();
-    while (b < e && (v[b] == ' ' || v[b] == '\t'))
-        ++b;
-    while (e > b && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-        --e;
-    return v.sliced(b, e - b);
-}
-
-bool startsWithIgnoreCase(QByteArrayView v, QByteArrayView prefix) {
-    return v.size() >= prefix.size() && v.first(prefix.size()).compare(prefix, Qt::CaseInsensitive) == 0;
+    return detail::trimOws(v);
 }
 
 // Splits "a; b=c; d=\"x;y\"" into parameters, honouring quoted strings. Returns (name, raw value) pairs.

@@ -1,5 +1,7 @@
 #include "http/request_guard.h"
 
+#include "http/text_util_p.h"
+
 #include <QList>
 
 #include <algorithm>
@@ -46,18 +48,8 @@ QByteArrayView stripCr(QByteArrayView line) {
     return line.endsWith('\r') ? line.first(line.size() - 1) : line;
 }
 
-QByteArrayView trimOws(QByteArrayView v) {
-    qsizetype b = 0, e = v.size();
-    while (b < e && (v[b] == ' ' || v[b] == '\t'))
-        ++b;
-    while (e > b && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-        --e;
-    return v.sliced(b, e - b);
-}
-
-bool equalsIgnoreCase(QByteArrayView a, QByteArrayView b) {
-    return a.compare(b, Qt::CaseInsensitive) == 0;
-}
+using detail::equalsIgnoreCase;
+using detail::trimOws;
 
 HeadPeek rejectHead(int status, const char* code, const QString& message) {
     HeadPeek p;
