@@ -711,7 +711,7 @@ void Node::logStatusChanges() {
                                  .arg(v.join(QStringLiteral(", ")), l.join(QStringLiteral(", ")));
         statusEmitPending_ = true;
     }
-    if (st.commit != sm_.applied() || true) statusEmitPending_ = true;
+    statusEmitPending_ = true;  // indexes move with every Ready; emitted at most every 100 ms
 }
 
 void Node::failForwardsTo(raft::NodeId oldLeader) {
@@ -950,13 +950,13 @@ void Node::shutdown(std::function<void()> done) {
             return;
         }
         qInfo("shutdown: transferring leadership");
-        auto waited = std::make_shared<int>(0);
-        auto poll = std::make_shared<QTimer>();
+        // Wait (at most ~3 s) until another node leads; the timer belongs to this node and goes with it.
+        auto* poll = new QTimer(this);
         poll->setInterval(50);
-        connect(poll.get(), &QTimer::timeout, this, [this, finish, waited, poll] {
-            ++*waited;
-            if (raft_->status().role != raft::Role::Leader || *waited > 60) {
+        connect(poll, &QTimer::timeout, this, [this, finish, poll, waited = 0]() mutable {
+            if (raft_->status().role != raft::Role::Leader || ++waited > 60) {
                 poll->stop();
+                poll->deleteLater();
                 finish();
             }
         });
@@ -1088,18 +1088,8 @@ QByteArray Node::metricsText() const {
     return out;
 }
 
-QString roleName(raft::Role r) {
-    switch (r) {
-        case raft::Role::Leader:
-            return QStringLiteral("leader");
-        case raft::Role::Candidate:
-            return QStringLiteral("candidate");
-        case raft::Role::PreCandidate:
-            return QStringLiteral("precandidate");
-        case raft::Role::Follower:
-            return QStringLiteral("follower");
-    }
-    return QStringLiteral("unknown");
+QString roleName(raft::Role r) {  // the API's spelling: "leader", "follower", "candidate", "precandidate"
+    return QString::fromLatin1(raft::toString(r)).toLower();
 }
 
 QJsonObject clusterJson(const NodeStatus& s) {
