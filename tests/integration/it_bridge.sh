@@ -14,11 +14,11 @@ nc="$here/bin/netns-cluster"
 name="rwcit$$"
 T=$(mktemp -d /tmp/raftwc-bridge.XXXXXX)
 declare -A PID=()
-fail() { echo "FAIL: $*" >&2; for f in "$T"/n*.log; do echo "--- $f"; tail -n 30 "$f"; done >&2; exit 1; }
-log() { echo "[$(date +%T.%3N)] $*"; }
+# shellcheck source=tests/integration/common.sh
+source "$(dirname "$0")/common.sh"
 cleanup() {
   for i in "${!PID[@]}"; do kill -9 "${PID[$i]}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  { wait; } 2>/dev/null || true
   "$nc" down "$name"
   rm -rf "$T"
 }
@@ -37,14 +37,6 @@ start() {
 # A client on each node's own host (its namespace), so it still reaches a node whose link is cut.
 api() { ip netns exec "$name-$1" curl -fsS --max-time 3 "http://127.0.0.1:3000$2"; }
 field() { (api "$1" /api/cluster 2>/dev/null || echo '{}') | jq -r "$2"; }
-wait_until() {
-  local timeout=$1 what=$2; shift 2
-  local deadline=$((SECONDS + timeout))
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || fail "timed out after ${timeout}s waiting for: $what"
-    sleep 0.1
-  done
-}
 same_leader() {  # nodes given agree on a leader; prints it
   local l="" x
   for i in "$@"; do x=$(field "$i" '.leader.id // empty'); [ -n "$x" ] || return 1

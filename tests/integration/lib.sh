@@ -13,12 +13,8 @@ ELECTION=${ELECTION:-300-600}
 HEARTBEAT=${HEARTBEAT:-50}
 EXPECT=${EXPECT:-1}
 
-log() { echo "[$(date +%T.%3N)] $*"; }
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$T"/n*.log; do [ -f "$f" ] && { echo "--- $(basename "$f") (last 40 lines)"; tail -n 40 "$f"; }; done >&2
-  exit 1
-}
+# shellcheck source=tests/integration/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 cleanup() {
   for i in "${!PID[@]}"; do kill -9 "${PID[$i]}" 2>/dev/null || true; done
@@ -49,16 +45,6 @@ stop_node() {  # graceful: SIGTERM, must exit 0
 api() { curl -fsS --max-time 5 "http://127.0.0.1:$((3000 + $1))$2"; }
 cluster() { api "$1" /api/cluster 2>/dev/null || echo '{}'; }
 field() { cluster "$1" | jq -r "$2"; }
-
-# wait_until TIMEOUT_S DESCRIPTION COMMAND... — polls COMMAND every 100 ms until it succeeds.
-wait_until() {
-  local timeout=$1 what=$2; shift 2
-  local deadline=$((SECONDS + timeout))
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || fail "timed out after ${timeout}s waiting for: $what"
-    sleep 0.1
-  done
-}
 
 # The leader as seen by node I ("" if none).
 leader_of() { field "$1" '.leader.id // empty'; }
