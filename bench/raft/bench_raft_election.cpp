@@ -34,19 +34,6 @@ struct Trial {
     bool ok = false;
 };
 
-NodeId agreedLeader(const Cluster& c, const std::vector<NodeId>& group) {
-    NodeId l = kNoNode;
-    for (NodeId id : group)
-        if (c.status(id).role == Role::Leader) {
-            if (l != kNoNode) return kNoNode;
-            l = id;
-        }
-    if (l == kNoNode) return kNoNode;
-    for (NodeId id : group)
-        if (c.status(id).leader != l) return kNoNode;
-    return l;
-}
-
 Trial runTrial(const Scenario& s, std::uint64_t seed, bool trace) {
     ClusterOptions o;
     if (trace) o.trace = [](std::string_view line) { std::printf("%.*s\n", int(line.size()), line.data()); };
@@ -63,10 +50,10 @@ Trial runTrial(const Scenario& s, std::uint64_t seed, bool trace) {
     Trial t;
     const auto all = c.nodeIds();
     NodeId l = kNoNode;
-    if (!c.runUntil([&] { return (l = agreedLeader(c, all)) != kNoNode; }, 120 * kSec)) return t;
+    if (!c.runUntil([&] { return (l = c.agreedLeader(all)) != kNoNode; }, 120 * kSec)) return t;
     // Let it settle, then crash the leader at a random phase of its heartbeat cycle.
     c.runFor(Micros(s.electionMax) * s.tick + c.rng().range(0, Micros(s.heartbeat) * s.tick * 4));
-    l = agreedLeader(c, all);
+    l = c.agreedLeader(all);
     if (l == kNoNode) return t;
     std::vector<NodeId> survivors;
     std::uint64_t campaignsBefore = 0;
@@ -79,7 +66,7 @@ Trial runTrial(const Scenario& s, std::uint64_t seed, bool trace) {
     const Micros t0 = c.now();
     c.crash(l);
     NodeId nl = kNoNode;
-    if (!c.runUntil([&] { return (nl = agreedLeader(c, survivors)) != kNoNode; }, 120 * kSec)) return t;
+    if (!c.runUntil([&] { return (nl = c.agreedLeader(survivors)) != kNoNode; }, 120 * kSec)) return t;
     t.failover = c.now() - t0;
     t.rounds = c.status(nl).term - oldTerm;
     for (NodeId id : survivors)

@@ -42,24 +42,9 @@ std::vector<NodeId> upNodes(const Cluster& c) {
     return v;
 }
 
-/// The leader of `group` if exactly one member is Leader and every member knows it; else kNoNode.
-NodeId agreedLeader(const Cluster& c, const std::vector<NodeId>& group) {
-    NodeId l = kNoNode;
-    for (NodeId id : group) {
-        if (c.status(id).role == Role::Leader) {
-            if (l != kNoNode) return kNoNode;
-            l = id;
-        }
-    }
-    if (l == kNoNode) return kNoNode;
-    for (NodeId id : group)
-        if (c.status(id).leader != l) return kNoNode;
-    return l;
-}
-
 NodeId waitLeader(Cluster& c, const std::vector<NodeId>& group, Micros timeout = 15 * kSec) {
     NodeId l = kNoNode;
-    c.runUntil([&] { return (l = agreedLeader(c, group)) != kNoNode; }, timeout);
+    c.runUntil([&] { return (l = c.agreedLeader(group)) != kNoNode; }, timeout);
     return l;
 }
 
@@ -148,7 +133,7 @@ void tst_RaftScenarios::initialElection() {
         QVERIFY(term >= 2);
         // No faults: the same leader and term for a long time (a minute of virtual time).
         QVERIFY(c.runFor(60 * kSec));
-        QCOMPARE(agreedLeader(c, all), l);
+        QCOMPARE(c.agreedLeader(all), l);
         for (NodeId id : all)
             QCOMPARE(c.status(id).term, term);
         CHECK_SAFE(c);
@@ -191,7 +176,7 @@ void tst_RaftScenarios::oldLeaderRejoinsWithoutDisruption() {
     QVERIFY(waitLeader(c, all) == l2);
     QCOMPARE(c.status(l2).term, term2);
     QVERIFY(one(c, "after-rejoin", 3) > 0);
-    QCOMPARE(agreedLeader(c, all), l2);
+    QCOMPARE(c.agreedLeader(all), l2);
     QCOMPARE(c.status(l2).term, term2);
     CHECK_SAFE(c);
 }
@@ -294,7 +279,7 @@ void tst_RaftScenarios::idleLeaderSendsAtHeartbeatRate() {
         for (NodeId id : all)
             if (id != l) QVERIFY(double(c.sentBy(id)) / seconds <= 10.0 + 0.1);
         QCOMPARE(c.stats().byType(MessageType::Append), std::uint64_t{0});
-        QCOMPARE(agreedLeader(c, all), l);
+        QCOMPARE(c.agreedLeader(all), l);
         CHECK_SAFE(c);
     }
 }

@@ -1002,4 +1002,17 @@ std::string Cluster::describe(const Message& m) {
     return s;
 }
 
+NodeId Cluster::agreedLeader(const std::vector<NodeId>& group) const {
+    NodeId l = raft::kNoNode;
+    for (NodeId id : group)
+        if (status(id).role == raft::Role::Leader) {
+            if (l != raft::kNoNode) return raft::kNoNode;
+            l = id;
+        }
+    if (l == raft::kNoNode) return raft::kNoNode;
+    for (NodeId id : group)
+        if (status(id).leader != l) return raft::kNoNode;
+    return l;
+}
+
 }  // namespace raftwc::raftsim

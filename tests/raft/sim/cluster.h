@@ -183,6 +183,8 @@ class Cluster {
     /// Liveness condition for `nodes`: all up, one of them Leader and known as leader by all, equal
     /// logs fully committed and applied, and every acknowledged proposal applied on each of them.
     bool converged(const std::vector<NodeId>& nodes, std::string* why = nullptr) const;
+    /// The leader of `group` if exactly one member is Leader and every member knows it; else kNoNode.
+    NodeId agreedLeader(const std::vector<NodeId>& group) const;
 
     /// Describes a message in one line (for traces and failure reports).
     static std::string describe(const Message& m);
