@@ -508,28 +508,26 @@ void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
                .arg(complete ? QString() : QStringLiteral(" (top %1 stored)").arg(kept))
                .arg(job->timer.elapsed());
     JobResult jr{job->id, QJsonDocument(result).toJson(QJsonDocument::Compact), std::move(table)};
-    const QByteArray cmd = encodeCommand(jr);
-    auto propose = std::make_shared<std::function<void(int)>>();
+    commitResult(job, encodeCommand(jr), result, 0);
+}
+
+void JobCoordinator::commitResult(const std::shared_ptr<Job>& job, const QByteArray& command,
+                                  const QJsonObject& result, int attempt) {
     QPointer<JobCoordinator> self(this);
-    *propose = [self, job, cmd, result, propose](int attempt) {
-        if (!self) return;
-        self->host_.proposeCommand(cmd, [self, job, result, propose, attempt](ProposeOutcome o) {
-            if (!self || job->phase != Job::Phase::Committing) return;
-            if (o.ok()) {
-                self->complete(job, result);
-                *propose = nullptr;  // break the cycle
-            } else if (attempt < 20) {
-                QTimer::singleShot(500, self, [propose, attempt] {
-                    if (*propose) (*propose)(attempt + 1);
-                });
-            } else {
-                self->fail(job, 503, QStringLiteral("commit_failed"),
-                           QStringLiteral("counted, but could not commit the result: %1").arg(o.error));
-                *propose = nullptr;
-            }
-        });
-    };
-    (*propose)(0);
+    host_.proposeCommand(command, [self, job, command, result, attempt](ProposeOutcome o) {
+        if (!self || job->phase != Job::Phase::Committing) return;
+        if (o.ok()) {
+            self->complete(job, result);
+        } else if (attempt < 20) {  // about 10 s: rides out an election
+            QTimer::singleShot(500, self, [self, job, command, result, attempt] {
+                if (self && job->phase == Job::Phase::Committing)
+                    self->commitResult(job, command, result, attempt + 1);
+            });
+        } else {
+            self->fail(job, 503, QStringLiteral("commit_failed"),
+                       QStringLiteral("counted, but could not commit the result: %1").arg(o.error));
+        }
+    });
 }
 
 void JobCoordinator::fail(const std::shared_ptr<Job>& job, int status, const QString& code,

@@ -149,6 +149,8 @@ class JobCoordinator : public QObject {
     void startCounting(const std::shared_ptr<Job>& job);
     void dispatchShard(const std::shared_ptr<Job>& job, std::size_t shardIdx);
     void finishCounting(const std::shared_ptr<Job>& job);
+    void commitResult(const std::shared_ptr<Job>& job, const QByteArray& command, const QJsonObject& result,
+                      int attempt);
     void fail(const std::shared_ptr<Job>& job, int status, const QString& code, const QString& message);
     void reassign(const std::shared_ptr<Job>& job, std::size_t idx, const QString& why);
     /// Reassigns running shards whose node stopped being live (it died or was cut off).
