@@ -321,6 +321,7 @@ class tst_RaftCore : public QObject {
     void configurationRevertsOnTruncation();
     void removedLeaderStepsDown();
     void serverWithUncommittedRemovalCanStillLead();
+    void pendingPromotionDoesNotBlockEveryMajority();
     // leadership transfer
     void leadershipTransferToLaggingFollower();
     void leadershipTransferAbortsAfterTimeout();
@@ -729,6 +730,7 @@ void tst_RaftCore::nonVotersNeverCampaign() {
 
     auto st = storageWith({1}, {}, 1);
     st->append({confEntry(1, 2, ConfChangeType::AddLearner, 2)});
+    st->setHardState(HardState{1, kNoNode, 2});  // the AddLearner is committed: in force
     RawNode learner(testConfig(2), *st);
     QVERIFY(learner.status().conf.isLearner(2));
     for (int i = 0; i < 200; ++i) {
@@ -1069,12 +1071,13 @@ void tst_RaftCore::confChangeNeedsOwnTermCommitAndNoPending() {
     drain(n, st);
     auto r = n.proposeConfChange(add2);
     QVERIFY(r.ok());
-    QVERIFY(n.status().conf.isLearner(2));  // in effect as soon as appended
+    QVERIFY(!n.status().conf.contains(2));  // in force once committed, not when appended
     // One change at a time: the first is not committed yet.
     QCOMPARE(n.proposeConfChange({ConfChangeType::AddLearner, 3, {}}).code,
              ProposeResult::Code::ConfChangePending);
     drain(n, st);  // single voter: commits on persistence
     QCOMPARE(n.status().commit, r.index);
+    QVERIFY(n.status().conf.isLearner(2));
     QVERIFY(n.proposeConfChange({ConfChangeType::AddLearner, 3, {}}).ok());
     drain(n, st);
     // Invalid changes are refused.
@@ -1159,7 +1162,9 @@ void tst_RaftCore::configurationRevertsOnTruncation() {
     c.add(1, storageWith({1, 2, 3}, {3}, 3));
     c.add(2, std::move(st2));
     c.add(3, storageWith({1, 2, 3}, {3}, 3));
-    QVERIFY(c.st(2).conf.isLearner(9));  // rebuilt from Storage::confEntries at start
+    // Rebuilt from Storage::confEntries at start; not in force (uncommitted), and the entry is gone after
+    // the truncation (checkInvariants: no configuration from a missing entry).
+    QVERIFY(!c.st(2).conf.contains(9));
     c.elect(1);
     c.tickAll(2);
     QVERIFY(!c.st(2).conf.contains(9));
@@ -1188,6 +1193,79 @@ void tst_RaftCore::removedLeaderStepsDown() {
     QCOMPARE(c.st(2).commit, c.st(l).lastIndex);
 }
 
+void tst_RaftCore::pendingPromotionDoesNotBlockEveryMajority() {
+    // Issue 8, defect 1 (found by the simulation with small flow-control limits, seed 1701). Voters
+    // {1,2,3}, learner 4. Leader 1 appends PromoteLearner(4); only 4 receives it. 1 is cut off; 3 (or 2)
+    // wins the next term, and its first entry reaches 4 (which truncates the promotion) but not the
+    // other voter. That winner is then lost for good while 1, the other voter and 4 are connected: a
+    // majority of {1,2,3} and of {1,2,3,4}. When a configuration counted as soon as it was appended, 1
+    // needed 3 of {1,2,3,4} and 4 refused it (newer log), the other voter needed 2 of {1,2,3} and 1
+    // refused it (older log), and 4 never campaigned: nobody could ever lead.
+    Cluster c;
+    c.tweak = [](Config& cfg) { cfg.autoPromoteLearners = false; };
+    c.bootstrap({1, 2, 3});
+    c.elect(1);
+    QCOMPARE(c.leader(), NodeId(1));
+    c.add(4);
+    QVERIFY(c.node(1).proposeConfChange({ConfChangeType::AddLearner, 4, {}}).ok());
+    c.stabilize();
+    QVERIFY(c.node(1).propose("x").ok());
+    c.stabilize();
+    QVERIFY(c.st(1).conf.isLearner(4));
+    QCOMPARE(c.storage(4).all(), c.storage(1).all());
+    const Term t1 = c.st(1).term;
+
+    // The promotion reaches 4 only.
+    c.cuts = {{1, 2}, {1, 3}};
+    const auto promote = c.node(1).proposeConfChange({ConfChangeType::PromoteLearner, 4, {}});
+    QVERIFY(promote.ok());
+    c.stabilize();
+    QCOMPARE(c.storage(4).lastIndex(), promote.index);
+    QVERIFY(c.st(1).commit < promote.index);
+
+    // 1 is cut off. 2 and 3 elect one of them; its entries reach 4 but never the other voter.
+    c.heal();
+    c.isolate(1);
+    c.hold = [&](const Message& m) {
+        return m.term > t1 && (m.to == 2 || m.to == 3) &&
+               (m.type == MessageType::Append || m.type == MessageType::Heartbeat);
+    };
+    NodeId winner = kNoNode;
+    for (int i = 0; i < 200 && winner == kNoNode; ++i) {
+        c.tick(2);
+        c.tick(3);
+        for (NodeId id : {NodeId(2), NodeId(3)})
+            if (c.st(id).role == Role::Leader) winner = id;
+    }
+    QVERIFY(winner != kNoNode);
+    c.stabilize();
+    const NodeId other = winner == 2 ? 3 : 2;
+    const Term winnerTerm = c.st(winner).term;
+    QCOMPARE(c.storage(4).lastIndex(), promote.index);  // truncated and replaced by the winner's entry
+    QVERIFY(c.storage(4).all().back().term > t1);
+    QVERIFY(c.storage(other).lastIndex() < promote.index);
+
+    // The winner is lost for good; 1, the other voter and 4 are connected and must elect a leader.
+    c.crash(winner);
+    c.held.clear();
+    c.hold = nullptr;
+    c.heal();
+    // (1 still believes it leads term t1 until it hears the newer term.)
+    auto newLeader = [&] {
+        const NodeId l = c.leader();
+        return l != kNoNode && c.st(l).term > winnerTerm ? l : kNoNode;
+    };
+    for (int i = 0; i < 400 && newLeader() == kNoNode; ++i)
+        c.tickAll(1);
+    const NodeId l = newLeader();
+    QVERIFY2(l == 1 || l == other, "no leader among the connected majority");
+    const auto r = c.node(l).propose("after");
+    QVERIFY(r.ok());
+    c.stabilize();
+    c.tickAll(3);
+    QVERIFY(c.st(l).commit >= r.index);
+}
+
 void tst_RaftCore::serverWithUncommittedRemovalCanStillLead() {
     // Leader 2 appends its own removal, loses leadership before replicating it, and 1 is down. 3 and 4
     // need 2's vote, and 2 refuses them (its log is longer): 2 itself must be able to campaign
@@ -1200,7 +1278,8 @@ void tst_RaftCore::serverWithUncommittedRemovalCanStillLead() {
     auto r = c.node(2).proposeConfChange({ConfChangeType::RemoveNode, 2, {}});
     QVERIFY(r.ok());
     c.stabilize();
-    QCOMPARE(c.st(2).conf.voters, (std::vector<NodeId>{1, 3, 4}));
+    // The removal is in force nowhere until it commits.
+    QCOMPARE(c.st(2).conf.voters, (std::vector<NodeId>{1, 2, 3, 4}));
     QCOMPARE(c.st(3).conf.voters, (std::vector<NodeId>{1, 2, 3, 4}));
     c.tick(2, 25);  // check-quorum: 2 steps down
     QCOMPARE(name(c.st(2).role), name(Role::Follower));

@@ -664,7 +664,9 @@ void tst_RaftScenarios::churn() {
 }
 
 void tst_RaftScenarios::addLearnerIsPromotedAndRemovedNodeStops() {
-    Cluster c(options(3));
+    ClusterOptions o = options(3);
+    o.stopRemovedNodes = true;  // an operator shuts the removed node down as soon as its removal applies
+    Cluster c(o);
     QVERIFY(one(c, "a", 3) > 0);
     NodeId l = c.leader();
     const NodeId fresh = c.createNode();

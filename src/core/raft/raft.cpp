@@ -74,11 +74,14 @@ RaftCore::RaftCore(const Config& config, const Storage& storage)
     onConfEntries(storage_.confEntries());
     Index commit = hs.commit;
     if (commit > log_.lastIndex()) {
-        log(LogLevel::Warning, who() + " stored commit " + str(commit) + " is past the last index " +
-                                   str(log_.lastIndex()) + "; using the last index");
-        commit = log_.lastIndex();
+        // Only lost durable data can explain this: a commit index is stored after the entries it covers.
+        throw std::runtime_error("raft: stored commit index " + str(commit) +
+                                 " is past the last stored entry " + str(log_.lastIndex()) +
+                                 ": committed entries are missing from the log; refusing to start (restore "
+                                 "the data directory from a backup, or wipe it so the node rejoins as new)");
     }
     log_.setCommitted(commit);
+    noteConfInForce();
     if (cfg_.applied > 0) {
         if (cfg_.applied > commit)
             throw std::invalid_argument("raft::Config: applied " + str(cfg_.applied) + " is past commit " +
@@ -111,6 +114,7 @@ bool RaftCore::bootstrap(const std::vector<NodeId>& voters) {
     becomeFollower(1, kNoNode);
     appendEntries(ents);
     log_.commitTo(ents.size());
+    noteConfInForce();
     log(LogLevel::Info, who() + " bootstrapped a new cluster: " + confStr(conf()));
     return true;
 }
@@ -144,6 +148,9 @@ bool RaftCore::inLease() const {
 void RaftCore::send(Message m) {
     m.from = id_;
     if (m.type != MessageType::PreVote && m.type != MessageType::PreVoteResp) m.term = term_;
+    // Answers tell the leader what this node knows to be committed (maybeStepDownRemoved).
+    if (m.type == MessageType::AppendResp || m.type == MessageType::HeartbeatResp)
+        m.commit = log_.committed();
     msgs_.push_back(std::move(m));
 }
 
@@ -524,6 +531,7 @@ void RaftCore::handleAppend(const Message& m) {
                 m.entries.begin() + static_cast<std::ptrdiff_t>(ci - m.index - 1), m.entries.end()));
         }
         log_.commitTo(std::min(m.commit, lastNew));
+        noteConfInForce();
         r.index = lastNew;
         send(std::move(r));
         return;
@@ -540,6 +548,7 @@ void RaftCore::handleAppend(const Message& m) {
 
 void RaftCore::handleHeartbeat(const Message& m) {
     log_.commitTo(std::min(m.commit, log_.lastIndex()));
+    noteConfInForce();
     Message r;
     r.type = MessageType::HeartbeatResp;
     r.to = m.from;
@@ -551,6 +560,9 @@ void RaftCore::handleAppendResp(const Message& m) {
     if (it == prs_.end()) return;
     Progress& pr = it->second;
     pr.recentActive = true;
+    if (m.commit <= log_.committed()) pr.commitKnown = std::max(pr.commitKnown, m.commit);
+    maybeStepDownRemoved();
+    if (role_ != Role::Leader) return;
     if (m.index > log_.lastIndex()) return;  // malformed
     if (m.reject) {
         Index next = m.rejectHint;
@@ -586,6 +598,9 @@ void RaftCore::handleHeartbeatResp(const Message& m) {
     if (it == prs_.end()) return;
     Progress& pr = it->second;
     pr.recentActive = true;
+    if (m.commit <= log_.committed()) pr.commitKnown = std::max(pr.commitKnown, m.commit);
+    maybeStepDownRemoved();
+    if (role_ != Role::Leader) return;
     pr.probeSent = false;
     if (pr.state == Progress::State::Replicate && pr.inflights.size() >= cfg_.maxInflightMsgs) pr.freeFirst();
     if (pr.match < log_.lastIndex()) maybeSendAppend(m.from, true);
@@ -694,15 +709,23 @@ bool RaftCore::maybeCommit() {
 }
 
 void RaftCore::afterCommit() {
-    // A leader removed from the configuration steps down once the removal is committed.
-    if (role_ == Role::Leader && !conf().isVoter(id_) && confHistory_.size() > 1 &&
-        confHistory_.back().first <= log_.committed()) {
-        log(LogLevel::Info, who() + " is no longer a voter and the removal is committed; stepping down");
-        bcastAppend();  // let the others learn the commit index first
-        becomeFollower(term_, kNoNode);
-        return;
-    }
-    maybePromoteLearners();
+    noteConfInForce();
+    maybeStepDownRemoved();
+    if (role_ == Role::Leader) maybePromoteLearners();
+}
+
+void RaftCore::maybeStepDownRemoved() {
+    if (role_ != Role::Leader || conf().isVoter(id_)) return;
+    // Until the others know the removal is committed, the old configuration (with this node) is in
+    // force for them, and this node's longer log may refuse them all: keep leading until they know.
+    const Index removal = confIndex();
+    std::size_t know = 0;
+    for (NodeId v : conf().voters)
+        if (auto it = prs_.find(v); it != prs_.end() && it->second.commitKnown >= removal) ++know;
+    if (2 * know <= conf().voters.size()) return;
+    log(LogLevel::Info,
+        who() + " is no longer a voter and a majority knows the removal is committed; stepping down");
+    becomeFollower(term_, kNoNode);
 }
 
 void RaftCore::updateSelfProgress() {
@@ -762,17 +785,26 @@ void RaftCore::onConfEntries(const std::vector<Entry>& ents) {
                 who() + " ignores an undecodable ConfChange entry at index " + str(e.index));
             continue;
         }
-        ConfState next = conf();
+        ConfState next = confHistory_.back().second;  // the latest appended, not the one in force
         if (!applyConfChange(next, *cc)) {
             log(LogLevel::Warning, who() + " ignores an invalid ConfChange at index " + str(e.index) + " (" +
                                        std::string(ccTypeName(cc->type)) + " " + idStr(cc->node) + ")");
             continue;
         }
-        confHistory_.emplace_back(e.index, std::move(next));
-        log(LogLevel::Info, who() + " membership change at index " + str(e.index) + ": " +
+        log(LogLevel::Info, who() + " appends membership change at index " + str(e.index) + ": " +
                                 std::string(ccTypeName(cc->type)) + " " + idStr(cc->node) + " -> " +
-                                confStr(conf()));
+                                confStr(next) + " (in force once committed)");
+        confHistory_.emplace_back(e.index, std::move(next));
     }
+    noteConfInForce();
+}
+
+void RaftCore::noteConfInForce() {
+    const Index idx = confIndex();
+    if (idx == confInForceIndex_) return;
+    confInForceIndex_ = idx;
+    log(LogLevel::Info, who() + " configuration in force (entry " + str(idx) + "): " + confStr(conf()));
+    syncProgressWithConf();
 }
 
 void RaftCore::syncProgressWithConf() {

@@ -24,6 +24,8 @@ struct Progress {
     bool probeSent = false;  ///< Probe: an Append is outstanding; wait for its answer or a heartbeat.
     bool recentActive = false;
     bool learner = false;
+    /// The highest commit index the member reported in an answer (AppendResp/HeartbeatResp).
+    Index commitKnown = 0;
     /// Replicate: (last index, payload bytes) of every Append in flight, ascending.
     std::deque<std::pair<Index, std::uint64_t>> inflights;
     std::uint64_t inflightBytes = 0;
@@ -116,9 +118,9 @@ class RaftCore {
     void reset(Term term);
     void startCampaign(CampaignKind kind);
     void hup(CampaignKind kind);
-    /// May campaign: a voter of the latest configuration, or of the committed one (a server whose
-    /// removal is not committed yet may have to lead to finish it, dissertation §4.2.2).
-    bool promotable() const { return conf().isVoter(id_) || confAt(log_.committed()).isVoter(id_); }
+    /// May campaign: a voter of the configuration in force (conf()). A server whose removal is not
+    /// committed yet is still one, and may have to lead to finish it (dissertation §4.2.2).
+    bool promotable() const { return conf().isVoter(id_); }
 
     // ticks
     void tickElection();
@@ -150,6 +152,9 @@ class RaftCore {
     void bcastHeartbeat();
     bool maybeCommit();
     void afterCommit();
+    /// A leader outside the configuration in force steps down once a majority of that configuration
+    /// has reported a commit index that covers it (then they know it is in force without this node).
+    void maybeStepDownRemoved();
     void appendEntries(std::vector<Entry> ents);  ///< log append + configuration tracking
     bool appendAsLeader(EntryType type, std::string data, Index* index);
     void updateSelfProgress();
@@ -159,7 +164,24 @@ class RaftCore {
     bool ownTermCommitted() const { return log_.termOrZero(log_.committed()) == term_; }
 
     // configuration
-    const ConfState& conf() const { return confHistory_.back().second; }
+    /// The configuration in force (docs/RAFT.md, "Membership changes"): a ConfChange entry takes effect
+    /// once it is committed. A leader appends a ConfChange only after the previous one committed, so in
+    /// any log every ConfChange entry but the last is committed: while the last one is not known to be
+    /// committed, the one before it is in force. Votes, commitment, check-quorum and replication all
+    /// count this configuration.
+    const ConfState& conf() const {
+        const std::size_t n = confHistory_.size();
+        return n > 1 && confHistory_.back().first > log_.committed() ? confHistory_[n - 2].second
+                                                                     : confHistory_.back().second;
+    }
+    /// Index of the ConfChange entry that conf() comes from (the base configuration's index if none).
+    Index confIndex() const {
+        const std::size_t n = confHistory_.size();
+        return n > 1 && confHistory_.back().first > log_.committed() ? confHistory_[n - 2].first
+                                                                     : confHistory_.back().first;
+    }
+    /// Logs a configuration that came into force since the last call; syncs the leader's progress.
+    void noteConfInForce();
     /// The configuration in force at log index i (from the last ConfChange entry at or before i).
     const ConfState& confAt(Index i) const;
     void onConfEntries(const std::vector<Entry>& ents);
@@ -196,6 +218,7 @@ class RaftCore {
     /// (index at which it took effect, configuration). front() is the base configuration (index
     /// firstIndex()-1); every later element comes from a ConfChange entry in the log.
     std::vector<std::pair<Index, ConfState>> confHistory_;
+    Index confInForceIndex_ = 0;  ///< confIndex() when noteConfInForce() last ran.
 
     std::vector<Message> msgs_;
     HardState prevHardState_;

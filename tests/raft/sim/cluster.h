@@ -73,9 +73,11 @@ struct ClusterOptions {
     DiskParams disk;
     /// When set, every event is described here (one line each, prefixed with the virtual time).
     std::function<void(std::string_view)> trace;
-    /// The node adapter's job when it applies its own RemoveNode: stop. The simulation also stops the
-    /// removed node when any node applies its removal (the operator shuts it down).
-    bool stopRemovedNodes = true;
+    /// Stop a removed node as soon as any node applies its removal (an operator shutting it down at
+    /// once). Off by default, like the real node (Phase::Removed keeps answering): a configuration is in
+    /// force once committed, and a removal may be known committed only to the removed leader, so the
+    /// others may still need the removed node's vote under the old configuration (docs/RAFT.md).
+    bool stopRemovedNodes = false;
     /// FOR TESTING THE CHECKER ONLY: a disk that ignores fsync. A crash forgets the vote and the last
     /// 1–3 synced entries. Raft cannot be safe on such a disk; the checks must notice.
     bool amnesiacDisk = false;
