@@ -73,7 +73,37 @@ class TestRaftLogStore : public QObject {
     void entriesThenHardState();
     void dropPrefixKeepsTermBefore();
     void persistAsyncFromEventLoop();
+    // Issue 8, defect 2: a committed, fsynced entry must never vanish silently.
+    void bitFlipInLastCommittedRecordRefusesToStart();
+    void tornLastRecordCoveredByCommitRefusesToStart();
+    void zeroedTailIsTorn();
+    void outOfOrderTornBatchIsDropped();
+    void commitOnlyChangeIsNotWritten();
+    void newDataDirectoryIsSynced();
 };
+
+namespace {
+
+/// Stores entries 1..n (payload `bytes` each, term 1) with a hard state {1, 1, commit}; returns where
+/// entry `which` lives.
+RecordLocation storeEntries(const std::string& dir, raft::Index n, std::size_t bytes, raft::Index commit,
+                            raft::Index which) {
+    auto store = openStore(dir, 0);
+    std::vector<raft::Entry> ents;
+    for (raft::Index i = 1; i <= n; ++i)
+        ents.push_back(raft::Entry{1, i, raft::EntryType::Normal, std::string(bytes, char('a' + i % 26))});
+    if (!store->persist(raft::HardState{1, 1, commit}, ents).ok()) qFatal("persist failed");
+    return *store->log().locate(which);
+}
+
+Result<std::unique_ptr<RaftLogStore>> reopen(const std::string& dir) {
+    RaftLogStoreOptions o;
+    o.dir = dir;
+    o.segmentBytes = 8192;
+    return RaftLogStore::open(std::move(o));
+}
+
+}  // namespace
 
 void TestRaftLogStore::conformsToMemoryStorage_data() {
     QTest::addColumn<std::uint64_t>("seed");
@@ -111,7 +141,9 @@ void TestRaftLogStore::conformsToMemoryStorage() {
         const Status s = store->persist(hs, ents);
         QVERIFY2(s.ok(), s.message().c_str());
         mem.append(ents);
-        if (hs) mem.setHardState(*hs);
+        // A commit-only change is not written (it rides along with the next term or vote change).
+        if (hs && (hs->term != mem.hardState().term || hs->vote != mem.hardState().vote))
+            mem.setHardState(*hs);
         std::string diff = compare(*store, mem, rng);
         QVERIFY2(diff.empty(),
                  qPrintable(QStringLiteral("op %1: %2").arg(op).arg(QString::fromStdString(diff))));
@@ -228,7 +260,7 @@ void TestRaftLogStore::persistAsyncFromEventLoop() {
             ents.push_back(randomEntry(rng, next++, 1 + static_cast<raft::Term>(job / 5)));
         const raft::HardState hs{1 + static_cast<raft::Term>(job / 5), 1, next / 2};
         mem.append(ents);
-        mem.setHardState(hs);
+        if (hs.term != mem.hardState().term || hs.vote != mem.hardState().vote) mem.setHardState(hs);
         store->persistAsync(hs, ents, [&loop, &results, &done](const Status& s) {
             QMetaObject::invokeMethod(
                 &loop,
@@ -260,5 +292,148 @@ void TestRaftLogStore::persistAsyncFromEventLoop() {
     QCOMPARE(store->hardState(), mem.hardState());
 }
 
+void TestRaftLogStore::bitFlipInLastCommittedRecordRefusesToStart() {
+    // Every single-bit flip in the payload or checksum of the last record: a complete record whose
+    // bytes are not zero-filled is damage, never a torn write, committed or not.
+    for (const raft::Index commit : {raft::Index(3), raft::Index(2)}) {
+        QTemporaryDir tmp;
+        const std::string dir = tmp.path().toStdString();
+        const RecordLocation loc = storeEntries(dir, 3, 700, commit, 3);
+        const QByteArray original = test::readFile(loc.path);
+        std::vector<std::uint64_t> positions{loc.offset, loc.offset + 3};  // the checksum field
+        for (std::uint64_t p = loc.offset + SegmentedLog::kRecordHeaderBytes;
+             p < std::uint64_t(original.size()); p += 37)
+            positions.push_back(p);
+        for (std::uint64_t pos : positions) {
+            QByteArray damaged = original;
+            damaged[qsizetype(pos)] = char(damaged[qsizetype(pos)] ^ (1 << (pos % 8)));
+            QVERIFY(test::writeFile(loc.path, damaged));
+            auto r = reopen(dir);
+            QVERIFY2(!r.ok(),
+                     qPrintable(QStringLiteral("flip at %1 (commit %2) accepted").arg(pos).arg(commit)));
+            QVERIFY2(r.status().message().find(loc.path + " at byte offset " + std::to_string(loc.offset)) !=
+                         std::string::npos,
+                     r.status().message().c_str());
+            QVERIFY2(r.status().message().find("bit flip") != std::string::npos,
+                     r.status().message().c_str());
+        }
+        QVERIFY(test::writeFile(loc.path, original));
+        auto r = reopen(dir);
+        QVERIFY(r.ok());
+        QCOMPARE(r.value()->lastIndex(), 3u);
+    }
+}
+
+void TestRaftLogStore::tornLastRecordCoveredByCommitRefusesToStart() {
+    // A short (torn-looking) last record that the stored commit covers: it was synced and acknowledged,
+    // so it cannot be torn: lost durable data, refuse with the files named.
+    QTemporaryDir tmp;
+    const std::string dir = tmp.path().toStdString();
+    const RecordLocation loc = storeEntries(dir, 3, 700, 3, 3);
+    const QByteArray original = test::readFile(loc.path);
+    QVERIFY(test::writeFile(loc.path, original.left(qsizetype(loc.offset + 100))));
+    auto r = reopen(dir);
+    QVERIFY(!r.ok());
+    const std::string msg = r.status().message();
+    QVERIFY2(msg.find("stored commit index 3") != std::string::npos, msg.c_str());
+    QVERIFY2(msg.find("last stored log entry 2") != std::string::npos, msg.c_str());
+    QVERIFY2(msg.find(dir + "/hardstate") != std::string::npos, msg.c_str());
+    // Not covered by the commit: a torn tail, dropped with a warning.
+    QTemporaryDir tmp2;
+    const std::string dir2 = tmp2.path().toStdString();
+    const RecordLocation loc2 = storeEntries(dir2, 3, 700, 2, 3);
+    QVERIFY(test::writeFile(loc2.path, test::readFile(loc2.path).left(qsizetype(loc2.offset + 100))));
+    auto r2 = reopen(dir2);
+    QVERIFY2(r2.ok(), r2.ok() ? "" : r2.status().message().c_str());
+    QCOMPARE(r2.value()->lastIndex(), 2u);
+}
+
+void TestRaftLogStore::zeroedTailIsTorn() {
+    // The last record's pages never reached the disk: the file has its length but zeros (the usual
+    // result of a crash between write and fdatasync). Dropped, nothing else lost.
+    QTemporaryDir tmp;
+    const std::string dir = tmp.path().toStdString();
+    const RecordLocation loc = storeEntries(dir, 3, 700, 2, 3);
+    QByteArray bytes = test::readFile(loc.path);
+    bytes.replace(qsizetype(loc.offset), bytes.size() - qsizetype(loc.offset),
+                  QByteArray(bytes.size() - qsizetype(loc.offset), '\0'));
+    QVERIFY(test::writeFile(loc.path, bytes));
+    test::LogCapture cap;
+    RaftLogStoreOptions o;
+    o.dir = dir;
+    o.segmentBytes = 8192;
+    o.logger = cap.logger();
+    auto r = RaftLogStore::open(std::move(o));
+    QVERIFY2(r.ok(), r.ok() ? "" : r.status().message().c_str());
+    QCOMPARE(r.value()->lastIndex(), 2u);
+    QCOMPARE(cap.count(LogLevel::Warning), 1);
+    QCOMPARE(r.value()->entries(1, 3, SIZE_MAX).back().data, std::string(700, 'c'));
+}
+
+void TestRaftLogStore::outOfOrderTornBatchIsDropped() {
+    // One batch 3..5 written, the crash came before its fdatasync, and the disk wrote its pages out of
+    // order: a sector in the middle of record 3 is zeros while records 4 and 5 are complete. Nothing of
+    // the batch was acknowledged: it is dropped whole (records after a torn one are not trusted).
+    QTemporaryDir tmp;
+    const std::string dir = tmp.path().toStdString();
+    const RecordLocation loc = storeEntries(dir, 5, 1200, 2, 3);  // one segment
+    QByteArray bytes = test::readFile(loc.path);
+    const qsizetype sector = qsizetype((loc.offset + 511) / 512 * 512);
+    QVERIFY(sector + 512 <= qsizetype(loc.offset + SegmentedLog::kRecordHeaderBytes + loc.length));
+    bytes.replace(sector, 512, QByteArray(512, '\0'));
+    QVERIFY(test::writeFile(loc.path, bytes));
+    auto r = reopen(dir);
+    QVERIFY2(r.ok(), r.ok() ? "" : r.status().message().c_str());
+    QCOMPARE(r.value()->lastIndex(), 2u);
+    // A non-zero change at the same place is a bit flip: an error, even with valid records after it.
+    QTemporaryDir tmp2;
+    const std::string dir2 = tmp2.path().toStdString();
+    const RecordLocation loc2 = storeEntries(dir2, 5, 1200, 2, 3);
+    QByteArray bytes2 = test::readFile(loc2.path);
+    bytes2[sector + 100] = char(bytes2[sector + 100] ^ 0x10);
+    QVERIFY(test::writeFile(loc2.path, bytes2));
+    QVERIFY(!reopen(dir2).ok());
+}
+
+void TestRaftLogStore::commitOnlyChangeIsNotWritten() {
+    // Ready::mustSync is false for a commit-only change: no write, fsync, rename or directory fsync.
+    QTemporaryDir tmp;
+    const std::string dir = tmp.path().toStdString();
+    auto ops = std::make_shared<FaultyFileOps>();
+    auto store = openStore(dir, 0, ops);
+    QVERIFY(store->persist(raft::HardState{1, 1, 0}, {raft::Entry{1, 1, raft::EntryType::Normal, "a"}}).ok());
+    const QByteArray before = test::readFile(dir + "/hardstate");
+    const int steps = ops->steps();
+    QVERIFY(store->persist(raft::HardState{1, 1, 1}, {}).ok());
+    QCOMPARE(ops->steps(), steps);
+    QCOMPARE(test::readFile(dir + "/hardstate"), before);
+    QCOMPARE(store->hardState().commit, 0u);  // what is stored lags; the core keeps its own
+    // The next term or vote change carries the newest commit along.
+    QVERIFY(store->persist(raft::HardState{2, 0, 1}, {}).ok());
+    store.reset();
+    store = openStore(dir, 0);
+    QCOMPARE(store->hardState(), (raft::HardState{2, 0, 1}));
+}
+
+void TestRaftLogStore::newDataDirectoryIsSynced() {
+    // Creating the data directory (and missing parents) fsyncs each new directory's parent, so the new
+    // entries survive a crash; the directory is private (0700).
+    QTemporaryDir tmp;
+    const std::string dir = tmp.path().toStdString() + "/a/b";
+    auto ops = std::make_shared<FaultyFileOps>();
+    ops->failNext(FaultyFileOps::Op::Fsync, EIO);
+    RaftLogStoreOptions o;
+    o.dir = dir;
+    o.fileOps = ops;
+    auto r = RaftLogStore::open(o);
+    QVERIFY(!r.ok());  // the first directory sync failed: an error, not ignored
+    QVERIFY2(r.status().message().find(tmp.path().toStdString()) != std::string::npos,
+             r.status().message().c_str());
+    auto r2 = RaftLogStore::open(o);
+    QVERIFY2(r2.ok(), r2.ok() ? "" : r2.status().message().c_str());
+    struct stat st {};
+    QCOMPARE(::stat(dir.c_str(), &st), 0);
+    QCOMPARE(st.st_mode & 0777, 0700u);
+}
 QTEST_GUILESS_MAIN(TestRaftLogStore)
 #include "tst_storage_raftlogstore.moc"

@@ -9,6 +9,7 @@
 #include <QThreadPool>
 #include <QUuid>
 #include <algorithm>
+#include <exception>
 
 #include "http/http_frontend.h"
 #include "net/bytes.h"
@@ -171,7 +172,11 @@ bool Node::start(QString* error) {
         else
             qWarning().noquote() << "raft:" << m;
     };
-    raft_ = std::make_unique<raft::RawNode>(rc, *store_);
+    try {
+        raft_ = std::make_unique<raft::RawNode>(rc, *store_);
+    } catch (const std::exception& e) {  // stored state the core refuses (docs/STORAGE.md, recovery rules)
+        return fail(QString::fromStdString(e.what()));
+    }
     const bool hasData = store_->lastIndex() > 0;
     phase_ = hasData ? Phase::Member : Phase::Discovering;
 

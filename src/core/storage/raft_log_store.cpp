@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <filesystem>
+
+#include <sys/stat.h>
 #include <stdexcept>
 
 #include "storage/io_util.h"
@@ -11,15 +13,29 @@ namespace {
 constexpr std::size_t kEntryOverhead = sizeof(raft::Entry);  // so empty entries count against the cache too
 }
 
+namespace {
+
+/// Creates dir and any missing parents (0700: the directory holds users' files), fsyncing the parent of
+/// every directory it creates so the new entries survive a crash.
+Status createDirDurably(FileOps& ops, const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::exists(dir, ec)) return {};
+    const fs::path path(dir);
+    const fs::path parent = path.parent_path();
+    if (!parent.empty() && parent != path)
+        if (Status s = createDirDurably(ops, parent.string()); !s.ok()) return s;
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+        return detail::sysError("cannot create data directory", dir, errno);
+    return detail::syncDir(ops, parent.empty() ? std::string(".") : parent.string());
+}
+
+}  // namespace
+
 Result<std::unique_ptr<RaftLogStore>> RaftLogStore::open(RaftLogStoreOptions o) {
     if (!o.fileOps) o.fileOps = FileOps::posix();
     if (o.dir.empty()) return Status::error("data directory not set", EINVAL);
-    std::error_code ec;
-    if (!std::filesystem::exists(o.dir, ec)) {
-        std::filesystem::create_directories(o.dir, ec);
-        if (ec)
-            return Status::error("cannot create data directory " + o.dir + ": " + ec.message(), ec.value());
-    }
+    if (Status s = createDirDurably(*o.fileOps, o.dir); !s.ok()) return s;
     auto lock = DirLock::acquire(o.dir);
     if (!lock.ok()) return lock.status();
     auto hs = HardStateFile::open(o.dir, o.logger, o.fileOps);
@@ -31,6 +47,15 @@ Result<std::unique_ptr<RaftLogStore>> RaftLogStore::open(RaftLogStoreOptions o) 
     lo.fileOps = o.fileOps;
     auto log = SegmentedLog::open(std::move(lo));
     if (!log.ok()) return log.status();
+    // A commit index is stored only after the entries it covers are synced: one past the last durable
+    // entry means durable, committed entries were lost (damaged or replaced files). Never run on.
+    if (const raft::Index commit = hs.value().current().hs.commit; commit > log.value()->lastIndex())
+        return Status::error("stored commit index " + std::to_string(commit) + " (in " + o.dir +
+                                 "/hardstate) is past the last stored log entry " +
+                                 std::to_string(log.value()->lastIndex()) + " (in " + o.dir +
+                                 "/log): committed entries are missing; refusing to start. Restore the data "
+                                 "directory from a backup, or remove it so the node rejoins as a new member",
+                             EIO);
     std::unique_ptr<RaftLogStore> store(new RaftLogStore(lock.take(), hs.take(), log.take(), o.cacheBytes));
     // Membership is rebuilt from the ConfChange entries: the index knows each entry's type, so only those
     // records are read.
@@ -177,7 +202,11 @@ Status RaftLogStore::persistLocked(const std::optional<raft::HardState>& hs,
         for (const raft::Entry& e : ents)
             if (e.type == raft::EntryType::ConfChange) confEntries_.push_back(e);
     }
-    if (hs && *hs != hsFile_.current().hs) {
+    // The hard state file is rewritten (write, fsync, rename, directory fsync) only when the term or the
+    // vote changes: a commit-only change (Ready::mustSync false) is never worth that, and a stored commit
+    // index may lag (docs/STORAGE.md). It rides along with the next term or vote change.
+    const raft::HardState& cur = hsFile_.current().hs;
+    if (hs && (hs->term != cur.term || hs->vote != cur.vote)) {
         HardStateRecord rec = hsFile_.current();
         rec.hs = *hs;
         Status s = hsFile_.write(rec);

@@ -28,6 +28,7 @@ constexpr std::uint32_t kFormatVersion = 1;
 constexpr std::uint32_t kHdr = SegmentedLog::kRecordHeaderBytes;
 constexpr std::uint32_t kSegHdr = SegmentedLog::kSegmentHeaderBytes;
 constexpr std::size_t kWindow = 1u << 20;  // recovery read buffer
+constexpr std::uint64_t kSector = 512;     // the unit a torn write leaves zero-filled
 
 bool validType(std::uint8_t t) {
     return t >= 1 && t <= 3;
@@ -285,36 +286,66 @@ Status SegmentedLog::recoverSegment(std::size_t k, bool last) {
             continue;
         }
         if (!structural.empty() && last) {
-            // Torn only if nothing valid follows: a complete, checksummed record later in the file means
-            // this damage is not an interrupted final write.
+            // Torn (docs/STORAGE.md, "What counts as torn"): only a tail that is provably unwritten.
+            //  - short: the header or the payload runs past the end of the file, and no complete,
+            //    checksummed record follows (a write cut short);
+            //  - zero-filled: a complete record fails its checksum and holds a whole zero 512-byte sector
+            //    (by file offset), or everything from it to the end of the file is zero: pages of a write
+            //    that was never synced. Later records of that unsynced batch may have reached the disk
+            //    (writes are reordered before fdatasync): they are dropped with it, since nothing at or
+            //    after the torn record was ever acknowledged.
+            // A complete record with a bad checksum and no zero sector is a bit flip: an error.
             std::string rest(static_cast<std::size_t>(size - off), '\0');
             if (Status s = detail::readAllAt(*ops_, seg.fd, seg.path, rest.data(), rest.size(), off); !s.ok())
                 return s;
-            std::optional<std::uint64_t> later;
-            for (std::size_t p = 1; p + kHdr <= rest.size() && !later; ++p) {
-                const RecordHeader c = decodeRecordHeader(rest.data() + p);
-                if (!c.reservedZero || !validType(c.type) || c.index < expected ||
-                    c.index > expected + size || c.length > rest.size() - p - kHdr)
-                    continue;
-                std::uint32_t crc = crc32c(rest.data() + p + 4, kHdr - 4);
-                crc = crc32cExtend(crc, rest.data() + p + kHdr, c.length);
-                if (crc == c.crc) later = off + p;
+            const bool checksumOnly = structural == "checksum mismatch";
+            bool torn = false;
+            std::string kind;
+            if (std::all_of(rest.begin(), rest.end(), [](char ch) { return ch == 0; })) {
+                torn = true;
+                kind = "zero-filled tail";
+            } else if (checksumOnly) {
+                const std::uint64_t end = off + kHdr + r.length;
+                for (std::uint64_t sec = (off + kSector - 1) / kSector * kSector;
+                     sec + kSector <= end && !torn; sec += kSector) {
+                    const char* q = rest.data() + (sec - off);
+                    torn = std::all_of(q, q + kSector, [](char ch) { return ch == 0; });
+                }
+                kind = "record with a zero-filled sector";
+                if (!torn)
+                    structural +=
+                        " in a complete record that is not zero-filled (a bit flip, not a torn write)";
+            } else {
+                std::optional<std::uint64_t> later;
+                for (std::size_t p = 1; p + kHdr <= rest.size() && !later; ++p) {
+                    const RecordHeader c = decodeRecordHeader(rest.data() + p);
+                    if (!c.reservedZero || !validType(c.type) || c.index < expected ||
+                        c.index > expected + size || c.length > rest.size() - p - kHdr)
+                        continue;
+                    std::uint32_t crc = crc32c(rest.data() + p + 4, kHdr - 4);
+                    crc = crc32cExtend(crc, rest.data() + p + kHdr, c.length);
+                    if (crc == c.crc) later = off + p;
+                }
+                torn = !later;
+                kind = "short write";
+                if (later) structural += "; a valid record follows at byte offset " + std::to_string(*later);
             }
-            if (!later) {
+            if (torn) {
                 log(LogLevel::Warning,
-                    "truncating torn record at the tail of the log: " + offsetText(seg.path, off) + " (" +
-                        structural + "), dropping " + std::to_string(size - off) + " byte(s); entry " +
-                        std::to_string(expected) + " was never acknowledged");
+                    "truncating torn tail of the log (" + kind + "): " + offsetText(seg.path, off) + " (" +
+                        structural + "), dropping " + std::to_string(size - off) + " byte(s) from entry " +
+                        std::to_string(expected) + " on; they were never synced, so never acknowledged");
                 if (ops_->ftruncate(seg.fd, static_cast<off_t>(off)) != 0)
                     return detail::sysError("cannot truncate torn tail of", seg.path, errno);
                 if (ops_->fdatasync(seg.fd) != 0) return detail::sysError("fdatasync", seg.path, errno);
                 break;
             }
-            structural += "; a valid record follows at byte offset " + std::to_string(*later);
         }
         return Status::error("corrupt log record in " + offsetText(seg.path, off) + ": " +
                                  (structural.empty() ? logical : structural) + " (expected entry " +
-                                 std::to_string(expected) + "); refusing to start rather than drop entries",
+                                 std::to_string(expected) +
+                                 "); refusing to start rather than drop entries (restore the data directory "
+                                 "from a backup, or remove it so the node rejoins as a new member)",
                              EIO);
     }
     seg.size = off;
