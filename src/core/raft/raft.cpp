@@ -602,7 +602,11 @@ void RaftCore::handleHeartbeatResp(const Message& m) {
     maybeStepDownRemoved();
     if (role_ != Role::Leader) return;
     pr.probeSent = false;
-    if (pr.state == Progress::State::Replicate && pr.inflights.size() >= cfg_.maxInflightMsgs) pr.freeFirst();
+    // An answer to a heartbeat from a member that is behind frees one in-flight slot: Appends lost on the
+    // way must not hold the window shut for ever, whether it is full by count, by bytes, or too full for
+    // the next entry (found by the simulation with small flow-control limits).
+    if (pr.state == Progress::State::Replicate && !pr.inflights.empty() && pr.match < log_.lastIndex())
+        pr.freeFirst();
     if (pr.match < log_.lastIndex()) maybeSendAppend(m.from, true);
 }
 

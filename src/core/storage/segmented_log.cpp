@@ -305,11 +305,16 @@ Status SegmentedLog::recoverSegment(std::size_t k, bool last) {
                 torn = true;
                 kind = "zero-filled tail";
             } else if (checksumOnly) {
+                // A device writes whole sectors: a sector that never reached the disk still holds what
+                // was there before, zeros past the old end of the file. So the record's part of some
+                // sector (at least 16 bytes, or all of a shorter record) is all zeros.
                 const std::uint64_t end = off + kHdr + r.length;
-                for (std::uint64_t sec = (off + kSector - 1) / kSector * kSector;
-                     sec + kSector <= end && !torn; sec += kSector) {
-                    const char* q = rest.data() + (sec - off);
-                    torn = std::all_of(q, q + kSector, [](char ch) { return ch == 0; });
+                const std::uint64_t need = std::min<std::uint64_t>(16, end - off);
+                for (std::uint64_t sec = off / kSector * kSector; sec < end && !torn; sec += kSector) {
+                    const std::uint64_t lo = std::max(sec, off), hi = std::min(sec + kSector, end);
+                    if (hi - lo < need) continue;
+                    const char* q = rest.data() + (lo - off);
+                    torn = std::all_of(q, q + (hi - lo), [](char ch) { return ch == 0; });
                 }
                 kind = "record with a zero-filled sector";
                 if (!torn)

@@ -1,11 +1,18 @@
 #include "cluster.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <stdexcept>
+
+#include "crash_file_ops.h"
+#include "storage/raft_log_store.h"
 
 namespace raftwc::raftsim {
 
@@ -65,7 +72,9 @@ std::string fmt(const char* f, ...) {
 struct Cluster::Node {
     NodeId id = raft::kNoNode;
     enum class State : std::uint8_t { Down, Up, Gone } state = State::Down;
-    raft::MemoryStorage storage;  ///< What has been synced: survives a crash.
+    raft::MemoryStorage storage;        ///< What has been synced: survives a crash (realStorage: a mirror).
+    std::shared_ptr<CrashFileOps> ops;  ///< realStorage: the node's disk.
+    std::unique_ptr<storage::RaftLogStore> store;  ///< realStorage: what the core reads and we persist to.
     std::unique_ptr<raft::RawNode> raw;
     std::uint64_t incarnation = 0;
     bool busy = false;  ///< A Ready is being persisted (pending).
@@ -82,6 +91,19 @@ struct Cluster::Node {
 
 Cluster::Cluster(ClusterOptions options)
     : options_(std::move(options)), rng_(mixSeed(options_.seed, 0x5eed)) {
+    if (options_.realStorage) {
+        std::string parent = options_.storageRoot;
+        if (parent.empty()) {
+            // tmpfs when there is one: fsync costs nothing there, and CrashFileOps supplies the semantics.
+            const char* t = std::getenv("TMPDIR");
+            std::error_code ec;
+            parent = t && *t ? t : std::filesystem::is_directory("/dev/shm", ec) ? "/dev/shm" : "/tmp";
+        }
+        std::string tmpl = parent + "/raftwc-sim-XXXXXX";
+        if (!::mkdtemp(tmpl.data()))
+            throw std::runtime_error("raftsim: cannot create a scratch directory in " + parent);
+        root_ = tmpl;
+    }
     std::vector<NodeId> voters;
     for (int i = 0; i < options_.voters; ++i)
         voters.push_back(nextId_ + static_cast<NodeId>(i));
@@ -105,7 +127,16 @@ Cluster::Cluster(ClusterOptions options)
     }
 }
 
-Cluster::~Cluster() = default;
+Cluster::~Cluster() {
+    for (auto& [id, n] : nodes_) {
+        n->raw.reset();
+        n->store.reset();
+    }
+    if (!root_.empty() && !std::getenv("RAFTWC_SIM_KEEP_DISK")) {  // kept on request, for post-mortems
+        std::error_code ec;
+        std::filesystem::remove_all(root_, ec);
+    }
+}
 
 // ---- plumbing ------------------------------------------------------------------------------------
 
@@ -138,6 +169,8 @@ raft::Config Cluster::makeConfig(const Node& n) const {
     c.electionTicksMax = options_.electionTicksMax;
     c.heartbeatTicks = options_.heartbeatTicks;
     c.maxMsgBytes = options_.maxMsgBytes;
+    c.maxInflightMsgs = options_.maxInflightMsgs;
+    c.maxInflightBytes = options_.maxInflightBytes;
     c.preVote = options_.preVote;
     c.checkQuorum = options_.checkQuorum;
     c.autoPromoteLearners = options_.autoPromoteLearners;
@@ -161,15 +194,57 @@ void Cluster::start(Node& n) {
     n.missedTick = false;
     n.wasLeader = false;
     n.applied.clear();
+    if (options_.realStorage) {
+        // Recovery of what the last life left on disk (after a power loss: torn and lost writes).
+        if (!n.ops) n.ops = std::make_shared<CrashFileOps>();
+        storage::RaftLogStoreOptions so;
+        so.dir = fmt("%s/n%" PRIu64, root_.c_str(), n.id);
+        so.segmentBytes = 4096;  // small: rolls, multi-segment truncation and recovery happen often
+        so.cacheBytes = mixSeed(options_.seed, n.id) % 2 ? 0 : 16384;
+        so.fileOps = n.ops;
+        if (options_.trace) {
+            const NodeId id = n.id;
+            so.logger = [this, id](storage::LogLevel, std::string_view text) {
+                std::string line(text);  // scratch paths differ between runs: keep traces identical
+                for (std::size_t at; (at = line.find(root_)) != std::string::npos;)
+                    line.replace(at, root_.size(), "<disk>");
+                traceLine(fmt("n%" PRIu64 " storage: ", id) + line);
+            };
+        }
+        auto opened = storage::RaftLogStore::open(so);
+        if (!opened.ok()) {
+            n.state = Node::State::Down;
+            fail(fmt("n%" PRIu64 ": storage refuses to open after a crash: %s", n.id,
+                     opened.status().message().c_str()));
+            return;
+        }
+        n.store = opened.take();
+        n.storage = raft::MemoryStorage{};
+        if (n.store->lastIndex() > 0)
+            n.storage.append(n.store->entries(1, n.store->lastIndex() + 1, SIZE_MAX));
+        n.storage.setHardState(n.store->hardState());
+    }
     n.hs = n.storage.hardState();
     resetLogView(n);
     try {
-        n.raw = std::make_unique<raft::RawNode>(makeConfig(n), n.storage);
+        const raft::Storage& disk =
+            options_.realStorage ? static_cast<const raft::Storage&>(*n.store) : n.storage;
+        n.raw = std::make_unique<raft::RawNode>(makeConfig(n), disk);
+        if (n.raw->status().term < maxTermSent_[n.id]) {
+            fail(fmt("n%" PRIu64 ": term went back across a crash: it sent term %" PRIu64
+                     ", restarts at %" PRIu64,
+                     n.id, maxTermSent_[n.id], n.raw->status().term));
+            n.raw.reset();
+            n.state = Node::State::Down;
+            return;
+        }
         const raft::Status st = n.raw->status();
         // A core that resumes applying after a persisted index implies a durable state machine.
         for (Index i = 1; i <= st.applied && i <= n.log.size(); ++i)
             n.applied.push_back(n.log[i - 1]);
     } catch (const std::exception& e) {
+        n.raw.reset();
+        n.state = Node::State::Down;
         fail(fmt("n%" PRIu64 ": RawNode construction threw: %s", n.id, e.what()));
         return;
     }
@@ -431,9 +506,56 @@ void Cluster::noteCommit(Node& n, Term term, Index commit) {
                  n.id, entryText(n.log[i - 1]).c_str(), i, entryText(committed_[i - 1]).c_str()));
         return;
     }
+    const Index before = committed_.size();
     for (Index i = committed_.size() + 1; i <= commit; ++i) {
         committed_.push_back(n.log[i - 1]);
         committedHash_.push_back(n.hash[i - 1]);
+    }
+    if (commit > before) checkDurableOnMajority(before, commit);
+}
+
+void Cluster::checkDurableOnMajority(Index from, Index to) {
+    // Shadow check: an entry is committed only once it is on the synced storage of a majority of the
+    // configuration its leader counted with: the configuration of the last committed ConfChange before it,
+    // or (the leader did not know that one committed yet) the one before.
+    if (committedConfs_.empty()) committedConfs_.emplace_back(0, raft::ConfState{});
+    for (Index c = from + 1; c <= to; ++c) {
+        const Entry& e = committed_[c - 1];
+        const raft::ConfState& x1 = committedConfs_.back().second;
+        const raft::ConfState* x0 =
+            committedConfs_.size() > 1 ? &committedConfs_[committedConfs_.size() - 2].second : nullptr;
+        auto durableMajority = [&](const raft::ConfState& cs) {
+            std::size_t have = 0;
+            for (NodeId v : cs.voters) {
+                const Node* d = find(v);
+                if (d && d->storage.lastIndex() >= c && d->storage.term(c) == e.term) ++have;
+            }
+            return 2 * have > cs.voters.size();
+        };
+        const bool bootstrap = e.term == 1 && c <= static_cast<Index>(options_.voters);  // committed by fiat
+        if (!bootstrap && !x1.voters.empty() && !durableMajority(x1) &&
+            !(x0 && !x0->voters.empty() && durableMajority(*x0))) {
+            fail(fmt("durability: %s is committed but not on the synced storage of a majority of the voters",
+                     entryText(e).c_str()));
+            return;
+        }
+        if (e.type == raft::EntryType::ConfChange) {
+            raft::ConfState next = committedConfs_.back().second;
+            if (auto cc = raft::decodeConfChange(e.data)) raft::applyConfChange(next, *cc);
+            committedConfs_.emplace_back(c, std::move(next));
+        }
+    }
+}
+
+void Cluster::noteSent(Node& n, const Message& m) {
+    // Checks across a node's lives: its term never goes back, it never votes twice in a term.
+    if (m.type != MessageType::PreVote && m.type != MessageType::PreVoteResp)
+        maxTermSent_[n.id] = std::max(maxTermSent_[n.id], m.term);
+    if (m.type == MessageType::VoteResp && !m.reject) {
+        auto [it, fresh] = votedFor_[n.id].emplace(m.term, m.to);
+        if (!fresh && it->second != m.to)
+            fail(fmt("n%" PRIu64 " votes twice in term %" PRIu64 ": for n%" PRIu64 " and n%" PRIu64, n.id,
+                     m.term, it->second, m.to));
     }
 }
 
@@ -563,6 +685,22 @@ void Cluster::onReady(Node& n, const Ready& rd) {
 }
 
 void Cluster::finishReady(Node& n, Ready& rd) {
+    if (rd.hardState && rd.hardState->vote != raft::kNoNode) {
+        auto [it, fresh] = votedFor_[n.id].emplace(rd.hardState->term, rd.hardState->vote);
+        if (!fresh && it->second != rd.hardState->vote) {
+            fail(fmt("n%" PRIu64 " votes twice in term %" PRIu64 ": for n%" PRIu64 " and n%" PRIu64, n.id,
+                     rd.hardState->term, it->second, rd.hardState->vote));
+            return;
+        }
+    }
+    if (options_.realStorage) {
+        const storage::Status s = n.store->persist(rd.hardState, rd.entries);
+        if (!s.ok()) {
+            fail(fmt("n%" PRIu64 ": persisting Ready on the real store failed: %s", n.id,
+                     s.message().c_str()));
+            return;
+        }
+    }
     try {
         if (!rd.entries.empty()) n.storage.append(rd.entries);
         if (rd.hardState) n.storage.setHardState(*rd.hardState);
@@ -583,6 +721,8 @@ void Cluster::finishReady(Node& n, Ready& rd) {
 void Cluster::send(Node& n, std::vector<Message>& msgs) {
     const NetParams& net = options_.net;
     for (Message& m : msgs) {
+        noteSent(n, m);
+        if (violation_) return;
         stats_.sent++;
         stats_.sentByType[static_cast<std::size_t>(m.type) & 15]++;
         if (m.type == MessageType::AppendResp && m.reject) stats_.appendRejects++;
@@ -691,7 +831,17 @@ void Cluster::crash(NodeId id) {
     Node& n = node(id);
     if (n.state != Node::State::Up) return;
     std::string torn;
-    if (n.busy && options_.disk.tornWrites && !n.pending.entries.empty()) {
+    if (options_.realStorage) {
+        // The power fails part-way through the Ready being persisted (if any), then the disk keeps only
+        // part of what was never synced.
+        if (n.busy && options_.disk.tornWrites) {
+            n.ops->failAfter(static_cast<int>(rng_.range(1, 8)));
+            (void)n.store->persist(n.pending.hardState, n.pending.entries);
+        }
+        n.raw.reset();
+        n.store.reset();
+        torn = " (" + n.ops->crash(rng_) + ")";
+    } else if (n.busy && options_.disk.tornWrites && !n.pending.entries.empty()) {
         // The sync never completed: any prefix of the entry writes may have reached the disk, the hard
         // state (written after the entries) only if all of them did. Nothing of this Ready was sent.
         const std::size_t k = rng_.range(0, n.pending.entries.size());
@@ -709,7 +859,7 @@ void Cluster::crash(NodeId id) {
         fmt("n%" PRIu64 " CRASH%s%s", id, n.busy ? " (losing the Ready being persisted)" : "", torn.c_str()));
     n.raw.reset();
     n.state = Node::State::Down;
-    if (options_.amnesiacDisk) {
+    if (options_.amnesiacDisk && !options_.realStorage) {
         std::vector<Entry> kept = n.storage.all();
         kept.resize(kept.size() - std::min<std::size_t>(kept.size(), rng_.range(1, 3)));
         raft::HardState hs = n.storage.hardState();

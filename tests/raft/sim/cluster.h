@@ -69,6 +69,13 @@ struct ClusterOptions {
     bool autoPromoteLearners = true;
     bool checkInvariants = true;  ///< The core's own invariant checks (raft::Config::checkInvariants).
     std::size_t maxMsgBytes = 1u << 20;
+    std::uint32_t maxInflightMsgs = 64;  ///< raft::Config flow control (small values split messages).
+    std::uint64_t maxInflightBytes = 16u << 20;
+    /// Run every node on the real storage::RaftLogStore (segment files, hard-state file, recovery) in a
+    /// scratch directory, through CrashFileOps: a crash loses what was never synced, torn and reordered
+    /// (docs/raft-simulation.md). Off: raft::MemoryStorage with a torn-prefix model.
+    bool realStorage = false;
+    std::string storageRoot;  ///< Parent of the scratch directory (default $TMPDIR or /tmp).
     NetParams net;
     DiskParams disk;
     /// When set, every event is described here (one line each, prefixed with the virtual time).
@@ -250,6 +257,13 @@ class Cluster {
     std::map<Term, Index> maxCommitSeenAtTerm_;  ///< Leader completeness.
     std::optional<std::string> violation_;
     std::vector<NodeId> pendingStops_;
+    // Checks that span a node's lives and the disks.
+    std::map<NodeId, std::map<Term, NodeId>> votedFor_;  ///< Every vote granted, per node and term.
+    std::map<NodeId, Term> maxTermSent_;                 ///< Highest term a node sent (after persisting).
+    std::vector<std::pair<Index, raft::ConfState>> committedConfs_;  ///< Configurations in committed_.
+    std::string root_;  ///< realStorage: scratch directory, removed with the cluster.
+    void checkDurableOnMajority(Index from, Index to);
+    void noteSent(Node& n, const Message& m);
 };
 
 }  // namespace raftwc::raftsim

@@ -72,6 +72,18 @@ VoprResult runVopr(const VoprOptions& o) {
     if (diskKind == 2) co.disk = {1 * kMs, 20 * kMs, 0, 0};
     if (diskKind == 3) co.disk = {1 * kMs, 10 * kMs, 0.03, mix.range(100, 600) * kMs};
     co.disk.tornWrites = mix.chance(0.5);
+    // Drawn from their own stream, so every seed keeps the network/disk/fault mix it always had.
+    Rng extra(mixSeed(o.seed, 0xd15c));
+    co.realStorage = !o.amnesiacDisk && extra.chance(o.realStorageShare);
+    std::size_t payloadMax = 24;
+    if (extra.chance(0.4)) {  // small flow-control limits: messages split, windows full, oversized entries
+        co.maxMsgBytes = extra.range(16, 2048);
+        co.maxInflightMsgs = static_cast<std::uint32_t>(extra.range(1, 8));
+        co.maxInflightBytes = co.maxMsgBytes * extra.range(1, 16);
+        payloadMax = co.maxMsgBytes * 3;
+    } else if (extra.chance(0.3)) {
+        payloadMax = 16384;
+    }
     static constexpr Micros kCrashMean[] = {0, 8 * kSec, 2 * kSec};
     static constexpr Micros kPartitionMean[] = {0, 6 * kSec, 2 * kSec};
     static constexpr Micros kConfMean[] = {0, 4 * kSec};
@@ -83,13 +95,14 @@ VoprResult runVopr(const VoprOptions& o) {
     const Micros transferMean = pick(mix, kTransferMean);
     const Micros proposeMean = pick(mix, kProposeMean);
     res.faultTime = mix.range(8, 25) * kSec;
-    res.mix =
-        fmt("nodes=%d drop=%.2f dup=%.2f reorder=%.2f/%" PRIu64 "ms delay<=%" PRIu64
-            "ms disk=%d%s crash=%" PRIu64 "ms part=%" PRIu64 "ms conf=%" PRIu64 "ms transfer=%" PRIu64
-            "ms propose=%" PRIu64 "ms faults=%" PRIu64 "s",
-            voters, co.net.drop, co.net.duplicate, co.net.reorder, co.net.reorderMax / kMs,
-            co.net.delayMax / kMs, diskKind, co.disk.tornWrites ? "+torn" : "", crashMean / kMs,
-            partitionMean / kMs, confMean / kMs, transferMean / kMs, proposeMean / kMs, res.faultTime / kSec);
+    res.mix = fmt(
+        "nodes=%d drop=%.2f dup=%.2f reorder=%.2f/%" PRIu64 "ms delay<=%" PRIu64 "ms disk=%d%s crash=%" PRIu64
+        "ms part=%" PRIu64 "ms conf=%" PRIu64 "ms transfer=%" PRIu64 "ms propose=%" PRIu64
+        "ms faults=%" PRIu64 "s storage=%s msg<=%zu inflight<=%u/%" PRIu64 " payload<=%zu",
+        voters, co.net.drop, co.net.duplicate, co.net.reorder, co.net.reorderMax / kMs, co.net.delayMax / kMs,
+        diskKind, co.disk.tornWrites ? "+torn" : "", crashMean / kMs, partitionMean / kMs, confMean / kMs,
+        transferMean / kMs, proposeMean / kMs, res.faultTime / kSec, co.realStorage ? "real" : "memory",
+        co.maxMsgBytes, co.maxInflightMsgs, co.maxInflightBytes, payloadMax);
     if (o.trace) o.trace("seed " + std::to_string(o.seed) + ": " + res.mix);
 
     Cluster c(std::move(co));
@@ -144,7 +157,12 @@ VoprResult runVopr(const VoprOptions& o) {
                 const auto up = upNodes();
                 if ((target == raft::kNoNode || act.chance(0.1)) && !up.empty())
                     target = up[act.below(up.size())];
-                if (target) c.propose(target, fmt("s%" PRIu64 "-p%" PRIu64, o.seed, counter++));
+                if (target) {
+                    std::string data = fmt("s%" PRIu64 "-p%" PRIu64 "/", o.seed, counter++);
+                    data.resize(data.size() + act.below(payloadMax + 1),
+                                static_cast<char>('a' + counter % 26));
+                    c.propose(target, std::move(data));
+                }
             }
             if (nextCrash <= t) {
                 nextCrash = t + interval(act, crashMean);
