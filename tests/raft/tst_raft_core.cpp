@@ -322,6 +322,9 @@ class tst_RaftCore : public QObject {
     void removedLeaderStepsDown();
     void serverWithUncommittedRemovalCanStillLead();
     void pendingPromotionDoesNotBlockEveryMajority();
+    void lostAppendsDoNotShutTheWindowForEver();
+    void followerAcksAndCommitsOnlyUpToLastNewEntry();
+    void removedLeaderLeadsUntilTheOthersKnowItsRemoval();
     // leadership transfer
     void leadershipTransferToLaggingFollower();
     void leadershipTransferAbortsAfterTimeout();
@@ -1264,6 +1267,96 @@ void tst_RaftCore::pendingPromotionDoesNotBlockEveryMajority() {
     c.stabilize();
     c.tickAll(3);
     QVERIFY(c.st(l).commit >= r.index);
+}
+
+void tst_RaftCore::lostAppendsDoNotShutTheWindowForEver() {
+    // Found by the simulation with small flow-control limits. Two Appends of 120 B are in flight to 2
+    // and lost; the next entry does not fit the 300 B window (240 + 120), which is full neither by count
+    // nor by bytes. Heartbeat answers used to free a slot only when it was full by count: 2 never caught up.
+    Cluster c;
+    c.tweak = [](Config& cfg) {
+        cfg.maxMsgBytes = 100;
+        cfg.maxInflightMsgs = 8;
+        cfg.maxInflightBytes = 300;
+    };
+    c.bootstrap({1, 2, 3});
+    c.elect(1);
+    c.stabilize();
+    c.cuts = {{1, 2}};
+    for (int i = 0; i < 4; ++i)
+        QVERIFY(c.node(1).propose(std::string(120, char('a' + i))).ok());
+    c.stabilize();
+    QVERIFY(c.storage(2).lastIndex() < c.storage(1).lastIndex());
+    c.heal();
+    for (int i = 0; i < 20 && c.storage(2).lastIndex() < c.storage(1).lastIndex(); ++i)
+        c.tickAll(1);
+    QCOMPARE(c.storage(2).lastIndex(), c.storage(1).lastIndex());
+    QCOMPARE(c.storage(2).all(), c.storage(1).all());
+}
+
+void tst_RaftCore::followerAcksAndCommitsOnlyUpToLastNewEntry() {
+    // §5.3: the follower's answer covers the last NEW entry of this Append, and its commit becomes
+    // min(leaderCommit, last new entry) — never its own last index: what follows the new entries may be a
+    // stale suffix of an old term that the leader does not have (the leader would count it as a copy of
+    // its own entries and commit them without a majority).
+    auto st = storageWith({1, 2, 3}, {2, 2, 2}, 2);  // 1..3 bootstrap (term 1), then 4@2 5@2 6@2
+    RawNode n(testConfig(2), *st);
+    drain(n, *st);
+    Message m = msg(MessageType::Append, 1, 2, 3);
+    m.index = 3;
+    m.logTerm = 1;
+    m.entries = st->entries(4, 5, SIZE_MAX);  // 4@2, which the leader of term 3 also has
+    m.commit = 6;                             // the leader's commit, in the leader's log
+    n.step(m);
+    Ready rd = n.ready();
+    st->append(rd.entries);
+    if (rd.hardState) st->setHardState(*rd.hardState);
+    n.advance();
+    const auto resp = std::find_if(rd.messages.begin(), rd.messages.end(),
+                                   [](const Message& x) { return x.type == MessageType::AppendResp; });
+    QVERIFY(resp != rd.messages.end());
+    QVERIFY(!resp->reject);
+    QCOMPARE(resp->index, Index(4));
+    QCOMPARE(n.status().commit, Index(4));
+    QCOMPARE(n.status().lastIndex, Index(6));  // the stale suffix is not touched without a conflict
+}
+
+void tst_RaftCore::removedLeaderLeadsUntilTheOthersKnowItsRemoval() {
+    // Voters {1,2,3,4}, 4 lost for good. Leader 1 appends its own removal (index k) and then an entry
+    // k+1 that reaches nobody; 2 and 3 acknowledge k, so 1 knows the removal committed, but the messages
+    // that would tell them are lost. If 1 stepped down at once (found by the simulation, seed 4277): for
+    // 2 and 3 the old configuration {1,2,3,4} is still in force, they need 1's vote, 1 refuses them (its
+    // log is longer) and, no longer a voter, never campaigns: no leader ever. 1 must lead until a majority
+    // of the new configuration knows the removal committed.
+    Cluster c;
+    c.bootstrap({1, 2, 3, 4});
+    c.elect(1);
+    c.stabilize();
+    c.isolate(4);
+    const auto removal = c.node(1).proposeConfChange({ConfChangeType::RemoveNode, 1, {}});
+    QVERIFY(removal.ok());
+    QVERIFY(c.node(1).propose("x").ok());
+    const Index k = removal.index;
+    c.hold = [&](const Message& m) {
+        const bool carriesMore = !m.entries.empty() && m.entries.back().index > k;
+        return m.from == 1 && (m.commit >= k || carriesMore);
+    };
+    c.stabilize();
+    QVERIFY(c.st(1).commit >= k);  // 1 knows its removal committed
+    QVERIFY(c.st(2).commit < k && c.st(3).commit < k);
+    c.held.clear();  // lost
+    c.hold = nullptr;
+    auto newLeader = [&] {
+        for (NodeId id : {NodeId(2), NodeId(3)})
+            if (c.st(id).role == Role::Leader && c.st(id).commit >= k) return id;
+        return kNoNode;
+    };
+    for (int i = 0; i < 400 && newLeader() == kNoNode; ++i)
+        c.tickAll(1);
+    const NodeId l = newLeader();
+    QVERIFY2(l != kNoNode, "2 and 3 never elected a leader");
+    QCOMPARE(c.st(l).conf.voters, (std::vector<NodeId>{2, 3, 4}));
+    QVERIFY(c.st(1).role != Role::Leader);
 }
 
 void tst_RaftCore::serverWithUncommittedRemovalCanStillLead() {
