@@ -286,9 +286,11 @@ void tst_NetCodec::frameRejectsBadHeaderFields() {
     QByteArray bad = f;
     bad[0] = 'X';
     QCOMPARE(verifyFrame(bad, Channel::Datagram, kKey).reason, DropReason::BadMagic);
-    bad = f;
-    bad[4] = 2;
-    QCOMPARE(verifyFrame(bad, Channel::Datagram, kKey).reason, DropReason::BadVersion);
+    for (const int v : {0, 1, kProtocolVersion + 1}) {  // 1: configurations in force when appended
+        bad = f;
+        bad[4] = static_cast<char>(v);
+        QCOMPARE(verifyFrame(bad, Channel::Datagram, kKey).reason, DropReason::BadVersion);
+    }
     bad = f;
     bad[5] = 99;
     QCOMPARE(verifyFrame(bad, Channel::Datagram, kKey).reason, DropReason::BadKind);
