@@ -22,6 +22,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wordref  # noqa: E402
 
@@ -768,6 +769,9 @@ def main():
         a.out = f"/tmp/raftwc-chaos-{a.seed}-{os.getpid()}"
     if os.path.exists(f"/run/netns/{a.name}-hub") if a.name else False:
         sys.exit(f"namespace {a.name}-hub exists")
+    if os.path.exists(a.out):
+        sys.exit(f"chaos: {a.out} exists; give a new --out")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     run = Run(a)
     print(f"chaos: seed {a.seed}, {a.nodes} nodes, {a.duration:.0f}s, history {run.out}/history.jsonl", flush=True)
     rc = 1
@@ -793,7 +797,8 @@ def main():
             c.start()
         nem = threading.Thread(target=run.nemesis, name="nemesis", daemon=True)
         nem.start()
-        nem.join()
+        while nem.is_alive():
+            nem.join(1)
         run.stop_workload.set()
         for c in clients:
             c.join(a.upload_timeout + 30)
