@@ -373,6 +373,9 @@ class Run:
                 rec["reply"] = js
             if st in (400, 404, 405, 413):
                 self.violate(f"upload {jid} answered {st}: {js}", id=jid)
+            elif st == 503 and js and js.get("error") == "commit_failed" and "exceeds" in js.get("message", ""):
+                # a valid file the cluster can never commit (tests/chaos/repro_long_word.sh)
+                self.violate(f"upload {jid} ({kind}, {size} B) can never commit: {js.get('message')}", id=jid)
             if st == 200:
                 rec["answer"] = {f: js.get(f) for f in ("words", "lines", "bytes", "sha256", "uniqueWords", "term",
                                                         "logIndex", "state")} if js else None
