@@ -34,7 +34,7 @@ _libc = ctypes.CDLL("libc.so.6", use_errno=True)
 LEADER_BOUND_S = 30     # after healing: one agreed leader within this
 SERVE_BOUND_S = 30      # after healing: an upload answered 200 within this
 CONVERGE_BOUND_S = 90   # after healing: every node applied everything within this
-PROMOTE_BOUND_S = 60    # a replacement member is a live voter within this
+PROMOTE_BOUND_S = 60    # a replacement member is a live voter within this + 1 s per 10 MiB uploaded so far
 MAX_FDS = 512
 MAX_RSS_MIB = 3072
 
@@ -585,17 +585,20 @@ class Run:
         self.status.pop(i, None)
         time.sleep(min(dur, 3))
         self.start(i)
-        t_end = now() + PROMOTE_BOUND_S
+        # a fresh member copies the whole log before it is promoted: the bound grows with the bytes uploaded
+        bound = PROMOTE_BOUND_S + self.bytes_sent / (10 << 20)
+        t_end = now() + bound
         while now() < t_end:
             js = self.status.get(i)
             li = self.leader_slot()
             if js and li is not None and js.get("id") != old:
                 mem = [m for m in self.status.get(li, {}).get("members", []) if m.get("id") == js.get("id")]
                 if mem and mem[0].get("voter") and mem[0].get("alive"):
-                    self.hist.add("replaced", slot=i, old=old, new=js.get("id"), after=round(PROMOTE_BOUND_S - (t_end - now()), 2))
+                    self.hist.add("replaced", slot=i, old=old, new=js.get("id"),
+                                  after=round(bound - (t_end - now()), 2))
                     return
             time.sleep(0.5)
-        self.violate(f"replacement member in slot {i} not a live voter within {PROMOTE_BOUND_S}s", slot=i)
+        self.violate(f"replacement member in slot {i} not a live voter within {bound:.0f}s", slot=i)
 
     # ---------- probes ----------
     def probe_netem(self):
