@@ -229,7 +229,8 @@ class Run:
                 if rc is not None:
                     if not getattr(p, "_chaos_seen", False):
                         p._chaos_seen = True
-                        ok = expected or (rc == 3 and self._disk_full_active == i)
+                        ok = expected or getattr(p, "_chaos_expected", False) or \
+                            (rc == 3 and self._disk_full_active == i)
                         self.exits.append((i, rc, ok))
                         self.hist.add("exit", slot=i, rc=rc, expected=ok)
                         if not ok:
@@ -519,7 +520,12 @@ class Run:
                 time.sleep(dur)
             finally:
                 os.unlink(path)
-                time.sleep(0.6)  # the monitor notices an exit before the fault is over
+                # a node that hit the full disk stops with exit 3: mark it as the nemesis' doing before the
+                # fault is over, whenever the monitor gets to see the exit
+                time.sleep(2)
+                p = self.proc.get(i)
+                if p is not None and p.poll() == 3:
+                    p._chaos_expected = True
                 self._disk_full_active = None
             if not self.alive(i) and i not in self.down_ok:
                 self.down_ok.add(i)
