@@ -174,6 +174,7 @@ class Run:
             self.down_ok.add(i)
             p = self.proc.get(i)
         if p and p.poll() is None:
+            p._chaos_expected = True  # set before the signal: the monitor reads it after seeing the exit
             p.send_signal(signal.SIGKILL)
             p.wait(30)
         if i in self.paused:
@@ -222,14 +223,13 @@ class Run:
             for i in range(1, self.n + 1):
                 with self.lock:
                     p = self.proc.get(i)
-                    expected = i in self.down_ok
                 if p is None:
                     continue
                 rc = p.poll()
                 if rc is not None:
                     if not getattr(p, "_chaos_seen", False):
                         p._chaos_seen = True
-                        ok = expected or getattr(p, "_chaos_expected", False) or \
+                        ok = getattr(p, "_chaos_expected", False) or \
                             (rc == 3 and self._disk_full_active == i)
                         self.exits.append((i, rc, ok))
                         self.hist.add("exit", slot=i, rc=rc, expected=ok)
