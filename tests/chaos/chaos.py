@@ -642,6 +642,14 @@ class Run:
         return res
 
     def _check(self, res):
+        try:
+            self._check_inner(res)
+        except Exception as e:  # noqa: BLE001 - a checker that cannot finish is a failed run
+            self.violate(f"checker crashed: {type(e).__name__}: {e}")
+        if "acked" not in res and not self.violations:
+            self.violate("checker did not reach the listing comparison")
+
+    def _check_inner(self, res):
         enter_netns(self.hub)
         t_heal = now()
         slots = list(range(1, self.n + 1))
