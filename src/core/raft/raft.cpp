@@ -721,11 +721,16 @@ void RaftCore::afterCommit() {
 void RaftCore::maybeStepDownRemoved() {
     if (role_ != Role::Leader || conf().isVoter(id_)) return;
     // Until the others know the removal is committed, the old configuration (with this node) is in
-    // force for them, and this node's longer log may refuse them all: keep leading until they know.
+    // force for them, and this node's longer log may refuse them all: keep leading until a majority of
+    // the new configuration knows it AND holds this node's whole log (it appends nothing new now). Then
+    // any member of that majority still connected has the newest log and the new configuration in
+    // force, and can win without this node (simulation seeds 4277, 84251, 184867).
     const Index removal = confIndex();
     std::size_t know = 0;
     for (NodeId v : conf().voters)
-        if (auto it = prs_.find(v); it != prs_.end() && it->second.commitKnown >= removal) ++know;
+        if (auto it = prs_.find(v);
+            it != prs_.end() && it->second.commitKnown >= removal && it->second.match == log_.lastIndex())
+            ++know;
     if (2 * know <= conf().voters.size()) return;
     log(LogLevel::Info,
         who() + " is no longer a voter and a majority knows the removal is committed; stepping down");

@@ -257,6 +257,10 @@ VoprResult runVopr(const VoprOptions& o) {
             std::vector<raft::ConfState> confs{committedConf};
             for (NodeId id : c.nodeIds()) {
                 if (!c.isUp(id)) continue;
+                // The configuration in force on this node: it may not know that a newer one committed
+                // (only isolated nodes may know), and then it still counts with this one (docs/RAFT.md,
+                // the liveness guarantee of configurations in force once committed).
+                confs.push_back(c.status(id).conf);
                 const auto& lg = c.log(id);
                 for (std::size_t i = c.committed().size(); i < lg.size(); ++i)
                     if (lg[i].type == raft::EntryType::ConfChange) confs.push_back(confOf(lg, i + 1));
