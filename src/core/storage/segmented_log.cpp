@@ -307,12 +307,11 @@ Status SegmentedLog::recoverSegment(std::size_t k, bool last) {
             } else if (checksumOnly) {
                 // A device writes whole sectors: a sector that never reached the disk still holds what
                 // was there before, zeros past the old end of the file. So the record's part of some
-                // sector (at least 16 bytes, or all of a shorter record) is all zeros.
+                // sector is all zeros (a partial part at its start, after synced data that shares the
+                // sector, or at its end, or a whole sector in between).
                 const std::uint64_t end = off + kHdr + r.length;
-                const std::uint64_t need = std::min<std::uint64_t>(16, end - off);
                 for (std::uint64_t sec = off / kSector * kSector; sec < end && !torn; sec += kSector) {
                     const std::uint64_t lo = std::max(sec, off), hi = std::min(sec + kSector, end);
-                    if (hi - lo < need) continue;
                     const char* q = rest.data() + (lo - off);
                     torn = std::all_of(q, q + (hi - lo), [](char ch) { return ch == 0; });
                 }

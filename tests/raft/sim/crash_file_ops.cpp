@@ -277,10 +277,11 @@ std::string CrashFileOps::crash(Rng& rng) {
             }
         }
     }
-    // Names: each unsynced change may be undone (latest first).
-    for (std::size_t i = names_.size(); i-- > 0;) {
+    // Names: the unsynced changes that survive are a prefix in call order (a journaling file system
+    // commits metadata in order): undo the latest ones, latest first.
+    const std::size_t keepNames = static_cast<std::size_t>(rng.range(0, names_.size()));
+    for (std::size_t i = names_.size(); i-- > keepNames;) {
         const NameOp& op = names_[i];
-        if (!rng.chance(0.5)) continue;
         ++undone;
         switch (op.kind) {
             case NameOp::Kind::Create:

@@ -2,9 +2,10 @@
 // power. Every write-side call goes through it and is remembered until the file (or, for names, its
 // directory) is synced; crash() then keeps only part of what was never synced: writes in order up to a
 // random point, the write at that point torn at 512-byte sectors, some later writes anyway (the device
-// reordered them), a file length that may cover pages never written (zeros); unsynced creations,
-// renames and deletions of names may be undone. What was synced always survives. Deterministic for a
-// given Rng. Used by the simulation to run storage::RaftLogStore as nodes crash (docs/raft-simulation.md).
+// reordered them), a file length that may cover pages never written (zeros); of the unsynced creations,
+// renames and deletions of names, only a prefix in call order survives (metadata is journaled in order). What
+// was synced always survives. Deterministic for a given Rng. Used by the simulation to run
+// storage::RaftLogStore as nodes crash (docs/raft-simulation.md).
 #pragma once
 
 #include <cstdint>
