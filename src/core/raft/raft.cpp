@@ -814,6 +814,12 @@ void RaftCore::noteConfInForce() {
     confInForceIndex_ = idx;
     log(LogLevel::Info, who() + " configuration in force (entry " + str(idx) + "): " + confStr(conf()));
     syncProgressWithConf();
+    // A new configuration may already hold later entries on a majority (e.g. a removal shrinks it): count
+    // again now, as etcd does when it applies a configuration, or they wait for the next entry (F10).
+    if (role_ == Role::Leader && maybeCommit()) {
+        afterCommit();
+        if (role_ == Role::Leader) bcastAppend();
+    }
 }
 
 void RaftCore::syncProgressWithConf() {
