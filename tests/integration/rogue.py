@@ -12,7 +12,7 @@ GROUP = ("239.0.0.1", 10000)
 def frame(kind, payload, open_mode=False, sender=None, seq=1, ts=None):
     sender = sender if sender is not None else rng.getrandbits(64)
     ts = int(time.time() * 1000) if ts is None else ts
-    hdr = b"RWC1" + struct.pack(">BBHQQQqI", 2, kind, 1 if open_mode else 0, sender, rng.getrandbits(64), seq, ts, len(payload))
+    hdr = b"RWC1" + struct.pack(">BBHQQQqI", 3, kind, 1 if open_mode else 0, sender, rng.getrandbits(64), seq, ts, len(payload))
     mac = bytes(32) if open_mode else os.urandom(32)
     return hdr + payload + mac
 

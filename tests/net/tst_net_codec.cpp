@@ -23,6 +23,7 @@ raft::Message sampleMessage(raft::MessageType type) {
     m.logTerm = 6;
     m.index = 1000;
     m.commit = 999;
+    m.commitTerm = 6;
     m.reject = type == raft::MessageType::AppendResp;
     m.rejectHint = 17;
     m.rejectHintTerm = 5;
@@ -170,14 +171,17 @@ void tst_NetCodec::raftMessageRejectsBadValues() {
     QVERIFY(!decodeRaftMessage(badType));
     badType[0] = 10;
     QVERIFY(!decodeRaftMessage(badType));
+    // Layout (docs/PROTOCOL.md section 5): type, 7 u64 (from .. commitTerm), flags, 2 u64 hints, u32 count.
+    constexpr int kFlags = 1 + 7 * 8;
+    constexpr int kCount = kFlags + 1 + 16;
     QByteArray badFlags = enc;
-    badFlags[1 + 6 * 8] = 0x04;  // unknown flag bit
+    badFlags[kFlags] = 0x04;  // unknown flag bit
     QVERIFY(!decodeRaftMessage(badFlags));
     QByteArray badEntryType = enc;
-    badEntryType[1 + 6 * 8 + 1 + 16 + 4 + 16] = 9;  // first entry's type
+    badEntryType[kCount + 4 + 16] = 9;  // first entry's type
     QVERIFY(!decodeRaftMessage(badEntryType));
     QByteArray hugeCount = enc;
-    hugeCount[1 + 6 * 8 + 1 + 16] = '\x7f';  // entry count ~2^30
+    hugeCount[kCount] = '\x7f';  // entry count ~2^30
     QVERIFY(!decodeRaftMessage(hugeCount));
 }
 
@@ -286,7 +290,8 @@ void tst_NetCodec::frameRejectsBadHeaderFields() {
     QByteArray bad = f;
     bad[0] = 'X';
     QCOMPARE(verifyFrame(bad, Channel::Datagram, kKey).reason, DropReason::BadMagic);
-    for (const int v : {0, 1, kProtocolVersion + 1}) {  // 1: configurations in force when appended
+    // 1: configurations in force when appended; 2: vote requests without commitTerm
+    for (const int v : {0, 1, 2, kProtocolVersion + 1}) {
         bad = f;
         bad[4] = static_cast<char>(v);
         QCOMPARE(verifyFrame(bad, Channel::Datagram, kKey).reason, DropReason::BadVersion);

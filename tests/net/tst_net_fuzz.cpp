@@ -50,6 +50,7 @@ class Gen {
         m.logTerm = smallOrBig();
         m.index = smallOrBig();
         m.commit = smallOrBig();
+        m.commitTerm = smallOrBig();
         m.reject = coin();
         m.transfer = coin();
         m.rejectHint = smallOrBig();

@@ -325,6 +325,7 @@ class tst_RaftCore : public QObject {
     void lostAppendsDoNotShutTheWindowForEver();
     void followerAcksAndCommitsOnlyUpToLastNewEntry();
     void removedLeaderLeadsUntilTheOthersKnowItsRemoval();
+    void promotedMemberThatForgotTheCommitLearnsItFromVoteRequests();
     // leadership transfer
     void leadershipTransferToLaggingFollower();
     void leadershipTransferAbortsAfterTimeout();
@@ -1267,6 +1268,66 @@ void tst_RaftCore::pendingPromotionDoesNotBlockEveryMajority() {
     c.stabilize();
     c.tickAll(3);
     QVERIFY(c.st(l).commit >= r.index);
+}
+
+void tst_RaftCore::promotedMemberThatForgotTheCommitLearnsItFromVoteRequests() {
+    // Found by the simulation (seeds 57763, 95222). Voters {1,2,3,4} after 4's promotion committed. Leader
+    // 1's last entries reach 4 only; 1 is lost for good; 4 restarts from a disk whose commit index predates
+    // its promotion (Raft need not persist commit), so the promotion is the last ConfChange of 4's log and
+    // not known committed: 4 thinks itself a learner and never campaigns. 2 and 3 need 3 of {1,2,3,4} and 4
+    // refuses them (its log is newer): nobody could ever lead. Vote requests now carry the candidate's
+    // (commit, term at commit); 4 learns that its promotion is committed, campaigns and wins.
+    Cluster c;
+    c.tweak = [](Config& cfg) { cfg.autoPromoteLearners = false; };
+    c.bootstrap({1, 2, 3});
+    c.elect(1);
+    c.add(4);
+    const auto addLearner = c.node(1).proposeConfChange({ConfChangeType::AddLearner, 4, {}});
+    QVERIFY(addLearner.ok());
+    c.stabilize();
+    const auto promote = c.node(1).proposeConfChange({ConfChangeType::PromoteLearner, 4, {}});
+    QVERIFY(promote.ok());
+    c.stabilize();
+    QVERIFY(c.node(1).propose("x").ok());
+    c.stabilize();
+    c.tickAll(3);
+    for (NodeId id : {1, 2, 3, 4}) {
+        QVERIFY(c.st(id).commit >= promote.index);
+        QVERIFY(c.st(id).conf.isVoter(4));
+    }
+
+    // 1's next entries reach 4 only; then 1 is lost for good.
+    c.cuts = {{1, 2}, {1, 3}};
+    QVERIFY(c.node(1).propose("y").ok());
+    QVERIFY(c.node(1).propose("z").ok());
+    c.stabilize();
+    QVERIFY(c.storage(4).lastIndex() > c.storage(2).lastIndex());
+    QVERIFY(c.storage(4).lastIndex() > c.storage(3).lastIndex());
+    c.crash(1);
+
+    // 4 restarts from a disk whose commit index is older than its promotion.
+    c.crash(4);
+    HardState hs = c.storage(4).hardState();
+    hs.commit = addLearner.index;
+    c.storage(4).setHardState(hs);
+    c.restart(4);
+    QVERIFY(c.st(4).conf.isLearner(4));
+    c.heal();
+    c.isolate(1);
+
+    NodeId l = kNoNode;
+    for (int i = 0; i < 400 && l == kNoNode; ++i) {
+        c.tickAll(1);
+        l = c.leader();
+    }
+    QCOMPARE(l, NodeId(4));  // the only member whose log the others accept
+    QVERIFY(c.st(4).conf.isVoter(4));
+    const auto r = c.node(4).propose("after");
+    QVERIFY(r.ok());
+    c.stabilize();
+    c.tickAll(3);
+    for (NodeId id : {2, 3, 4})
+        QVERIFY(c.st(id).commit >= r.index);
 }
 
 void tst_RaftCore::lostAppendsDoNotShutTheWindowForEver() {

@@ -26,7 +26,7 @@ using NodeId = raft::NodeId;
 
 inline constexpr char kMagic[4] = {'R', 'W', 'C', '1'};
 inline constexpr std::uint8_t kProtocolVersion =
-    2;  // 2: configurations in force once committed (docs/RAFT.md)
+    3;  // 2: configurations in force once committed (docs/RAFT.md); 3: vote requests carry commitTerm
 inline constexpr qsizetype kHeaderSize = 44;
 inline constexpr qsizetype kMacSize = 32;
 /// Largest datagram (whole frame, header and mac included) sent or accepted.

@@ -29,6 +29,7 @@ QByteArray encodeRaftMessage(const raft::Message& m) {
     w.u64(m.logTerm);
     w.u64(m.index);
     w.u64(m.commit);
+    w.u64(m.commitTerm);
     w.u8(static_cast<std::uint8_t>((m.reject ? kRejectFlag : 0) | (m.transfer ? kTransferFlag : 0)));
     w.u64(m.rejectHint);
     w.u64(m.rejectHintTerm);
@@ -54,6 +55,7 @@ std::optional<raft::Message> decodeRaftMessage(QByteArrayView bytes) {
     m.logTerm = r.u64();
     m.index = r.u64();
     m.commit = r.u64();
+    m.commitTerm = r.u64();
     const std::uint8_t flags = r.u8();
     if ((flags & ~(kRejectFlag | kTransferFlag)) != 0) return std::nullopt;
     m.reject = (flags & kRejectFlag) != 0;

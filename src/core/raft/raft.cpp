@@ -252,6 +252,8 @@ void RaftCore::startCampaign(CampaignKind kind) {
         m.term = voteTerm;
         m.logTerm = log_.lastTerm();
         m.index = log_.lastIndex();
+        m.commit = log_.committed();
+        m.commitTerm = log_.termOrZero(m.commit);
         m.transfer = kind == CampaignKind::Transfer;
         send(std::move(m));
     }
@@ -335,6 +337,7 @@ void RaftCore::step(const Message& m) {
     if (m.to != id_ || m.from == kNoNode || m.from == id_ || m.term == 0) return;
 
     const bool isVoteReq = m.type == MessageType::Vote || m.type == MessageType::PreVote;
+    if (isVoteReq) learnCommit(m);
     if (m.term > term_) {
         if (isVoteReq && !m.transfer && inLease()) {
             log(LogLevel::Info, who() + " ignores " + std::string(toString(m.type)) + " from " +
@@ -386,6 +389,16 @@ void RaftCore::step(const Message& m) {
             stepLeader(m);
             break;
     }
+}
+
+void RaftCore::learnCommit(const Message& m) {
+    // A commitment is a fact about (index, term), true whatever the sender's role or term: if our entry at
+    // m.commit has the term the candidate's has, our log agrees with its committed prefix (Log Matching).
+    if (m.commit <= log_.committed() || m.commitTerm == 0 || !log_.matchTerm(m.commit, m.commitTerm)) return;
+    log(LogLevel::Info, who() + " learns from " + idStr(m.from) + " that entry " + str(m.commit) + " (term " +
+                            str(m.commitTerm) + ") is committed");
+    log_.commitTo(m.commit);
+    noteConfInForce();
 }
 
 void RaftCore::handleVoteRequest(const Message& m) {

@@ -182,6 +182,8 @@ class RaftCore {
     }
     /// Logs a configuration that came into force since the last call; syncs the leader's progress.
     void noteConfInForce();
+    /// Advances the commit index from a vote request's (commit, commitTerm) when our log agrees there.
+    void learnCommit(const Message& m);
     /// The configuration in force at log index i (from the last ConfChange entry at or before i).
     const ConfState& confAt(Index i) const;
     void onConfEntries(const std::vector<Entry>& ents);

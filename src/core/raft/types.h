@@ -106,6 +106,11 @@ struct Message {
     Index index = 0;
     std::vector<Entry> entries;
     Index commit = 0;
+    /// Vote/PreVote: the term of the candidate's entry at `commit`. A voter whose log holds the same
+    /// (commit, commitTerm) learns that its prefix up to there is committed (Log Matching), whoever sent it:
+    /// a member that crashed before hearing a commit, and so still thinks itself a learner, can learn that
+    /// its promotion is in force and campaign with the newest log (F10).
+    Term commitTerm = 0;
     bool reject = false;
     /// AppendResp reject: the follower's hint for fast backtracking — the largest index <= the probed
     /// index whose term is <= logTerm of the probe (etcd's findConflictByTerm); rejectHintTerm its term.
