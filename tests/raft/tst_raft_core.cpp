@@ -326,6 +326,8 @@ class tst_RaftCore : public QObject {
     void followerAcksAndCommitsOnlyUpToLastNewEntry();
     void removedLeaderLeadsUntilTheOthersKnowItsRemoval();
     void promotedMemberThatForgotTheCommitLearnsItFromVoteRequests();
+    // async storage writes
+    void asyncWritesHoldWhatDependsOnTheDisk();
     // leadership transfer
     void leadershipTransferToLaggingFollower();
     void leadershipTransferAbortsAfterTimeout();
@@ -1328,6 +1330,119 @@ void tst_RaftCore::promotedMemberThatForgotTheCommitLearnsItFromVoteRequests() {
     c.tickAll(3);
     for (NodeId id : {2, 3, 4})
         QVERIFY(c.st(id).commit >= r.index);
+}
+
+void tst_RaftCore::asyncWritesHoldWhatDependsOnTheDisk() {
+    // Async storage writes (rawnode.h): the caller takes Readys while earlier writes are in flight. What
+    // describes a write (acknowledgements, vote answers) waits for it; while a new term or vote is not
+    // durable nothing leaves; committed entries are handed out only once durable locally; heartbeats do
+    // not wait for entry writes.
+    auto cfg = [](NodeId id) {
+        Config c = testConfig(id);
+        c.asyncStorageWrites = true;
+        c.preVote = false;  // campaign() moves to a new term at once (a pre-vote needs nothing durable)
+        return c;
+    };
+    MemoryStorage s1, s2;
+    RawNode n1(cfg(1), s1), n2(cfg(2), s2);
+    for (auto* p : {&n1, &n2})
+        QVERIFY(p->bootstrap({1, 2}));
+    auto persist = [](MemoryStorage& st, RawNode& n, Ready& rd) {
+        st.append(rd.entries);
+        if (rd.hardState) st.setHardState(*rd.hardState);
+        n.persisted(rd.persistToken);
+    };
+    for (auto [st, n] : {std::pair{&s1, &n1}, std::pair{&s2, &n2}}) {
+        Ready rd = n->ready();
+        n->advance();
+        persist(*st, *n, rd);
+        QVERIFY(rd.committedEntries.empty());  // the bootstrap entries were not durable when handed out
+        rd = n->ready();
+        QCOMPARE(rd.committedEntries.size(), std::size_t(2));
+        n->advance();
+    }
+
+    // 1 campaigns: its new term and self-vote are not durable, so its Vote request waits.
+    n1.campaign();
+    Ready c1 = n1.ready();
+    n1.advance();
+    QVERIFY(c1.hardState && c1.mustSync);
+    auto pick = [&](MessageType t, const std::vector<Message>& v) {
+        for (const Message& m : v)
+            if (m.type == t) return std::optional<Message>(m);
+        return std::optional<Message>();
+    };
+    QVERIFY(!pick(MessageType::Vote, c1.messages));
+    const auto vote = pick(MessageType::Vote, c1.messagesAfterPersist);
+    QVERIFY(vote);
+    n2.step(*vote);
+    Ready r2 = n2.ready();
+    n2.advance();
+    QVERIFY(!pick(MessageType::VoteResp, r2.messages));
+    QVERIFY(pick(MessageType::VoteResp, r2.messagesAfterPersist));
+    persist(s2, n2, r2);
+    persist(s1, n1, c1);
+    // Drive the election to its end, persisting every Ready at once.
+    std::deque<Message> net;
+    for (const Message& m : r2.messagesAfterPersist)
+        net.push_back(m);
+    auto drain = [&](RawNode& n, MemoryStorage& st) {
+        while (n.hasReady()) {
+            Ready rd = n.ready();
+            n.advance();
+            for (const Message& m : rd.messages)
+                net.push_back(m);
+            persist(st, n, rd);
+            for (const Message& m : rd.messagesAfterPersist)
+                net.push_back(m);
+        }
+    };
+    for (int i = 0; i < 100 && !net.empty(); ++i) {
+        Message m = net.front();
+        net.pop_front();
+        (m.to == 1 ? n1 : n2).step(m);
+        drain(n1, s1);
+        drain(n2, s2);
+    }
+    QVERIFY(n1.status().role == Role::Leader);
+    QVERIFY(net.empty());
+
+    // 1 proposes; its own write is held back. The Append leaves at once (the leader counts itself only once
+    // durable); 2's acknowledgement waits for 2's write; nothing commits until both are durable.
+    QVERIFY(n1.propose("a").ok());
+    Ready l = n1.ready();
+    n1.advance();
+    const auto app = pick(MessageType::Append, l.messages);
+    QVERIFY(app && !app->entries.empty());
+    n2.step(*app);
+    Ready f = n2.ready();
+    n2.advance();
+    QVERIFY(!pick(MessageType::AppendResp, f.messages));
+    const auto ackMsg = pick(MessageType::AppendResp, f.messagesAfterPersist);
+    QVERIFY(ackMsg && !ackMsg->reject);
+    // While 2's entry write is in flight, heartbeats still flow both ways.
+    for (int i = 0; i < 4; ++i)
+        n1.tick();
+    Ready hb = n1.ready();
+    n1.advance();
+    const auto heartbeat = pick(MessageType::Heartbeat, hb.messages);
+    QVERIFY(heartbeat);
+    n2.step(*heartbeat);
+    Ready hr = n2.ready();
+    n2.advance();
+    QVERIFY(pick(MessageType::HeartbeatResp, hr.messages));
+    // 2's write completes: its ack goes; 1 still has not persisted its own entry: no commit.
+    persist(s2, n2, f);
+    n1.step(*ackMsg);
+    QVERIFY(n1.status().commit < ackMsg->index);
+    // Reporting writes out of order is an error.
+    QVERIFY_THROWS_EXCEPTION(std::logic_error, n1.persisted(l.persistToken + 1));
+    persist(s1, n1, l);
+    QCOMPARE(n1.status().commit, ackMsg->index);
+    Ready done = n1.ready();
+    n1.advance();
+    QVERIFY(!done.committedEntries.empty());
+    QCOMPARE(done.committedEntries.back().data, std::string("a"));
 }
 
 void tst_RaftCore::lostAppendsDoNotShutTheWindowForEver() {

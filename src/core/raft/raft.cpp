@@ -962,7 +962,13 @@ bool RaftCore::hasReady() const {
     if (hardState() != prevHardState_) return true;
     if (!log_.unstableEntries().empty() && std::max(handedTo_ + 1, log_.unstableOffset()) <= log_.lastIndex())
         return true;
-    return log_.committed() > applyingTo_;
+    return applicableTo() > applyingTo_;
+}
+
+Index RaftCore::applicableTo() const {
+    // Async writes: an entry is applied only once it is durable here too (etcd does the same), so that a
+    // restart never finds the state machine ahead of the log.
+    return cfg_.asyncStorageWrites ? std::min(log_.committed(), log_.stableLastIndex()) : log_.committed();
 }
 
 Ready RaftCore::ready() {
@@ -982,11 +988,34 @@ Ready RaftCore::ready() {
         handedTo_ = log_.lastIndex();
         rd.mustSync = true;
     }
-    rd.messages = std::move(msgs_);
+    if (cfg_.asyncStorageWrites) {
+        if (rd.hardState || !rd.entries.empty()) {
+            PendingWrite w;
+            w.token = nextWriteToken_++;
+            if (!rd.entries.empty()) {
+                w.index = rd.entries.back().index;
+                w.term = rd.entries.back().term;
+            }
+            w.termOrVote = rd.hardState && rd.mustSync;
+            rd.persistToken = w.token;
+            pendingWrites_.push_back(w);
+        }
+        // While a new term or vote is not durable, nothing leaves: a crash could make this node forget
+        // the term it spoke for (and vote again in it). Otherwise only answers that describe the write wait.
+        const bool termInFlight = std::any_of(pendingWrites_.begin(), pendingWrites_.end(),
+                                              [](const PendingWrite& w) { return w.termOrVote; });
+        for (Message& m : msgs_) {
+            const bool describesWrite = m.type == MessageType::AppendResp ||
+                                        m.type == MessageType::VoteResp || m.type == MessageType::PreVoteResp;
+            (termInFlight || describesWrite ? rd.messagesAfterPersist : rd.messages).push_back(std::move(m));
+        }
+    } else {
+        rd.messages = std::move(msgs_);
+    }
     msgs_.clear();
-    if (log_.committed() > applyingTo_) {
+    if (applicableTo() > applyingTo_) {
         Index lo = applyingTo_ + 1;
-        const Index hi = log_.committed() + 1;
+        const Index hi = applicableTo() + 1;
         while (lo < hi) {
             auto part = log_.entries(lo, hi, kNoLimit);
             if (part.empty()) break;
@@ -994,7 +1023,7 @@ Ready RaftCore::ready() {
             rd.committedEntries.insert(rd.committedEntries.end(), std::make_move_iterator(part.begin()),
                                        std::make_move_iterator(part.end()));
         }
-        applyingTo_ = log_.committed();
+        applyingTo_ = hi - 1;
     }
     readyOutstanding_ = true;
     return rd;
@@ -1003,8 +1032,23 @@ Ready RaftCore::ready() {
 void RaftCore::advance() {
     if (!readyOutstanding_) return;
     readyOutstanding_ = false;
-    if (handedTo_ >= log_.unstableOffset()) log_.stableTo(handedTo_, log_.termOrZero(handedTo_));
+    if (!cfg_.asyncStorageWrites && handedTo_ >= log_.unstableOffset())
+        log_.stableTo(handedTo_, log_.termOrZero(handedTo_));
     log_.appliedTo(applyingTo_);
+    updateSelfProgress();
+}
+
+void RaftCore::persisted(std::uint64_t token) {
+    if (token == 0) return;
+    if (!cfg_.asyncStorageWrites) throw std::logic_error("RawNode::persisted() without asyncStorageWrites");
+    if (pendingWrites_.empty() || pendingWrites_.front().token != token)
+        throw std::logic_error("RawNode::persisted(" + std::to_string(token) +
+                               "): writes must be reported in the order of their Readys");
+    const PendingWrite w = pendingWrites_.front();
+    pendingWrites_.pop_front();
+    // A later Ready may already have replaced these entries (a conflict): then only that one's write makes
+    // them stable (stableTo checks the term).
+    if (w.index > 0) log_.stableTo(w.index, w.term);
     updateSelfProgress();
 }
 
@@ -1061,7 +1105,7 @@ void RaftCore::checkInvariants() const {
     const auto& un = log_.unstableEntries();
     if (log_.unstableOffset() < storage_.firstIndex())
         fail("unstable offset below the storage's first index");
-    if (log_.unstableOffset() > storage_.lastIndex() + 1 && !readyOutstanding_)
+    if (log_.unstableOffset() > storage_.lastIndex() + 1 && !readyOutstanding_ && pendingWrites_.empty())
         fail("unstable offset " + str(log_.unstableOffset()) + " leaves a gap after storage last index " +
              str(storage_.lastIndex()));
     Term prevTerm = log_.termOrZero(log_.unstableOffset() - 1);

@@ -96,6 +96,7 @@ class RaftCore {
     bool hasReady() const;
     Ready ready();
     void advance();
+    void persisted(std::uint64_t token);
 
     Status status() const;
     NodeId id() const { return id_; }
@@ -227,6 +228,17 @@ class RaftCore {
     Index handedTo_ = 0;    ///< Last unstable index handed out in a Ready (persisted by advance()).
     Index applyingTo_ = 0;  ///< Committed entries handed out up to here (applied on advance()).
     bool readyOutstanding_ = false;
+    /// Async storage writes handed out and not yet reported durable, oldest first.
+    struct PendingWrite {
+        std::uint64_t token = 0;
+        Index index = 0;  ///< Last entry handed in that Ready (0: none) and its term then.
+        Term term = 0;
+        bool termOrVote = false;  ///< It changes the term or the vote.
+    };
+    std::deque<PendingWrite> pendingWrites_;
+    std::uint64_t nextWriteToken_ = 1;
+    /// The highest index whose entries may be handed out to apply (async: persisted locally).
+    Index applicableTo() const;
 
     // For invariant checks across inputs.
     mutable Term lastCheckedTerm_ = 0;

@@ -58,6 +58,10 @@ Ready RawNode::ready() {
 void RawNode::advance() {
     guarded(*core_, [&] { core_->advance(); });
 }
+
+void RawNode::persisted(std::uint64_t token) {
+    guarded(*core_, [&] { core_->persisted(token); });
+}
 Status RawNode::status() const {
     return core_->status();
 }

@@ -16,6 +16,18 @@
 //
 // Ready::entries are appended to storage before messages go out, so a vote or an acknowledgement is
 // never sent for state that a crash could lose.
+//
+// With Config::asyncStorageWrites (etcd's async storage writes) the caller never waits for the disk:
+//
+//     Ready rd = node.ready();
+//     send rd.messages now; apply rd.committedEntries (persisted locally already); node.advance();
+//     if (rd.needsPersist())  queue, IN ORDER, a write job: persist rd.hardState and rd.entries (fsync);
+//                              when done: send rd.messagesAfterPersist, then node.persisted(rd.persistToken)
+//
+// and may call ready() again at once (while earlier writes are in flight). Consecutive queued jobs may share
+// one fsync; they must complete, and be reported, in the order of their Readys. What waits for the write:
+// acknowledgements and vote answers (they describe the write), and every message while a change of term or
+// vote is not yet durable (a node must not speak for a term that a crash could make it forget).
 #pragma once
 
 #include <cstddef>
@@ -67,6 +79,9 @@ struct Config {
     /// entry from the log (the default; an in-memory state machine rebuilds itself that way).
     Index applied = 0;
     Logger logger;  ///< Optional; receives term changes, votes, elections, membership changes.
+    /// See the driving loop above: ready() may be taken while earlier Readys are still being persisted;
+    /// the application reports each write with persisted().
+    bool asyncStorageWrites = false;
     /// Optional: how log lines name nodes (default: decimal). The node passes its 16-digit hex form so
     /// the core's lines match the rest of the node's logs.
     std::function<std::string(NodeId)> idToString;
@@ -76,9 +91,16 @@ struct Config {
 struct Ready {
     std::optional<HardState> hardState;   ///< Persist (fsync) if set.
     std::vector<Entry> entries;           ///< Append to storage (truncating a conflicting suffix first).
-    std::vector<Message> messages;        ///< Send after persisting.
+    std::vector<Message> messages;        ///< Send after persisting (async: send now).
     std::vector<Entry> committedEntries;  ///< Apply in order, after persisting.
     bool mustSync = false;                ///< True if hardState.term/vote or entries changed.
+    /// Async only: send once this Ready's write (and every earlier one) is durable.
+    std::vector<Message> messagesAfterPersist;
+    /// Async only: pass to persisted() once this Ready's write is durable (0: nothing to report).
+    std::uint64_t persistToken = 0;
+
+    /// Async: this Ready needs an (ordered) write job: something to persist or messages that wait for it.
+    bool needsPersist() const { return hardState || !entries.empty() || !messagesAfterPersist.empty(); }
 };
 
 struct ProposeResult {
@@ -127,8 +149,11 @@ class RawNode {
 
     bool hasReady() const;
     Ready ready();
-    /// Call once the last Ready has been fully processed (persisted, sent, applied).
+    /// Call once the last Ready has been fully processed (persisted, sent, applied); async: once it has
+    /// been handed off (messages sent, committed entries applied, write queued).
     void advance();
+    /// Async only: the write of the Ready with this token is durable (tokens in the order handed out).
+    void persisted(std::uint64_t token);
 
     Status status() const;
     NodeId id() const;

@@ -77,8 +77,11 @@ struct Cluster::Node {
     std::unique_ptr<storage::RaftLogStore> store;  ///< realStorage: what the core reads and we persist to.
     std::unique_ptr<raft::RawNode> raw;
     std::uint64_t incarnation = 0;
-    bool busy = false;  ///< A Ready is being persisted (pending).
+    bool busy = false;  ///< A Ready is being persisted (pending; async: the group `writing`).
     Ready pending;
+    std::deque<Ready> queued;    ///< Async: handed-off Readys whose write has not started.
+    std::vector<Ready> writing;  ///< Async: the group being written (one sync).
+    std::uint64_t groupSyncs = 0;
     std::deque<Message> inbox;  ///< Messages that arrived while busy.
     bool missedTick = false;
     std::vector<Entry> log;           ///< Storage plus every Ready taken in this life.
@@ -176,6 +179,7 @@ raft::Config Cluster::makeConfig(const Node& n) const {
     c.autoPromoteLearners = options_.autoPromoteLearners;
     c.seed = mixSeed(options_.seed, n.id, n.incarnation);
     c.checkInvariants = options_.checkInvariants;
+    c.asyncStorageWrites = options_.asyncWrites;
     if (options_.trace) {
         const NodeId id = n.id;
         c.logger = [this, id](raft::LogLevel, std::string_view text) {
@@ -190,6 +194,8 @@ void Cluster::start(Node& n) {
     n.state = Node::State::Up;
     n.busy = false;
     n.pending = {};
+    n.queued.clear();
+    n.writing.clear();
     n.inbox.clear();
     n.missedTick = false;
     n.wasLeader = false;
@@ -319,7 +325,7 @@ void Cluster::handle(Event& ev) {
             next.node = n->id;
             next.incarnation = n->incarnation;
             schedule(std::move(next));
-            if (n->busy) {
+            if (n->busy && !options_.asyncWrites) {
                 n->missedTick = true;
                 return;
             }
@@ -338,7 +344,7 @@ void Cluster::handle(Event& ev) {
                 if (options_.trace) traceLine("drop (at delivery) " + describe(ev.msg));
                 return;
             }
-            if (n->busy) {
+            if (n->busy && !options_.asyncWrites) {
                 n->inbox.push_back(std::move(ev.msg));
                 return;
             }
@@ -355,6 +361,12 @@ void Cluster::handle(Event& ev) {
         }
         case EvKind::PersistDone: {
             if (!n || n->state != Node::State::Up || n->incarnation != ev.incarnation || !n->busy) return;
+            if (options_.asyncWrites) {
+                finishWrites(*n);
+                if (violation_ || n->state != Node::State::Up) return;
+                process(*n);
+                return;
+            }
             Ready rd = std::move(n->pending);
             n->pending = {};
             n->busy = false;
@@ -398,6 +410,23 @@ Micros Cluster::diskLatency() {
 }
 
 void Cluster::process(Node& n) {
+    if (options_.asyncWrites) {
+        while (!violation_ && n.state == Node::State::Up) {
+            Ready rd;
+            try {
+                if (!n.raw->hasReady()) break;
+                rd = n.raw->ready();
+            } catch (const std::exception& e) {
+                fail(fmt("n%" PRIu64 ": ready() threw: %s", n.id, e.what()));
+                return;
+            }
+            onReady(n, rd);
+            if (violation_) return;
+            handOff(n, rd);
+        }
+        if (!violation_ && n.state == Node::State::Up) startWrites(n);
+        return;
+    }
     while (!violation_ && n.state == Node::State::Up && !n.busy) {
         Ready rd;
         try {
@@ -684,13 +713,69 @@ void Cluster::onReady(Node& n, const Ready& rd) {
     }
 }
 
-void Cluster::finishReady(Node& n, Ready& rd) {
+void Cluster::handOff(Node& n, Ready& rd) {
+    send(n, rd.messages);
+    apply(n, rd.committedEntries);
+    if (violation_) return;
+    try {
+        n.raw->advance();
+    } catch (const std::exception& e) {
+        fail(fmt("n%" PRIu64 ": advance() threw: %s", n.id, e.what()));
+        return;
+    }
+    if (rd.needsPersist()) n.queued.push_back(std::move(rd));
+}
+
+void Cluster::startWrites(Node& n) {
+    while (!violation_ && n.state == Node::State::Up && !n.busy && !n.queued.empty()) {
+        n.writing.assign(std::make_move_iterator(n.queued.begin()), std::make_move_iterator(n.queued.end()));
+        n.queued.clear();
+        bool needsSync = false;
+        for (const Ready& rd : n.writing)
+            needsSync = needsSync || rd.mustSync || rd.hardState || !rd.entries.empty();
+        const Micros lat = needsSync ? diskLatency() : 0;
+        n.busy = true;
+        if (lat == 0) {
+            finishWrites(n);
+            continue;
+        }
+        Event ev;
+        ev.at = now_ + lat;
+        ev.kind = EvKind::PersistDone;
+        ev.node = n.id;
+        ev.incarnation = n.incarnation;
+        schedule(std::move(ev));
+        if (options_.trace)
+            traceLine(fmt("n%" PRIu64 " persisting %zu Ready(s) with one sync for %.1f ms", n.id,
+                          n.writing.size(), lat / 1000.0));
+    }
+}
+
+void Cluster::finishWrites(Node& n) {
+    std::vector<Ready> group = std::move(n.writing);
+    n.writing.clear();
+    n.busy = false;
+    if (group.size() > 1) n.groupSyncs++;
+    for (Ready& rd : group) {
+        if (!persistReady(n, rd)) return;
+        send(n, rd.messagesAfterPersist);
+        if (violation_) return;
+        try {
+            n.raw->persisted(rd.persistToken);
+        } catch (const std::exception& e) {
+            fail(fmt("n%" PRIu64 ": persisted() threw: %s", n.id, e.what()));
+            return;
+        }
+    }
+}
+
+bool Cluster::persistReady(Node& n, const Ready& rd) {
     if (rd.hardState && rd.hardState->vote != raft::kNoNode) {
         auto [it, fresh] = votedFor_[n.id].emplace(rd.hardState->term, rd.hardState->vote);
         if (!fresh && it->second != rd.hardState->vote) {
             fail(fmt("n%" PRIu64 " votes twice in term %" PRIu64 ": for n%" PRIu64 " and n%" PRIu64, n.id,
                      rd.hardState->term, it->second, rd.hardState->vote));
-            return;
+            return false;
         }
     }
     if (options_.realStorage) {
@@ -698,7 +783,7 @@ void Cluster::finishReady(Node& n, Ready& rd) {
         if (!s.ok()) {
             fail(fmt("n%" PRIu64 ": persisting Ready on the real store failed: %s", n.id,
                      s.message().c_str()));
-            return;
+            return false;
         }
     }
     try {
@@ -706,8 +791,13 @@ void Cluster::finishReady(Node& n, Ready& rd) {
         if (rd.hardState) n.storage.setHardState(*rd.hardState);
     } catch (const std::exception& e) {
         fail(fmt("n%" PRIu64 ": persisting Ready failed: %s", n.id, e.what()));
-        return;
+        return false;
     }
+    return true;
+}
+
+void Cluster::finishReady(Node& n, Ready& rd) {
+    if (!persistReady(n, rd)) return;
     send(n, rd.messages);
     apply(n, rd.committedEntries);
     if (violation_) return;
@@ -836,11 +926,30 @@ void Cluster::crash(NodeId id) {
         // part of what was never synced.
         if (n.busy && options_.disk.tornWrites) {
             n.ops->failAfter(static_cast<int>(rng_.range(1, 8)));
-            (void)n.store->persist(n.pending.hardState, n.pending.entries);
+            if (options_.asyncWrites) {
+                for (const Ready& rd : n.writing)
+                    if (!n.store->persist(rd.hardState, rd.entries).ok()) break;
+            } else {
+                (void)n.store->persist(n.pending.hardState, n.pending.entries);
+            }
         }
         n.raw.reset();
         n.store.reset();
         torn = " (" + n.ops->crash(rng_) + ")";
+    } else if (n.busy && options_.asyncWrites && !n.writing.empty()) {
+        // The group's Readys reach the disk in order: some whole, then part of one (or none of it).
+        if (options_.disk.tornWrites) {
+            const std::size_t whole = rng_.range(0, n.writing.size() - 1);
+            for (std::size_t i = 0; i < whole; ++i) {
+                if (!n.writing[i].entries.empty()) n.storage.append(n.writing[i].entries);
+                if (n.writing[i].hardState) n.storage.setHardState(*n.writing[i].hardState);
+            }
+            const Ready& part = n.writing[whole];
+            const std::size_t k = rng_.range(0, part.entries.size());
+            if (k > 0) n.storage.append(std::vector<Entry>(part.entries.begin(), part.entries.begin() + k));
+            torn = fmt(" (torn group write: %zu of %zu Readys, then %zu of %zu entries)", whole,
+                       n.writing.size(), k, part.entries.size());
+        }
     } else if (n.busy && options_.disk.tornWrites && !n.pending.entries.empty()) {
         // The sync never completed: any prefix of the entry writes may have reached the disk, the hard
         // state (written after the entries) only if all of them did. Nothing of this Ready was sent.
@@ -871,6 +980,8 @@ void Cluster::crash(NodeId id) {
     }
     n.busy = false;
     n.pending = {};
+    n.queued.clear();
+    n.writing.clear();
     n.inbox.clear();
     n.wasLeader = false;
     crashes_++;

@@ -75,6 +75,9 @@ struct ClusterOptions {
     /// scratch directory, through CrashFileOps: a crash loses what was never synced, torn and reordered
     /// (docs/raft-simulation.md). Off: raft::MemoryStorage with a torn-prefix model.
     bool realStorage = false;
+    /// raft::Config::asyncStorageWrites: nodes keep stepping messages and ticks while their writes are in
+    /// flight; every Ready queued meanwhile shares the next sync (group commit), as in the real node.
+    bool asyncWrites = false;
     std::string storageRoot;  ///< Parent of the scratch directory (default $TMPDIR or /tmp).
     NetParams net;
     DiskParams disk;
@@ -221,6 +224,14 @@ class Cluster {
     void process(Node& n);
     void onReady(Node& n, const raft::Ready& rd);
     void finishReady(Node& n, raft::Ready& rd);
+    /// Writes one Ready to the node's disk (and its synced mirror); false on a failure (reported).
+    bool persistReady(Node& n, const raft::Ready& rd);
+    /// Async writes: hands a Ready off (send, apply, advance) and queues its write.
+    void handOff(Node& n, raft::Ready& rd);
+    /// Async writes: starts the next group of queued writes (one sync for all) if none is in flight.
+    void startWrites(Node& n);
+    /// Async writes: the group in flight is durable.
+    void finishWrites(Node& n);
     void send(Node& n, std::vector<Message>& msgs);
     void apply(Node& n, const std::vector<Entry>& ents);
     void drainInbox(Node& n);

@@ -84,6 +84,8 @@ VoprResult runVopr(const VoprOptions& o) {
     } else if (extra.chance(0.3)) {
         payloadMax = 16384;
     }
+    // Its own stream too: async storage writes (the real node's mode) for about half of the seeds.
+    co.asyncWrites = Rng(mixSeed(o.seed, 0xa5)).chance(o.asyncWritesShare);
     static constexpr Micros kCrashMean[] = {0, 8 * kSec, 2 * kSec};
     static constexpr Micros kPartitionMean[] = {0, 6 * kSec, 2 * kSec};
     static constexpr Micros kConfMean[] = {0, 4 * kSec};
@@ -98,11 +100,11 @@ VoprResult runVopr(const VoprOptions& o) {
     res.mix = fmt(
         "nodes=%d drop=%.2f dup=%.2f reorder=%.2f/%" PRIu64 "ms delay<=%" PRIu64 "ms disk=%d%s crash=%" PRIu64
         "ms part=%" PRIu64 "ms conf=%" PRIu64 "ms transfer=%" PRIu64 "ms propose=%" PRIu64
-        "ms faults=%" PRIu64 "s storage=%s msg<=%zu inflight<=%u/%" PRIu64 " payload<=%zu",
+        "ms faults=%" PRIu64 "s storage=%s%s msg<=%zu inflight<=%u/%" PRIu64 " payload<=%zu",
         voters, co.net.drop, co.net.duplicate, co.net.reorder, co.net.reorderMax / kMs, co.net.delayMax / kMs,
         diskKind, co.disk.tornWrites ? "+torn" : "", crashMean / kMs, partitionMean / kMs, confMean / kMs,
         transferMean / kMs, proposeMean / kMs, res.faultTime / kSec, co.realStorage ? "real" : "memory",
-        co.maxMsgBytes, co.maxInflightMsgs, co.maxInflightBytes, payloadMax);
+        co.asyncWrites ? "+async" : "", co.maxMsgBytes, co.maxInflightMsgs, co.maxInflightBytes, payloadMax);
     if (o.trace) o.trace("seed " + std::to_string(o.seed) + ": " + res.mix);
 
     Cluster c(std::move(co));

@@ -20,7 +20,8 @@ struct VoprOptions {
     bool checkInvariants = true;          ///< The core's own invariant checks.
     bool amnesiacDisk = false;            ///< Checker self-test: ClusterOptions::amnesiacDisk.
     std::uint64_t maxEvents = 1'000'000;  ///< ClusterOptions::maxEvents.
-    double realStorageShare = 0.25;       ///< Share of seeds run on storage::RaftLogStore + CrashFileOps.
+    double asyncWritesShare = 0.5;   ///< Share of seeds whose nodes use raft::Config::asyncStorageWrites.
+    double realStorageShare = 0.25;  ///< Share of seeds run on storage::RaftLogStore + CrashFileOps.
 };
 
 struct VoprResult {
