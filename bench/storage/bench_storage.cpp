@@ -2,8 +2,9 @@
 // same run. Usage: bench_storage [DIR] [--quick]   (works in a new subdirectory of DIR, default /var/tmp,
 // removed afterwards; DIR must not be a tmpfs, which makes fdatasync free and the comparison meaningless).
 //
-// Goals: 1 MiB records >= 90% of the plain loop's bandwidth; group commit of 4 KiB records >= 20x the
-// appends/s of one fdatasync per append.
+// Goals: 1 MiB records >= 90% of the plain loop's bandwidth; group commit of 4 KiB records through the
+// node's write path (node::LogWriter over RaftLogStore, 64 Readys outstanding) >= 50% of the appends/s of
+// SegmentedLog::append() called directly in batches of 64 (the group size it reaches), one fdatasync each.
 #include <fcntl.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -11,18 +12,22 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <semaphore>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "node/log_writer.h"
 #include "storage/crc32c.h"
-#include "storage/group_commit.h"
+#include "storage/raft_log_store.h"
 #include "storage/segmented_log.h"
 
 using namespace raftwc;
@@ -94,41 +99,63 @@ double logBatches(const std::string& dir, std::size_t recordBytes, int n, int ba
     return seconds(t0, Clock::now());
 }
 
-/// `threads` submitters, each submitting one record at a time and waiting for its completion.
-/// Returns seconds; *syncs receives the number of fdatasyncs.
-double groupCommit(const std::string& dir, std::size_t recordBytes, int threads, int perThread,
+/// The node's write path: LogWriter over RaftLogStore with `outstanding` Readys of one record each always
+/// in flight or queued (as many clients waiting for their proposals), each new Ready handed in as soon as
+/// one completes. Returns seconds for `total` Readys; *syncs receives the number of writes (groups).
+double groupCommit(const std::string& dir, std::size_t recordBytes, int outstanding, int total,
                    std::uint64_t* syncs) {
-    auto log = freshLog(dir);
+    std::filesystem::remove_all(dir + "/store");
+    RaftLogStoreOptions so;
+    so.dir = dir + "/store";
+    auto opened = RaftLogStore::open(so);
+    if (!opened.ok()) die(opened.status().message());
+    std::unique_ptr<RaftLogStore> store = opened.take();
     const std::string payload(recordBytes, 'g');
-    std::mutex orderMu;
+
+    // The owner's thread is this one: completions are posted to a queue it drains.
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::function<void()>> posted;
+    int completed = 0;
+    bool failed = false;
+    node::LogWriter writer(
+        *store,
+        [&](std::function<void()> f) {
+            std::lock_guard lk(mu);
+            posted.push_back(std::move(f));
+            cv.notify_one();
+        },
+        [&](node::WrittenReady, const Status& st) {
+            failed = failed || !st.ok();
+            ++completed;
+        });
     raft::Index next = 1;
-    std::atomic<int> errors{0};
+    auto submitOne = [&] {
+        raft::Ready rd;
+        rd.entries.push_back(raft::Entry{1, next, raft::EntryType::Normal, payload});
+        rd.persistToken = next++;
+        writer.submit(std::move(rd));
+    };
     const auto t0 = Clock::now();
-    {
-        GroupCommitWriter writer(*log);
-        std::vector<std::thread> ts;
-        for (int t = 0; t < threads; ++t) {
-            ts.emplace_back([&] {
-                std::binary_semaphore done(0);
-                for (int k = 0; k < perThread; ++k) {
-                    {
-                        std::lock_guard lk(orderMu);
-                        writer.submit({raft::Entry{1, next++, raft::EntryType::Normal, payload}},
-                                      [&](const Status& s) {
-                                          if (!s.ok()) ++errors;
-                                          done.release();
-                                      });
-                    }
-                    done.acquire();
-                }
-            });
+    int submitted = 0;
+    for (; submitted < std::min(outstanding, total); ++submitted)
+        submitOne();
+    while (completed < total && !failed) {
+        std::function<void()> f;
+        {
+            std::unique_lock lk(mu);
+            cv.wait(lk, [&] { return !posted.empty(); });
+            f = std::move(posted.front());
+            posted.pop_front();
         }
-        for (auto& th : ts)
-            th.join();
+        const int before = completed;
+        f();
+        for (int k = before; k < completed && submitted < total; ++k, ++submitted)
+            submitOne();
     }
     const double secs = seconds(t0, Clock::now());
-    if (errors) die("group commit errors");
-    *syncs = log->syncCount();
+    if (failed) die("group commit: a write failed");
+    *syncs = store->asyncStats().writes;
     return secs;
 }
 
@@ -188,34 +215,42 @@ int main(int argc, char** argv) {
     std::printf(")  goal >= 0.90: %s\n", bigRatio >= 0.9 ? "met" : "MISSED");
     allOk &= bigRatio >= 0.9;
 
-    std::vector<double> plainSmall, single, batched, grouped, groupRatios, batchRatios;
+    // The group commit reference: SegmentedLog::append() of the same records in batches of the size the
+    // writer reaches (nearly all the outstanding Readys: those handed in while a write runs join the next),
+    // one fdatasync per batch, called directly. Their ratio is what the asynchronous path costs (writer
+    // thread, merge, cache, the hop back to the owner's thread and the owner's turnaround before the next
+    // Readys come); the gain over one fdatasync per append depends on the disk's sync latency and is
+    // reported for information.
+    const int refBatch = threads;
+    std::vector<double> plainSmall, single, batched, grouped, groupRatios, vsSingle;
     std::uint64_t syncs = 0;
     for (int r = 0; r < reps; ++r) {
         plainSmall.push_back(smallN / plainLoop(dir, 4096, smallN));
         const double s1 = smallN / logLoop(dir, 4096, smallN);
-        const double g = threads * perThread / groupCommit(dir, 4096, threads, perThread, &syncs);
-        const double b = smallN * 16 / logBatches(dir, 4096, smallN * 16, 64);
+        const double b = threads * perThread / logBatches(dir, 4096, threads * perThread, refBatch);
+        const double g = threads * perThread / groupCommit(dir, 4096, threads, threads * perThread, &syncs);
         single.push_back(s1);
-        grouped.push_back(g);
         batched.push_back(b);
-        groupRatios.push_back(g / s1);
-        batchRatios.push_back(b / s1);
+        grouped.push_back(g);
+        groupRatios.push_back(g / b);
+        vsSingle.push_back(g / s1);
     }
     const double groupRatio = median(groupRatios);
     std::printf("\n4 KiB records (%d runs, medians):\n", reps);
     std::printf("  plain write+fdatasync per record  : %10.0f appends/s\n", median(plainSmall));
     std::printf("  log, one fdatasync per append     : %10.0f appends/s\n", median(single));
-    std::printf("  log, append() batches of 64       : %10.0f appends/s (%.1fx single)\n", median(batched),
-                median(batchRatios));
+    std::printf("  log, append() batches of %d       : %10.0f appends/s\n", refBatch, median(batched));
     std::printf(
-        "  GroupCommitWriter, %d submitters : %10.0f appends/s (%.1f records per sync in the last run)\n",
+        "  LogWriter, %d Readys outstanding : %10.0f appends/s (%.1f records per sync in the last run; "
+        "%.1fx one fdatasync per append)\n",
         threads, median(grouped),
-        static_cast<double>(threads * perThread) / static_cast<double>(std::max<std::uint64_t>(syncs, 1)));
-    std::printf("  group commit / single             : %10.1fx   (per run:", groupRatio);
+        static_cast<double>(threads * perThread) / static_cast<double>(std::max<std::uint64_t>(syncs, 1)),
+        median(vsSingle));
+    std::printf("  LogWriter / batches of %d         : %10.3f   (per run:", refBatch, groupRatio);
     for (double x : groupRatios)
-        std::printf(" %.1f", x);
-    std::printf(")  goal >= 20x: %s\n", groupRatio >= 20 ? "met" : "MISSED");
-    allOk &= groupRatio >= 20;
+        std::printf(" %.3f", x);
+    std::printf(")  goal >= 0.50: %s\n", groupRatio >= 0.5 ? "met" : "MISSED");
+    allOk &= groupRatio >= 0.5;
 
     std::filesystem::remove_all(dir);
     return allOk ? 0 : 2;

@@ -1,12 +1,11 @@
 // SegmentedLog: append/read/reopen, segment rolls, torn-tail sweep, bit flips, truncate/drop, injected
-// write failures, CRC32C, group commit.
+// write failures, CRC32C.
 #include <QTemporaryDir>
 #include <QtTest>
 #include <atomic>
 #include <thread>
 
 #include "storage/crc32c.h"
-#include "storage/group_commit.h"
 #include "storage/segmented_log.h"
 #include "storage_test_util.h"
 
@@ -107,10 +106,6 @@ class TestStorageLog : public QObject {
     void injectedWriteFailures();
     void failedCutBackIsRepairedOnNextAppend();
     void failureDuringRollUndoesBatch();
-    void groupCommitConcurrentSubmitters();
-    void groupCommitBatchesWhileSyncing();
-    void groupCommitRejectsGap();
-    void groupCommitIoFailureFailsBatch();
 };
 
 void TestStorageLog::crc32cKnownValues() {
@@ -566,189 +561,6 @@ void TestStorageLog::failureDuringRollUndoesBatch() {
     log = openLog(dir, 1024);
     QVERIFY(log);
     VERIFY_LOG(*log, all);
-}
-
-void TestStorageLog::groupCommitConcurrentSubmitters() {
-    QTemporaryDir tmp;
-    auto log = openLog(tmp.path().toStdString(), 1 << 20);
-    QVERIFY(log);
-    constexpr int kThreads = 8;
-    constexpr int kPerThread = 40;
-    std::mutex orderMu;  // assigns indexes in submit order
-    raft::Index next = 1;
-    std::atomic<int> ok{0}, failed{0};
-    std::vector<std::string> payloads(kThreads * kPerThread + 1);
-    {
-        GroupCommitWriter writer(*log);
-        std::vector<std::thread> threads;
-        for (int t = 0; t < kThreads; ++t) {
-            threads.emplace_back([&, t] {
-                for (int k = 0; k < kPerThread; ++k) {
-                    std::lock_guard lk(orderMu);
-                    raft::Entry e{1, next, raft::EntryType::Normal,
-                                  "t" + std::to_string(t) + "k" + std::to_string(k)};
-                    payloads[next] = e.data;
-                    ++next;
-                    writer.submit({e}, [&](const Status& s) { (s.ok() ? ok : failed).fetch_add(1); });
-                }
-            });
-        }
-        for (auto& th : threads)
-            th.join();
-    }  // the destructor finishes the queue
-    QCOMPARE(ok.load(), kThreads * kPerThread);
-    QCOMPARE(failed.load(), 0);
-    QCOMPARE(log->lastIndex(), static_cast<raft::Index>(kThreads * kPerThread));
-    for (raft::Index i = 1; i <= log->lastIndex(); ++i)
-        QCOMPARE(log->read(i).value().data, payloads[i]);
-    QVERIFY(log->syncCount() <= static_cast<std::uint64_t>(kThreads * kPerThread));
-}
-
-namespace {
-/// fdatasync blocks until released, so a test can queue submissions while a batch is being synced.
-class GateOps : public FileOps {
-  public:
-    int fdatasync(int fd) override {
-        std::unique_lock lk(mu);
-        if (!armed) return FileOps::fdatasync(fd);
-        const int call = ++calls;
-        ++waiting;
-        cv.notify_all();
-        cv.wait(lk, [&] { return open; });
-        --waiting;
-        if (call == failCall) {
-            failed = true;
-            cv.notify_all();
-            errno = EIO;
-            return -1;
-        }
-        return FileOps::fdatasync(fd);
-    }
-    std::mutex mu;
-    std::condition_variable cv;
-    int waiting = 0;
-    bool armed = false;  ///< pass-through until set (opening the log syncs too)
-    bool open = false;
-    int calls = 0;     ///< armed fdatasync calls so far
-    int failCall = 0;  ///< this call (1-based) fails with EIO
-    bool failed = false;
-};
-}  // namespace
-
-void TestStorageLog::groupCommitBatchesWhileSyncing() {
-    QTemporaryDir tmp;
-    auto gate = std::make_shared<GateOps>();
-    auto log = openLog(tmp.path().toStdString(), 1 << 20, gate);
-    QVERIFY(log);
-    gate->armed = true;
-    QObject receiver;  // completions are delivered to this object's (the test's) thread, as the node will
-    int done = 0;
-    std::atomic<int> errors{0};
-    {
-        GroupCommitWriter writer(*log);
-        auto notify = [&](const Status& s) {  // runs on the writer thread
-            if (!s.ok()) ++errors;
-            QMetaObject::invokeMethod(
-                &receiver, [&done] { ++done; }, Qt::QueuedConnection);
-        };
-        writer.submit({raft::Entry{1, 1, raft::EntryType::Normal, "first"}}, notify);
-        {
-            std::unique_lock lk(gate->mu);
-            gate->cv.wait(lk, [&] { return gate->waiting == 1; });  // writer is inside fdatasync
-        }
-        for (raft::Index i = 2; i <= 11; ++i)
-            writer.submit({raft::Entry{1, i, raft::EntryType::Normal, std::to_string(i)}}, notify);
-        {
-            std::lock_guard lk(gate->mu);
-            gate->open = true;
-        }
-        gate->cv.notify_all();
-        QTRY_COMPARE(done, 11);
-        QCOMPARE(errors.load(), 0);
-        QCOMPARE(writer.batchCount(), 2u);  // the ten queued during the sync shared one
-    }
-    QCOMPARE(log->syncCount(), 2u);
-    QCOMPARE(log->lastIndex(), 11u);
-}
-
-void TestStorageLog::groupCommitRejectsGap() {
-    QTemporaryDir tmp;
-    auto log = openLog(tmp.path().toStdString());
-    QVERIFY(log);
-    std::vector<Status> results(3);
-    std::atomic<int> done{0};
-    {
-        GroupCommitWriter writer(*log);
-        writer.submit({raft::Entry{1, 1, raft::EntryType::Normal, "a"}}, [&](const Status& s) {
-            results[0] = s;
-            ++done;
-        });
-        writer.submit({raft::Entry{1, 5, raft::EntryType::Normal, "gap"}}, [&](const Status& s) {
-            results[1] = s;
-            ++done;
-        });
-        writer.submit({raft::Entry{1, 2, raft::EntryType::Normal, "b"}}, [&](const Status& s) {
-            results[2] = s;
-            ++done;
-        });
-    }
-    QCOMPARE(done.load(), 3);
-    QVERIFY(results[0].ok());
-    QVERIFY(!results[1].ok());
-    QVERIFY2(results[1].message().find("does not follow") != std::string::npos, results[1].message().c_str());
-    QVERIFY(results[2].ok());
-    QCOMPARE(log->lastIndex(), 2u);
-    QCOMPARE(log->read(2).value().data, std::string("b"));
-}
-
-void TestStorageLog::groupCommitIoFailureFailsBatch() {
-    QTemporaryDir tmp;
-    auto gate = std::make_shared<GateOps>();
-    auto log = openLog(tmp.path().toStdString(), 1 << 20, gate);
-    QVERIFY(log);
-    gate->armed = true;
-    std::vector<Status> results(4);
-    std::atomic<int> done{0};
-    {
-        GroupCommitWriter writer(*log);
-        auto record = [&](int k) {
-            return [&, k](const Status& s) {
-                results[static_cast<std::size_t>(k)] = s;
-                ++done;
-            };
-        };
-        writer.submit({raft::Entry{1, 1, raft::EntryType::Normal, "one"}}, record(0));
-        {
-            std::unique_lock lk(gate->mu);
-            gate->cv.wait(lk, [&] { return gate->waiting == 1; });
-            // Entries 2..3 queue up behind the sync of entry 1; their shared sync will fail.
-            gate->failCall = 2;
-        }
-        writer.submit({raft::Entry{1, 2, raft::EntryType::Normal, "two"}}, record(1));
-        writer.submit({raft::Entry{1, 3, raft::EntryType::Normal, "three"}}, record(2));
-        {
-            std::lock_guard lk(gate->mu);
-            gate->open = true;
-        }
-        gate->cv.notify_all();
-        {
-            std::unique_lock lk(gate->mu);
-            gate->cv.wait(lk, [&] { return gate->failed; });
-        }
-        // After the failure the log continues from entry 1.
-        writer.submit({raft::Entry{1, 2, raft::EntryType::Normal, "two again"}}, record(3));
-    }
-    QCOMPARE(done.load(), 4);
-    QVERIFY(results[0].ok());
-    QCOMPARE(results[1].sysErrno(), EIO);
-    QCOMPARE(results[2].sysErrno(), EIO);
-    QVERIFY2(results[3].ok(), results[3].message().c_str());
-    QCOMPARE(log->lastIndex(), 2u);
-    QCOMPARE(log->read(2).value().data, std::string("two again"));
-    log.reset();
-    log = openLog(tmp.path().toStdString(), 1 << 20);
-    QVERIFY(log);
-    QCOMPARE(log->lastIndex(), 2u);
 }
 
 QTEST_GUILESS_MAIN(TestStorageLog)

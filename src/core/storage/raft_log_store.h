@@ -20,6 +20,10 @@
 
 namespace raftwc::storage {
 
+/// Appends consecutive entries `more` to consecutive entries `into` the way a log takes them: whatever of
+/// `into` sits at or after more.front().index is replaced (a later Ready that conflicts). Pure.
+void appendReplacing(std::vector<raft::Entry>& into, std::vector<raft::Entry>&& more);
+
 struct RaftLogStoreOptions {
     std::string dir;                           ///< data directory (created if missing)
     std::uint64_t segmentBytes = 64ull << 20;  ///< see SegmentedLogOptions
@@ -53,10 +57,13 @@ class RaftLogStore final : public raft::Storage {
     Status persist(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& entries);
 
     /// persist() on the store's writer thread, so the caller's (event-loop) thread never waits for an
-    /// fsync. Jobs run in submission order; `done` is called ON THE WRITER THREAD after the job (hop back
-    /// with QMetaObject::invokeMethod(obj, ..., Qt::QueuedConnection)). Storage reads stay valid meanwhile;
-    /// entries at or after the first persisted index may be briefly absent during a conflict truncation,
-    /// so (as with etcd's unstable log) read those from the Raft core's unstable entries until done.
+    /// fsync. Jobs run in submission order; every job queued while a write runs joins the next write, which
+    /// costs one fdatasync for all of them (group commit: see appendReplacing). `done` is called ON THE
+    /// WRITER THREAD after the job, in submission order (hop back with QMetaObject::invokeMethod(obj, ...,
+    /// Qt::QueuedConnection)); a failed write fails every job in it. A job with nothing to write keeps its
+    /// place in the order and costs no I/O. Storage reads stay valid meanwhile; entries at or after the
+    /// first persisted index may be briefly absent during a conflict truncation, so (as with etcd's
+    /// unstable log) read those from the Raft core's unstable entries until done.
     void persistAsync(std::optional<raft::HardState> hs, std::vector<raft::Entry> entries,
                       std::function<void(const Status&)> done);
 
@@ -72,6 +79,15 @@ class RaftLogStore final : public raft::Storage {
     void readPayload(raft::Index i, std::uint64_t offset, std::size_t length, char* out) const;
 
     const SegmentedLog& log() const { return *log_; }
+
+    /// persistAsync() so far: jobs done, writes they took (each at most one fdatasync of the log, plus the
+    /// hard-state file when the term or vote changed), the largest group.
+    struct AsyncStats {
+        std::uint64_t jobs = 0;
+        std::uint64_t writes = 0;
+        std::size_t largestGroup = 0;
+    };
+    AsyncStats asyncStats() const;
     std::size_t cachedEntries() const;
 
   private:
@@ -104,10 +120,11 @@ class RaftLogStore final : public raft::Storage {
     std::size_t cacheUsed_ = 0;      ///< payload bytes + a fixed per-entry overhead
     std::vector<raft::Entry> confEntries_;
 
-    std::mutex jobMu_;  ///< guards jobs_, stopping_, worker_
+    mutable std::mutex jobMu_;  ///< guards jobs_, stopping_, worker_, asyncStats_
     std::condition_variable jobCv_;
     std::deque<Job> jobs_;
     bool stopping_ = false;
+    AsyncStats asyncStats_;
     std::thread worker_;  ///< started by the first persistAsync()
 };
 
