@@ -162,6 +162,7 @@ bool Node::start(QString* error) {
     rc.heartbeatTicks = std::max(1, opt_.heartbeatMs / opt_.tickMs);
     rc.seed = QRandomGenerator::system()->generate64() | 1;
     rc.checkInvariants = false;
+    rc.asyncStorageWrites = true;  // the event loop never waits for an fdatasync (log_writer.h)
     rc.idToString = [](raft::NodeId id) { return nodeIdString(id).toStdString(); };
     rc.logger = [](raft::LogLevel level, std::string_view msg) {
         const QString m = QString::fromUtf8(msg.data(), qsizetype(msg.size()));
@@ -177,6 +178,12 @@ bool Node::start(QString* error) {
     } catch (const std::exception& e) {  // stored state the core refuses (docs/STORAGE.md, recovery rules)
         return fail(QString::fromStdString(e.what()));
     }
+    writer_ = std::make_unique<LogWriter>(
+        *store_,
+        [this](std::function<void()> f) {
+            QMetaObject::invokeMethod(this, std::move(f), Qt::QueuedConnection);
+        },
+        [this](WrittenReady w, const storage::Status& st) { onWritten(std::move(w), st); });
     const bool hasData = store_->lastIndex() > 0;
     phase_ = hasData ? Phase::Member : Phase::Discovering;
 
@@ -308,24 +315,17 @@ void Node::processReady() {
     readyScheduled_ = false;
     if (failed_ || inReady_ || !raft_) return;
     inReady_ = true;
-    while (raft_->hasReady()) {
+    // Async storage writes (rawnode.h): send what need not wait, apply what is committed and durable, and
+    // queue the write; the messages that describe it go out when it is durable (onWritten).
+    while (raft_->hasReady() && !failed_) {
         raft::Ready rd = raft_->ready();
         learnAddresses(rd.entries);
-        // 1. Persist before anything depends on it.
-        if (rd.hardState || !rd.entries.empty()) {
-            if (auto st = store_->persist(rd.hardState, rd.entries); !st.ok()) {
-                inReady_ = false;
-                fatal(QStringLiteral("cannot persist the log: %1").arg(QString::fromStdString(st.message())));
-                return;
-            }
-        }
-        // 2. Send.
         for (const raft::Message& m : rd.messages)
             rpc_->send(m);
-        // 3. Apply.
         for (const raft::Entry& e : rd.committedEntries)
             apply(e);
         raft_->advance();
+        if (rd.needsPersist()) writer_->submit(std::move(rd));
     }
     inReady_ = false;
     logStatusChanges();
@@ -436,6 +436,18 @@ void Node::heard(raft::NodeId from, const QString& rpc, const QString& http) {
     if (from == id_ || from == raft::kNoNode) return;
     setPeerAddress(from, rpc, http);
     peers_[from].lastHeardMs = nowMs();
+}
+
+void Node::onWritten(WrittenReady w, const storage::Status& st) {
+    if (failed_) return;
+    if (!st.ok()) {
+        fatal(QStringLiteral("cannot persist the log: %1").arg(QString::fromStdString(st.message())));
+        return;
+    }
+    for (const raft::Message& m : w.messagesAfterPersist)
+        rpc_->send(m);
+    raft_->persisted(w.persistToken);
+    scheduleReady();  // the core may now count its own entries, commit and apply
 }
 
 void Node::fatal(const QString& message) {

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "node/jobs.h"
+#include "node/log_writer.h"
 #include "node/options.h"
 #include "node/statemachine.h"
 #include "node/status.h"
@@ -101,6 +102,7 @@ class Node : public QObject, private JobHost {
     std::shared_ptr<wordcount::ByteSource> fileSource(const StoredFile& f) override;
 
     void onTick();
+    void onWritten(WrittenReady w, const storage::Status& st);
     void scheduleReady();
     void processReady();
     void apply(const raft::Entry& e);
@@ -137,6 +139,7 @@ class Node : public QObject, private JobHost {
 
     std::unique_ptr<storage::RaftLogStore> store_;
     std::unique_ptr<raft::RawNode> raft_;
+    std::unique_ptr<LogWriter> writer_;  ///< after store_: destroyed first (the store finishes its jobs)
     StateMachine sm_;
     net::MulticastChannel* discovery_ = nullptr;
     net::RpcTransport* rpc_ = nullptr;
