@@ -1,5 +1,7 @@
 #include "node/jobs.h"
 
+#include "node/off_loop.h"
+
 #include <QCryptographicHash>
 #include <QDateTime>
 #include <QJsonArray>
@@ -12,6 +14,7 @@
 
 #include "net/bytes.h"
 #include "node/commands.h"
+#include "node/off_loop.h"
 #include "wordcount/plan.h"
 #include "wordcount/serialize.h"
 
@@ -476,39 +479,60 @@ void JobCoordinator::onProgress(const ShardProgressNote& p) {
 }
 
 void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
-    ShardCounts total;
-    total.mode = job->freqMode;
-    for (auto& p : job->parts)
-        wordcount::mergeInto(total, *p);
-    total.bytes = job->size;
-    job->parts.clear();
     job->phase = Job::Phase::Committing;
-    const StoredFile* file = host_.state().file(job->fileId);
-    if (!file) {
+    const StoredFile* stored = host_.state().file(job->fileId);
+    if (!stored) {
         fail(job, 500, QStringLiteral("internal"), QStringLiteral("file vanished from the state machine"));
         return;
     }
-    QJsonObject result = resultJson(job->id, *file, total, job->shards, host_.selfId(), job->term,
-                                    job->timer.elapsed(), job->mode);
-    std::size_t kept = 0;
-    bool complete = true;
-    QByteArray table =
-        encodeWordTable(wordcount::sortedEntries(total.freq), kMaxStoredTableBytes, &kept, &complete);
-    result.insert(QStringLiteral("tableWords"), qint64(kept));
-    result.insert(QStringLiteral("tableComplete"), complete);
-    qInfo().noquote()
-        << QStringLiteral(
-               "job %1: counted %2 bytes in %3 shards on %4 node(s): %5 words, %6 distinct%7; %8 ms")
-               .arg(QString::fromLatin1(job->id))
-               .arg(job->size)
-               .arg(job->shards.size())
-               .arg(job->members.size())
-               .arg(total.words)
-               .arg(total.freq.size())
-               .arg(complete ? QString() : QStringLiteral(" (top %1 stored)").arg(kept))
-               .arg(job->timer.elapsed());
-    JobResult jr{job->id, QJsonDocument(result).toJson(QJsonDocument::Compact), std::move(table)};
-    commitResult(job, encodeCommand(jr), result, 0);
+    // Merging, ranking, sorting and compressing tables of millions of words run off the event loop.
+    struct Merged {
+        QJsonObject result;
+        QByteArray table;
+        std::uint64_t words = 0;
+        std::size_t distinct = 0;
+        std::size_t kept = 0;
+        bool complete = true;
+    };
+    auto parts = std::move(job->parts);
+    job->parts.clear();
+    runOffLoop(
+        QPointer<JobCoordinator>(this),
+        [parts = std::move(parts), file = *stored, shards = job->shards, id = job->id, mode = job->mode,
+         freqMode = job->freqMode, size = job->size, self = host_.selfId(), term = job->term,
+         elapsed = job->timer.elapsed()]() mutable {
+            Merged m;
+            ShardCounts total;
+            total.mode = freqMode;
+            for (auto& p : parts)
+                wordcount::mergeInto(total, *p);
+            parts.clear();
+            total.bytes = size;
+            m.result = resultJson(id, file, total, shards, self, term, elapsed, mode);
+            m.table = encodeWordTable(wordcount::sortedEntries(total.freq), kMaxStoredTableBytes, &m.kept,
+                                      &m.complete);
+            m.words = total.words;
+            m.distinct = total.freq.size();
+            m.result.insert(QStringLiteral("tableWords"), qint64(m.kept));
+            m.result.insert(QStringLiteral("tableComplete"), m.complete);
+            return m;
+        },
+        [this, job](Merged m) {
+            if (job->phase != Job::Phase::Committing) return;
+            qInfo().noquote()
+                << QStringLiteral(
+                       "job %1: counted %2 bytes in %3 shards on %4 node(s): %5 words, %6 distinct%7; %8 ms")
+                       .arg(QString::fromLatin1(job->id))
+                       .arg(job->size)
+                       .arg(job->shards.size())
+                       .arg(job->members.size())
+                       .arg(m.words)
+                       .arg(m.distinct)
+                       .arg(m.complete ? QString() : QStringLiteral(" (top %1 stored)").arg(m.kept))
+                       .arg(job->timer.elapsed());
+            JobResult jr{job->id, QJsonDocument(m.result).toJson(QJsonDocument::Compact), std::move(m.table)};
+            commitResult(job, encodeCommand(jr), m.result, 0);
+        });
 }
 
 void JobCoordinator::commitResult(const std::shared_ptr<Job>& job, const QByteArray& command,

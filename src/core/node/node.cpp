@@ -17,6 +17,7 @@
 #include "net/rpc_transport.h"
 #include "node/api.h"
 #include "node/commands.h"
+#include "node/off_loop.h"
 #include "storage/raft_log_store.h"
 
 namespace raftwc::node {
@@ -528,8 +529,13 @@ void Node::onAppRequest(const net::InboundRequest& req) {
                     rpc_->request(coordinator, quint16(RpcMethod::ShardProgress), encodeShardProgress(note),
                                   5000, [](const net::RpcResult&) {});
                 },
-                [this, req](const ShardReply& reply) {
-                    rpc_->reply(req, quint16(net::RpcStatus::Ok), encodeShardReply(reply));
+                [this, req](ShardReply reply) {
+                    // A frequency table of millions of words: encode it off the event loop.
+                    runOffLoop(
+                        QPointer<Node>(this), [reply = std::move(reply)] { return encodeShardReply(reply); },
+                        [this, req](QByteArray bytes) {
+                            rpc_->reply(req, quint16(net::RpcStatus::Ok), bytes);
+                        });
                 });
             return;
         }
@@ -883,17 +889,25 @@ void Node::sendShard(raft::NodeId to, const ShardRequest& req, int timeoutMs,
     }
     rpc_->request(
         to, quint16(RpcMethod::Shard), encodeShardRequest(req), timeoutMs,
-        [done = std::move(done)](const net::RpcResult& r) {
+        [this, done = std::move(done)](const net::RpcResult& r) {
             if (!r.ok()) {
                 done({false, QStringLiteral("rpc %1").arg(QString(net::rpcErrorName(r.error))), {}, 0});
                 return;
             }
-            auto reply = decodeShardReply(r.response.payload);
-            if (r.response.status != quint16(net::RpcStatus::Ok) || !reply) {
+            if (r.response.status != quint16(net::RpcStatus::Ok)) {
                 done({false, QStringLiteral("bad shard reply (status %1)").arg(r.response.status), {}, 0});
                 return;
             }
-            done(std::move(*reply));
+            // Decoding a table of millions of words runs off the event loop.
+            runOffLoop(
+                QPointer<Node>(this), [payload = r.response.payload] { return decodeShardReply(payload); },
+                [done](std::optional<ShardReply> reply) {
+                    if (!reply) {
+                        done({false, QStringLiteral("bad shard reply (undecodable)"), {}, 0});
+                        return;
+                    }
+                    done(std::move(*reply));
+                });
         });
 }
 
