@@ -24,7 +24,6 @@ namespace raftwc::node {
 
 namespace {
 
-constexpr qint64 kAliveMs = 2500;  ///< A member heard from within this is "alive" (hellos come every 1 s).
 constexpr qint64 kProposalTimeoutMs = 30000;
 constexpr int kForwardTimeoutMs = 20000;
 /// Largest entry a node proposes. Entries are replicated whole (a file travels as ≤ 1 MiB chunks), so a
@@ -76,7 +75,8 @@ class LogFileSource final : public wordcount::ByteSource {
 
 }  // namespace
 
-Node::Node(NodeOptions options, QObject* parent) : QObject(parent), opt_(std::move(options)) {
+Node::Node(NodeOptions options, QObject* parent)
+    : QObject(parent), opt_(std::move(options)), peers_(raft::kNoNode, opt_.aliveMs()) {
     clock_.start();
     qRegisterMetaType<raftwc::raft::Message>();
     qRegisterMetaType<raftwc::net::InboundRequest>();
@@ -149,6 +149,7 @@ bool Node::start(QString* error) {
     if (id_ == 0) id_ = opt_.nodeId;
     while (id_ == 0)
         id_ = QRandomGenerator::system()->generate64();
+    peers_ = PeerBook(id_, opt_.aliveMs());
     clusterId_ = QString::fromStdString(store_->clusterId());
     if (store_->nodeId() != id_) {
         if (auto st = store_->setIdentity(store_->clusterId(), id_); !st.ok())
@@ -381,7 +382,7 @@ void Node::apply(const raft::Entry& e) {
                         qWarning().noquote() << "this node was removed from the cluster";
                     } else if (rpc_) {
                         rpc_->removePeer(cc->node);
-                        peers_.erase(cc->node);
+                        peers_.forget(cc->node);
                     }
                     break;
             }
@@ -424,19 +425,13 @@ void Node::learnAddresses(const std::vector<raft::Entry>& entries) {
 }
 
 void Node::setPeerAddress(raft::NodeId id, const QString& rpc, const QString& http) {
-    if (id == id_ || id == raft::kNoNode) return;
-    PeerInfo& p = peers_[id];
-    if (!rpc.isEmpty() && p.rpc != rpc) {
-        p.rpc = rpc;
-        if (rpc_) rpc_->setPeerAddress(id, rpc);
-    }
-    if (!http.isEmpty()) p.http = http;
+    if (peers_.setAddress(id, rpc, http) && rpc_) rpc_->setPeerAddress(id, rpc);
 }
 
 void Node::heard(raft::NodeId from, const QString& rpc, const QString& http) {
     if (from == id_ || from == raft::kNoNode) return;
     setPeerAddress(from, rpc, http);
-    peers_[from].lastHeardMs = nowMs();
+    peers_.heard(from, nowMs());
 }
 
 void Node::onWritten(WrittenReady w, const storage::Status& st) {
@@ -591,9 +586,7 @@ void Node::onAnnounce(const net::Announce& a, const net::FrameHeader& h) {
 void Node::onHello(const net::Hello& hl, const net::FrameHeader& h) {
     if (h.sender != hl.id || hl.id == id_) return;
     heard(hl.id, hl.rpcAddress, hl.httpAddress);
-    PeerInfo& p = peers_[hl.id];
-    p.hello = !hl.hasData && hl.clusterId.isEmpty();
-    p.helloMs = nowMs();
+    peers_.hello(hl.id, !hl.hasData && hl.clusterId.isEmpty(), nowMs());
 }
 
 // ---- discovery, bootstrap, join ----------------------------------------------------------------
@@ -651,8 +644,8 @@ void Node::maybeBootstrap() {
     if (now - discoveryStartMs_ < opt_.discoveryMs) return;
     // Candidates: this node and every fresh node heard saying hello without data in the last window.
     std::vector<raft::NodeId> candidates{id_};
-    for (const auto& [pid, p] : peers_)
-        if (p.hello && now - p.helloMs < std::max<qint64>(2000, opt_.discoveryMs)) candidates.push_back(pid);
+    for (raft::NodeId pid : peers_.freshHellos(now, std::max<qint64>(2000, opt_.discoveryMs)))
+        candidates.push_back(pid);
     if (int(candidates.size()) < opt_.bootstrapExpect) {
         if (now - lastWaitLogMs_ > 5000) {
             lastWaitLogMs_ = now;
@@ -786,9 +779,7 @@ bool Node::leaderKnown() const {
     const raft::Status st = raft_->status();
     if (st.leader == raft::kNoNode) return false;
     if (st.leader == id_) return true;
-    auto it = peers_.find(st.leader);
-    return it != peers_.end() && it->second.lastHeardMs >= 0 &&
-           nowMs() - it->second.lastHeardMs < opt_.electionMaxMs;
+    return peers_.alive(st.leader, nowMs());
 }
 
 void Node::proposeCommand(QByteArray command, std::function<void(ProposeOutcome)> done) {
@@ -868,9 +859,7 @@ std::vector<raft::NodeId> Node::liveMembers() const {
             out.push_back(id);
             return;
         }
-        auto it = peers_.find(id);
-        if (it != peers_.end() && it->second.lastHeardMs >= 0 && now - it->second.lastHeardMs < kAliveMs)
-            out.push_back(id);
+        if (peers_.alive(id, now)) out.push_back(id);
     };
     for (auto id : st.conf.voters)
         consider(id);
@@ -1017,8 +1006,8 @@ NodeStatus Node::status() const {
     s.leaderChanges = leaderChanges_;
     if (st.leader == id_)
         s.leaderHttp = httpAddress_;
-    else if (auto it = peers_.find(st.leader); it != peers_.end())
-        s.leaderHttp = it->second.http;
+    else if (const PeerBook::Peer* p = peers_.find(st.leader))
+        s.leaderHttp = p->http;
     const qint64 now = nowMs();
     std::vector<raft::NodeId> ids = st.conf.voters;
     ids.insert(ids.end(), st.conf.learners.begin(), st.conf.learners.end());
@@ -1036,13 +1025,12 @@ NodeStatus Node::status() const {
             m.role = roleName(st.role);
             m.matchIndex = st.lastIndex;
         } else {
-            auto it = peers_.find(id);
-            if (it != peers_.end()) {
-                m.rpc = it->second.rpc;
-                m.http = it->second.http;
-                if (it->second.lastHeardMs >= 0) m.lastContactMs = now - it->second.lastHeardMs;
+            if (const PeerBook::Peer* p = peers_.find(id)) {
+                m.rpc = p->rpc;
+                m.http = p->http;
             }
-            m.alive = m.lastContactMs >= 0 && m.lastContactMs < kAliveMs;
+            m.lastContactMs = peers_.sinceHeardMs(id, now);
+            m.alive = peers_.alive(id, now);
             m.role = id == st.leader ? QStringLiteral("leader")
                      : m.voter       ? QStringLiteral("follower")
                                      : QStringLiteral("learner");

@@ -14,6 +14,7 @@
 #include "node/jobs.h"
 #include "node/log_writer.h"
 #include "node/options.h"
+#include "node/peer_book.h"
 #include "node/statemachine.h"
 #include "node/status.h"
 #include "raft/rawnode.h"
@@ -161,14 +162,7 @@ class Node : public QObject, private JobHost {
     Phase phase_ = Phase::Discovering;
     qint64 discoveryStartMs_ = 0;
 
-    struct PeerInfo {
-        QString rpc;
-        QString http;
-        qint64 lastHeardMs = -1;
-        bool hello = false;  ///< Sent a Hello without data or cluster (bootstrap candidate).
-        qint64 helloMs = -1;
-    };
-    std::map<raft::NodeId, PeerInfo> peers_;
+    PeerBook peers_;
 
     struct KnownLeader {
         raft::NodeId id = raft::kNoNode;

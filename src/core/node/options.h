@@ -6,6 +6,7 @@
 #include <QHostAddress>
 #include <QString>
 #include <QStringList>
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <variant>
@@ -38,6 +39,13 @@ struct NodeOptions {
     qint64 maxUpload = qint64(1) << 30;
     int discoveryMs = 3000;  ///< How long a fresh node listens for a leader before bootstrapping.
     bool verbose = false;
+
+    /// Every node says hello on the discovery channel this often (presence between Raft messages).
+    static constexpr int kHelloIntervalMs = 1000;
+    /// The one definition of "alive" for a peer (member lists, shard planning, "leader known"): heard from
+    /// within the longest election timeout, and never less than 2.5 hello periods, since a follower hears
+    /// the other followers only through their hellos.
+    qint64 aliveMs() const { return std::max<qint64>(electionMaxMs, kHelloIntervalMs * 5 / 2); }
 };
 
 /// Parses `args` (argv without the program name) with fallbacks from `env`. Returns the options or a
