@@ -1050,96 +1050,20 @@ NodeStatus Node::status() const {
         s.jobs.bytesCounted = worker_->bytesCounted();
         s.jobs.shardsCounted = worker_->shardsCounted();
     }
-    if (rpc_) s.framesDropped = rpc_->dropCounters().total();
-    if (discovery_) s.datagramsDropped = discovery_->dropCounters().total();
+    if (rpc_) s.framesDropped = rpc_->dropCounters();
+    if (discovery_) s.datagramsDropped = discovery_->dropCounters();
+    if (store_) {
+        const storage::RaftLogStore::AsyncStats w = store_->asyncStats();
+        s.log.writeJobs = w.jobs;
+        s.log.writes = w.writes;
+        s.log.largestGroup = w.largestGroup;
+    }
+    if (writer_) s.log.inFlight = writer_->inFlight();
     return s;
 }
 
 QByteArray Node::metricsText() const {
-    const NodeStatus s = status();
-    QByteArray out;
-    auto metric = [&out](const char* name, const char* type, const char* help, double value,
-                         const QByteArray& labels = {}) {
-        out += QByteArray("# HELP ") + name + ' ' + help + "\n# TYPE " + name + ' ' + type + '\n';
-        out += QByteArray(name) + (labels.isEmpty() ? QByteArray() : '{' + labels + '}') + ' ' +
-               QByteArray::number(value, 'g', 17) + '\n';
-    };
-    metric("raftwc_term", "gauge", "Current Raft term.", double(s.term));
-    metric("raftwc_is_leader", "gauge", "1 if this node is the leader.",
-           s.role == raft::Role::Leader ? 1 : 0);
-    metric("raftwc_role", "gauge", "Raft role of this node (label).", 1,
-           "role=\"" + roleName(s.role).toLatin1() + '"');
-    metric("raftwc_commit_index", "gauge", "Highest committed log index.", double(s.commit));
-    metric("raftwc_applied_index", "gauge", "Highest applied log index.", double(s.applied));
-    metric("raftwc_last_index", "gauge", "Last log index.", double(s.lastIndex));
-    metric("raftwc_elections_started_total", "counter", "Elections this node started (pre-vote included).",
-           double(s.electionsStarted));
-    metric("raftwc_leader_changes_total", "counter", "Leader changes seen.", double(s.leaderChanges));
-    metric("raftwc_members", "gauge", "Members in the configuration.", double(s.members.size()));
-    metric("raftwc_jobs_started_total", "counter", "Jobs coordinated by this node.", double(s.jobs.started));
-    metric("raftwc_jobs_failed_total", "counter", "Jobs coordinated by this node that failed.",
-           double(s.jobs.failed));
-    metric("raftwc_jobs_running", "gauge", "Jobs running on this node.", double(s.jobs.running));
-    metric("raftwc_jobs_committed", "gauge", "Job results in the replicated state.",
-           double(s.jobs.committed));
-    metric("raftwc_bytes_counted_total", "counter", "Bytes this node counted for shards.",
-           double(s.jobs.bytesCounted));
-    metric("raftwc_shards_counted_total", "counter", "Shards this node counted.",
-           double(s.jobs.shardsCounted));
-    if (rpc_ && discovery_) {
-        out +=
-            "# HELP raftwc_rejected_frames_total TCP frames dropped, by reason.\n# TYPE "
-            "raftwc_rejected_frames_total counter\n";
-        const auto& f = rpc_->dropCounters();
-        for (std::size_t i = 0; i < net::kDropReasonCount; ++i)
-            out += "raftwc_rejected_frames_total{reason=\"" +
-                   QByteArray(net::dropReasonName(net::DropReason(i)).data()) + "\"} " +
-                   QByteArray::number(f.counts[i]) + '\n';
-        out +=
-            "# HELP raftwc_rejected_datagrams_total Datagrams dropped, by reason.\n# TYPE "
-            "raftwc_rejected_datagrams_total counter\n";
-        const auto& d = discovery_->dropCounters();
-        for (std::size_t i = 0; i < net::kDropReasonCount; ++i)
-            out += "raftwc_rejected_datagrams_total{reason=\"" +
-                   QByteArray(net::dropReasonName(net::DropReason(i)).data()) + "\"} " +
-                   QByteArray::number(d.counts[i]) + '\n';
-    }
-    return out;
-}
-
-QString roleName(raft::Role r) {  // the API's spelling: "leader", "follower", "candidate", "precandidate"
-    return QString::fromLatin1(raft::toString(r)).toLower();
-}
-
-QJsonObject clusterJson(const NodeStatus& s) {
-    QJsonArray members;
-    for (const MemberStatus& m : s.members)
-        members.append(QJsonObject{{QStringLiteral("id"), nodeIdString(m.id)},
-                                   {QStringLiteral("rpc"), m.rpc},
-                                   {QStringLiteral("http"), m.http},
-                                   {QStringLiteral("role"), m.role},
-                                   {QStringLiteral("voter"), m.voter},
-                                   {QStringLiteral("alive"), m.alive},
-                                   {QStringLiteral("self"), m.self},
-                                   {QStringLiteral("lastContactMs"), m.lastContactMs},
-                                   {QStringLiteral("matchIndex"), qint64(m.matchIndex)}});
-    QJsonValue leader = QJsonValue::Null;
-    if (s.leader != raft::kNoNode)
-        leader = QJsonObject{{QStringLiteral("id"), nodeIdString(s.leader)},
-                             {QStringLiteral("http"), s.leaderHttp}};
-    return QJsonObject{{QStringLiteral("id"), nodeIdString(s.id)},
-                       {QStringLiteral("phase"), s.phase},
-                       {QStringLiteral("role"), roleName(s.role)},
-                       {QStringLiteral("term"), qint64(s.term)},
-                       {QStringLiteral("leader"), leader},
-                       {QStringLiteral("commitIndex"), qint64(s.commit)},
-                       {QStringLiteral("appliedIndex"), qint64(s.applied)},
-                       {QStringLiteral("lastIndex"), qint64(s.lastIndex)},
-                       {QStringLiteral("clusterId"), s.clusterId},
-                       {QStringLiteral("rpc"), s.rpcAddress},
-                       {QStringLiteral("http"), s.httpAddress},
-                       {QStringLiteral("electionsStarted"), qint64(s.electionsStarted)},
-                       {QStringLiteral("members"), members}};
+    return node::metricsText(status());
 }
 
 }  // namespace raftwc::node

@@ -5,6 +5,7 @@
 #include <QString>
 #include <vector>
 
+#include "net/frame.h"
 #include "raft/types.h"
 
 namespace raftwc::node {
@@ -30,6 +31,14 @@ struct JobCounters {
     quint64 shardsCounted = 0;
 };
 
+/// The write path off the event loop (node::LogWriter, RaftLogStore::persistAsync).
+struct LogWriterCounters {
+    quint64 writeJobs = 0;  ///< Readys persisted
+    quint64 writes = 0;     ///< writes they took (group commit: fewer than writeJobs under load)
+    quint64 largestGroup = 0;
+    quint64 inFlight = 0;
+};
+
 struct NodeStatus {
     raft::NodeId id = raft::kNoNode;
     QString phase;  ///< "discovering", "joining", "member", "removed", "stopping"
@@ -47,11 +56,14 @@ struct NodeStatus {
     quint64 electionsStarted = 0;
     quint64 leaderChanges = 0;
     JobCounters jobs;
-    quint64 framesDropped = 0;
-    quint64 datagramsDropped = 0;
+    LogWriterCounters log;
+    net::DropCounters framesDropped;     ///< TCP frames, by reason
+    net::DropCounters datagramsDropped;  ///< discovery datagrams, by reason
 };
 
 QString roleName(raft::Role r);
 QJsonObject clusterJson(const NodeStatus& s);
+/// Prometheus text exposition of one node's status.
+QByteArray metricsText(const NodeStatus& s);
 
 }  // namespace raftwc::node
