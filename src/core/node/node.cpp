@@ -388,30 +388,8 @@ void Node::apply(const raft::Entry& e) {
             }
         }
     }
-    // Proposals waiting for this index: committed iff the committed entry has their term.
-    auto range = pending_.equal_range(e.index);
-    std::vector<PendingProposal> done;
-    for (auto it = range.first; it != range.second; ++it)
-        done.push_back(std::move(it->second));
-    pending_.erase(range.first, range.second);
-    for (auto& p : done) {
-        ProposeOutcome o;
-        if (p.term == e.term) {
-            o.code = ProposeOutcome::Code::Committed;
-            o.term = e.term;
-            o.index = e.index;
-        } else {
-            o.code = ProposeOutcome::Code::Failed;
-            o.error = QStringLiteral("entry was replaced by a new leader");
-        }
-        p.done(o);
-    }
-    // Waiters for "applied up to index".
-    while (!applyWaiters_.empty() && applyWaiters_.begin()->first <= sm_.applied()) {
-        auto cb = std::move(applyWaiters_.begin()->second.cb);
-        applyWaiters_.erase(applyWaiters_.begin());
-        cb(true);
-    }
+    // Proposals waiting for this index (committed iff the entry has their term), then apply waiters.
+    proposals_.applied(e.index, e.term, sm_.applied());
 }
 
 void Node::learnAddresses(const std::vector<raft::Entry>& entries) {
@@ -483,17 +461,16 @@ void Node::onAppRequest(const net::InboundRequest& req) {
                                        : quint16(NodeRpcStatus::Retry),
                                    u64Payload(r.leaderHint));
             }
-            pending_.emplace(r.index, PendingProposal{r.term,
-                                                      [this, req](ProposeOutcome o) {
-                                                          net::ByteWriter w;
-                                                          w.u64(o.term);
-                                                          w.u64(o.index);
-                                                          rpc_->reply(req,
-                                                                      o.ok() ? quint16(net::RpcStatus::Ok)
-                                                                             : quint16(NodeRpcStatus::Retry),
-                                                                      w.take());
-                                                      },
-                                                      nowMs() + kProposalTimeoutMs});
+            proposals_.proposed(
+                r.index, r.term,
+                [this, req](ProposeOutcome o) {
+                    net::ByteWriter w;
+                    w.u64(o.term);
+                    w.u64(o.index);
+                    rpc_->reply(req, o.ok() ? quint16(net::RpcStatus::Ok) : quint16(NodeRpcStatus::Retry),
+                                w.take());
+                },
+                nowMs() + kProposalTimeoutMs);
             scheduleReady();
             return;
         }
@@ -731,41 +708,11 @@ void Node::logStatusChanges() {
 }
 
 void Node::failForwardsTo(raft::NodeId oldLeader) {
-    std::vector<std::function<void(ProposeOutcome)>> failed;
-    for (auto it = forwards_.begin(); it != forwards_.end();) {
-        if (it->second.leader == oldLeader) {
-            *it->second.finished = true;
-            failed.push_back(std::move(it->second.done));
-            it = forwards_.erase(it);
-        } else {
-            ++it;
-        }
-    }
-    for (auto& done : failed)
-        done({ProposeOutcome::Code::NoLeader, 0, 0, QStringLiteral("the leader changed before answering")});
+    proposals_.leaderChanged(oldLeader);
 }
 
 void Node::sweepPending() {
-    const qint64 now = nowMs();
-    for (auto it = pending_.begin(); it != pending_.end();) {
-        if (it->second.deadlineMs <= now) {
-            auto done = std::move(it->second.done);
-            it = pending_.erase(it);
-            done({ProposeOutcome::Code::Failed, 0, 0,
-                  QStringLiteral("not committed within %1 s").arg(kProposalTimeoutMs / 1000)});
-        } else {
-            ++it;
-        }
-    }
-    for (auto it = applyWaiters_.begin(); it != applyWaiters_.end();) {
-        if (it->second.deadlineMs <= now) {
-            auto cb = std::move(it->second.cb);
-            it = applyWaiters_.erase(it);
-            cb(false);
-        } else {
-            ++it;
-        }
-    }
+    proposals_.sweep(nowMs());
 }
 
 // ---- JobHost -----------------------------------------------------------------------------------
@@ -798,7 +745,7 @@ void Node::proposeCommand(QByteArray command, std::function<void(ProposeOutcome)
     if (st.role == raft::Role::Leader) {
         const raft::ProposeResult r = raft_->propose(command.toStdString());
         if (r.ok()) {
-            pending_.emplace(r.index, PendingProposal{r.term, std::move(done), nowMs() + kProposalTimeoutMs});
+            proposals_.proposed(r.index, r.term, std::move(done), nowMs() + kProposalTimeoutMs);
             scheduleReady();
             return;
         }
@@ -812,21 +759,18 @@ void Node::proposeCommand(QByteArray command, std::function<void(ProposeOutcome)
     // Remember the forward: if the leader changes before it answers (it died, or lost an election), the
     // proposal is failed at once so the caller retries with the new leader instead of waiting for the
     // RPC timeout (requests queued for a dead peer only time out).
-    const quint64 key = ++forwardSeq_;
-    auto finished = std::make_shared<bool>(false);
-    forwards_[key] = Forward{st.leader, finished, done};
+    const std::uint64_t key = proposals_.forwarded(st.leader, std::move(done));
     rpc_->request(
         st.leader, quint16(RpcMethod::ForwardPropose), command, kForwardTimeoutMs,
-        [this, key, finished, done = std::move(done)](const net::RpcResult& r) {
-            if (*finished) return;  // already failed on a leader change
-            *finished = true;
-            forwards_.erase(key);
+        [this, key](const net::RpcResult& r) {
             if (!r.ok()) {
-                done({ProposeOutcome::Code::Failed, 0, 0, QString(net::rpcErrorName(r.error))});
+                proposals_.forwardAnswered(
+                    key, {ProposeOutcome::Code::Failed, 0, 0, QString(net::rpcErrorName(r.error))});
                 return;
             }
             if (r.response.status == quint16(net::RpcStatus::NotLeader)) {
-                done({ProposeOutcome::Code::NoLeader, 0, 0, QStringLiteral("the leader changed")});
+                proposals_.forwardAnswered(
+                    key, {ProposeOutcome::Code::NoLeader, 0, 0, QStringLiteral("the leader changed")});
                 return;
             }
             net::ByteReader rd(r.response.payload);
@@ -838,16 +782,12 @@ void Node::proposeCommand(QByteArray command, std::function<void(ProposeOutcome)
                          : ProposeOutcome::Code::Failed;
             if (!o.ok())
                 o.error = QStringLiteral("the leader could not commit it (status %1)").arg(r.response.status);
-            done(o);
+            proposals_.forwardAnswered(key, std::move(o));  // false: already failed on a leader change
         });
 }
 
 void Node::whenApplied(raft::Index index, int timeoutMs, std::function<void(bool)> cb) {
-    if (sm_.applied() >= index) {
-        cb(true);
-        return;
-    }
-    applyWaiters_.emplace(index, ApplyWaiter{std::move(cb), nowMs() + timeoutMs});
+    proposals_.whenApplied(index, sm_.applied(), std::move(cb), nowMs() + timeoutMs);
 }
 
 std::vector<raft::NodeId> Node::liveMembers() const {
@@ -926,9 +866,9 @@ void Node::removeMember(raft::NodeId member, std::function<void(QString)> done) 
     const raft::ProposeResult r = raft_->proposeConfChange({raft::ConfChangeType::RemoveNode, member, {}});
     scheduleReady();
     if (!r.ok()) return done(QStringLiteral("another membership change is in progress; retry"));
-    pending_.emplace(r.index,
-                     PendingProposal{r.term, [done](ProposeOutcome o) { done(o.ok() ? QString() : o.error); },
-                                     nowMs() + kProposalTimeoutMs});
+    proposals_.proposed(
+        r.index, r.term, [done](ProposeOutcome o) { done(o.ok() ? QString() : o.error); },
+        nowMs() + kProposalTimeoutMs);
 }
 
 void Node::transferLeadership(raft::NodeId to, std::function<void(QString)> done) {

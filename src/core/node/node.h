@@ -15,6 +15,7 @@
 #include "node/log_writer.h"
 #include "node/options.h"
 #include "node/peer_book.h"
+#include "node/proposal_tracker.h"
 #include "node/statemachine.h"
 #include "node/status.h"
 #include "raft/rawnode.h"
@@ -181,24 +182,7 @@ class Node : public QObject, private JobHost {
     qint64 lastAddressProposalMs_ = -100000;
     qint64 lastWaitLogMs_ = -100000;
 
-    struct PendingProposal {
-        raft::Term term = 0;
-        std::function<void(ProposeOutcome)> done;
-        qint64 deadlineMs = 0;
-    };
-    std::multimap<raft::Index, PendingProposal> pending_;
-    struct ApplyWaiter {
-        std::function<void(bool)> cb;
-        qint64 deadlineMs = 0;
-    };
-    std::multimap<raft::Index, ApplyWaiter> applyWaiters_;
-    struct Forward {
-        raft::NodeId leader = raft::kNoNode;
-        std::shared_ptr<bool> finished;  ///< shared with the RPC callback: whichever comes first wins
-        std::function<void(ProposeOutcome)> done;
-    };
-    std::map<quint64, Forward> forwards_;  ///< proposals forwarded to a leader, not yet answered
-    quint64 forwardSeq_ = 0;
+    ProposalTracker proposals_;
 
     // For log lines and statusChanged throttling.
     raft::Term lastLoggedTerm_ = 0;
