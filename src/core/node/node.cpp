@@ -76,7 +76,10 @@ class LogFileSource final : public wordcount::ByteSource {
 }  // namespace
 
 Node::Node(NodeOptions options, QObject* parent)
-    : QObject(parent), opt_(std::move(options)), peers_(raft::kNoNode, opt_.aliveMs()) {
+    : QObject(parent),
+      opt_(std::move(options)),
+      peers_(raft::kNoNode, opt_.aliveMs()),
+      discovery_(raft::kNoNode, opt_.bootstrapExpect, opt_.discoveryMs) {
     clock_.start();
     qRegisterMetaType<raftwc::raft::Message>();
     qRegisterMetaType<raftwc::net::InboundRequest>();
@@ -111,7 +114,7 @@ QString Node::advertisedHost() const {
     const QHostAddress bound(opt_.rpc.host);
     if (!bound.isNull() && bound != QHostAddress::AnyIPv4 && bound != QHostAddress::Any)
         return bound.toString();
-    QString ifname = discovery_ ? discovery_->interfaceName() : QString();
+    QString ifname = channel_ ? channel_->interfaceName() : QString();
     const QNetworkInterface iface = QNetworkInterface::interfaceFromName(ifname);
     for (const QNetworkAddressEntry& e : iface.addressEntries())
         if (e.ip().protocol() == QAbstractSocket::IPv4Protocol) return e.ip().toString();
@@ -150,6 +153,7 @@ bool Node::start(QString* error) {
     while (id_ == 0)
         id_ = QRandomGenerator::system()->generate64();
     peers_ = PeerBook(id_, opt_.aliveMs());
+    discovery_ = Discovery(id_, opt_.bootstrapExpect, opt_.discoveryMs);
     clusterId_ = QString::fromStdString(store_->clusterId());
     if (store_->nodeId() != id_) {
         if (auto st = store_->setIdentity(store_->clusterId(), id_); !st.ok())
@@ -187,7 +191,7 @@ bool Node::start(QString* error) {
         },
         [this](WrittenReady w, const storage::Status& st) { onWritten(std::move(w), st); });
     const bool hasData = store_->lastIndex() > 0;
-    phase_ = hasData ? Phase::Member : Phase::Discovering;
+    discovery_.start(hasData, nowMs());
 
     // 4. Transports. The same incarnation identifies this process on both.
     net::AuthConfig auth;
@@ -201,9 +205,9 @@ bool Node::start(QString* error) {
     mc.ttl = opt_.ttl;
     for (const HostPort& p : opt_.peers)
         mc.staticPeers.push_back(net::HostPort{p.host, p.port});
-    discovery_ = new net::MulticastChannel(mc, auth, this);
+    channel_ = new net::MulticastChannel(mc, auth, this);
     QString err;
-    if (!discovery_->open(&err)) return fail(QStringLiteral("discovery channel: %1").arg(err));
+    if (!channel_->open(&err)) return fail(QStringLiteral("discovery channel: %1").arg(err));
 
     net::RpcConfig rpcc;
     rpcc.listenAddress = QHostAddress(opt_.rpc.host);
@@ -233,12 +237,12 @@ bool Node::start(QString* error) {
 
     connect(rpc_, &net::RpcTransport::raftMessageReceived, this, &Node::onRaftMessage);
     connect(rpc_, &net::RpcTransport::appRequestReceived, this, &Node::onAppRequest);
-    connect(discovery_, &net::MulticastChannel::probeReceived, this,
+    connect(channel_, &net::MulticastChannel::probeReceived, this,
             [this](const net::Probe& p, const net::FrameHeader& h, const QHostAddress&) { onProbe(p, h); });
     connect(
-        discovery_, &net::MulticastChannel::announceReceived, this,
+        channel_, &net::MulticastChannel::announceReceived, this,
         [this](const net::Announce& a, const net::FrameHeader& h, const QHostAddress&) { onAnnounce(a, h); });
-    connect(discovery_, &net::MulticastChannel::helloReceived, this,
+    connect(channel_, &net::MulticastChannel::helloReceived, this,
             [this](const net::Hello& hl, const net::FrameHeader& h, const QHostAddress&) { onHello(hl, h); });
 
     // Addresses of members we already know from our own log.
@@ -254,7 +258,6 @@ bool Node::start(QString* error) {
     discoveryTimer_.start(250);
     connect(&sweepTimer_, &QTimer::timeout, this, &Node::sweepPending);
     sweepTimer_.start(500);
-    discoveryStartMs_ = nowMs();
 
     const raft::Status st = raft_->status();
     qInfo().noquote() << QStringLiteral("raftwc node %1 starting").arg(nodeIdString(id_));
@@ -268,13 +271,13 @@ bool Node::start(QString* error) {
         << QStringLiteral("  http       %1  (http://%2/)").arg(opt_.http.toString(), httpAddress_);
     qInfo().noquote()
         << QStringLiteral("  rpc        %1  (advertised %2)").arg(opt_.rpc.toString(), rpcAddress_);
-    if (discovery_->staticPeersMode())
+    if (channel_->staticPeersMode())
         qInfo().noquote() << QStringLiteral("  discovery  static peers (%1), udp port %2")
                                  .arg(opt_.peers.size())
                                  .arg(opt_.group.port);
     else
         qInfo().noquote() << QStringLiteral("  discovery  multicast %1 on %2, ttl %3")
-                                 .arg(opt_.group.toString(), discovery_->interfaceName())
+                                 .arg(opt_.group.toString(), channel_->interfaceName())
                                  .arg(opt_.ttl);
     qInfo().noquote() << QStringLiteral("  elections  timeout %1-%2 ms, heartbeat %3 ms, tick %4 ms")
                              .arg(opt_.electionMinMs)
@@ -286,7 +289,7 @@ bool Node::start(QString* error) {
                                                "network can join or forge traffic")
                               : QStringLiteral("  security   cluster key loaded: every datagram and frame is "
                                                "HMAC-SHA256 authenticated"));
-    if (phase_ == Phase::Discovering)
+    if (discovery_.phase() == Discovery::Phase::Discovering)
         qInfo().noquote() << QStringLiteral(
                                  "no data yet: looking for a leader for %1 ms (bootstrap-expect %2)")
                                  .arg(opt_.discoveryMs)
@@ -302,7 +305,7 @@ bool Node::start(QString* error) {
 
 void Node::onTick() {
     if (failed_ || !raft_) return;
-    if (phase_ != Phase::Discovering) raft_->tick();
+    if (discovery_.phase() != Discovery::Phase::Discovering) raft_->tick();
     scheduleReady();
 }
 
@@ -338,7 +341,8 @@ void Node::maybeRecordOwnAddress() {
     // Every member's addresses live in the log, so any node — a restarted one included — can reach every
     // other at once. Joiners' addresses come with their AddLearner entry; the bootstrap node and a node
     // back on a different address record theirs here.
-    if (phase_ != Phase::Member || addressProposalInFlight_ || nowMs() - lastAddressProposalMs_ < 2000)
+    if (discovery_.phase() != Discovery::Phase::Member || addressProposalInFlight_ ||
+        nowMs() - lastAddressProposalMs_ < 2000)
         return;
     const raft::Status st = raft_->status();
     if (!st.conf.contains(id_) || st.leader == raft::kNoNode || sm_.applied() < st.commit) return;
@@ -378,7 +382,7 @@ void Node::apply(const raft::Entry& e) {
                 case raft::ConfChangeType::RemoveNode:
                     qInfo().noquote() << "member left (removed):" << who;
                     if (cc->node == id_) {
-                        phase_ = Phase::Removed;
+                        discovery_.removed();
                         qWarning().noquote() << "this node was removed from the cluster";
                     } else if (rpc_) {
                         rpc_->removePeer(cc->node);
@@ -437,9 +441,7 @@ void Node::fatal(const QString& message) {
 void Node::onRaftMessage(const raft::Message& m) {
     if (failed_ || m.to != id_) return;
     heard(m.from);
-    if (phase_ == Phase::Discovering && m.type == raft::MessageType::Append) {
-        phase_ = Phase::Joining;  // a leader is feeding us its log: we are being added
-    }
+    if (m.type == raft::MessageType::Append) discovery_.appendReceived();  // we are being added
     raft_->step(m);
     scheduleReady();
 }
@@ -554,10 +556,9 @@ void Node::onAnnounce(const net::Announce& a, const net::FrameHeader& h) {
         return;
     }
     heard(a.leaderId, a.leaderRpcAddress, a.leaderHttpAddress);
-    if (a.term >= announced_.term) {
-        announced_ = {a.leaderId, a.term, a.leaderRpcAddress, a.leaderHttpAddress, a.clusterId, nowMs()};
-    }
-    if (phase_ == Phase::Discovering || phase_ == Phase::Joining) tryJoin();
+    if (discovery_.announced(
+            {a.leaderId, a.term, a.leaderRpcAddress, a.leaderHttpAddress, a.clusterId, nowMs()}))
+        tryJoin();
 }
 
 void Node::onHello(const net::Hello& hl, const net::FrameHeader& h) {
@@ -571,68 +572,48 @@ void Node::onHello(const net::Hello& hl, const net::FrameHeader& h) {
 void Node::onDiscoveryTimer() {
     if (failed_ || stopping_) return;
     const bool hasData = store_->lastIndex() > 0;
-    // Every node says hello once a second: presence for liveness, and bootstrap candidates.
     const qint64 now = nowMs();
-    if (phase_ == Phase::Discovering || phase_ == Phase::Joining || now - lastHelloMs_ >= 1000) {
-        lastHelloMs_ = now;
-        discovery_->sendHello({id_, rpcAddress_, httpAddress_, hasData, clusterId_});
-    }
-    if (phase_ == Phase::Member || phase_ == Phase::Removed) return;
-    discovery_->sendProbe({id_, rpcAddress_, httpAddress_, clusterId_, hasData});
-    if (raft_->status().conf.contains(id_)) {
-        phase_ = Phase::Member;
+    const Discovery::Step step =
+        discovery_.onTimer(now, raft_->status().conf.contains(id_), !hasData && clusterId_.isEmpty(), peers_);
+    if (step.hello) channel_->sendHello({id_, rpcAddress_, httpAddress_, hasData, clusterId_});
+    if (step.probe) channel_->sendProbe({id_, rpcAddress_, httpAddress_, clusterId_, hasData});
+    if (step.becameMember)
         qInfo().noquote() << "joined the cluster" << clusterId_ << "as" << nodeIdString(id_);
-        return;
+    if (step.join) tryJoin();
+    if (step.bootstrap) {
+        bootstrapCluster(step.candidates);
+    } else if (step.candidates > 0 && step.candidates < opt_.bootstrapExpect && now - lastWaitLogMs_ > 5000) {
+        lastWaitLogMs_ = now;
+        qInfo().noquote() << QStringLiteral("waiting for %1 nodes before bootstrapping (heard %2)")
+                                 .arg(opt_.bootstrapExpect)
+                                 .arg(step.candidates);
     }
-    if (announced_.id != raft::kNoNode && now - announced_.heardMs < 3000) {
-        tryJoin();
-        return;
-    }
-    maybeBootstrap();
 }
 
 void Node::tryJoin() {
-    if (joinInFlight_ || nowMs() - lastJoinMs_ < 1000 || announced_.id == raft::kNoNode) return;
-    joinInFlight_ = true;
-    lastJoinMs_ = nowMs();
-    setPeerAddress(announced_.id, announced_.rpc, announced_.http);
-    const QString cluster = announced_.clusterId;
-    rpc_->request(announced_.id, quint16(RpcMethod::Join), encodeMemberAddress({rpcAddress_, httpAddress_}),
-                  5000, [this, cluster](const net::RpcResult& r) {
-                      joinInFlight_ = false;
-                      if (!r.ok() || r.response.status != quint16(net::RpcStatus::Ok))
-                          return;  // retried by the timer
-                      if (clusterId_.isEmpty() && !cluster.isEmpty()) {
-                          clusterId_ = cluster;
-                          if (auto st = store_->setIdentity(cluster.toStdString(), id_); !st.ok())
+    if (!discovery_.mayJoin(nowMs())) return;
+    discovery_.joinStarted(nowMs());
+    const Discovery::Leader leader = discovery_.leader();
+    setPeerAddress(leader.id, leader.rpc, leader.http);
+    rpc_->request(leader.id, quint16(RpcMethod::Join), encodeMemberAddress({rpcAddress_, httpAddress_}), 5000,
+                  [this, leader](const net::RpcResult& r) {
+                      const bool accepted = r.ok() && r.response.status == quint16(net::RpcStatus::Ok);
+                      const bool wasDiscovering = discovery_.phase() == Discovery::Phase::Discovering;
+                      discovery_.joinFinished(accepted);
+                      if (!accepted) return;  // retried by the timer
+                      if (clusterId_.isEmpty() && !leader.clusterId.isEmpty()) {
+                          clusterId_ = leader.clusterId;
+                          if (auto st = store_->setIdentity(clusterId_.toStdString(), id_); !st.ok())
                               fatal(QString::fromStdString(st.message()));
                       }
-                      if (phase_ == Phase::Discovering) {
-                          phase_ = Phase::Joining;
-                          qInfo().noquote() << "join accepted by leader" << nodeIdString(announced_.id)
-                                            << "of cluster" << cluster << "- catching up as a learner";
-                      }
+                      if (wasDiscovering)
+                          qInfo().noquote()
+                              << "join accepted by leader" << nodeIdString(leader.id) << "of cluster"
+                              << leader.clusterId << "- catching up as a learner";
                   });
 }
 
-void Node::maybeBootstrap() {
-    const qint64 now = nowMs();
-    if (phase_ != Phase::Discovering || store_->lastIndex() > 0 || !clusterId_.isEmpty()) return;
-    if (now - discoveryStartMs_ < opt_.discoveryMs) return;
-    // Candidates: this node and every fresh node heard saying hello without data in the last window.
-    std::vector<raft::NodeId> candidates{id_};
-    for (raft::NodeId pid : peers_.freshHellos(now, std::max<qint64>(2000, opt_.discoveryMs)))
-        candidates.push_back(pid);
-    if (int(candidates.size()) < opt_.bootstrapExpect) {
-        if (now - lastWaitLogMs_ > 5000) {
-            lastWaitLogMs_ = now;
-            qInfo().noquote() << QStringLiteral("waiting for %1 nodes before bootstrapping (heard %2)")
-                                     .arg(opt_.bootstrapExpect)
-                                     .arg(candidates.size());
-        }
-        return;
-    }
-    if (*std::min_element(candidates.begin(), candidates.end()) != id_) return;  // the lowest id bootstraps
+void Node::bootstrapCluster(int candidates) {
     clusterId_ = QUuid::createUuid().toString(QUuid::WithoutBraces);
     if (auto st = store_->setIdentity(clusterId_.toStdString(), id_); !st.ok()) {
         fatal(QString::fromStdString(st.message()));
@@ -640,11 +621,11 @@ void Node::maybeBootstrap() {
     }
     // Bootstrap as the single voter; the others join through the log.
     if (!raft_->bootstrap({id_})) return;
-    phase_ = Phase::Member;
+    discovery_.bootstrapped();
     qInfo().noquote() << QStringLiteral(
                              "no leader found: bootstrapping new cluster %1 (%2 node(s) heard; lowest id)")
                              .arg(clusterId_)
-                             .arg(candidates.size());
+                             .arg(candidates);
     raft_->campaign();  // our addresses go into the log once we lead (maybeRecordOwnAddress)
     scheduleReady();
 }
@@ -672,7 +653,7 @@ void Node::sendAnnounce() {
     const auto confs = store_->confEntries();
     a.configVersion = confs.empty() ? 0 : confs.back().index;
     a.memberCount = std::uint32_t(st.conf.voters.size() + st.conf.learners.size());
-    discovery_->sendAnnounce(a);
+    channel_->sendAnnounce(a);
 }
 
 void Node::logStatusChanges() {
@@ -932,8 +913,7 @@ NodeStatus Node::status() const {
     s.httpAddress = httpAddress_;
     s.phase = failed_     ? QStringLiteral("failed")
               : stopping_ ? QStringLiteral("stopping")
-                          : QStringList{QStringLiteral("discovering"), QStringLiteral("joining"),
-                                        QStringLiteral("member"), QStringLiteral("removed")}[int(phase_)];
+                          : QString::fromLatin1(Discovery::phaseName(discovery_.phase()));
     if (!raft_) return s;
     const raft::Status st = raft_->status();
     s.role = st.role;
@@ -991,7 +971,7 @@ NodeStatus Node::status() const {
         s.jobs.shardsCounted = worker_->shardsCounted();
     }
     if (rpc_) s.framesDropped = rpc_->dropCounters();
-    if (discovery_) s.datagramsDropped = discovery_->dropCounters();
+    if (channel_) s.datagramsDropped = channel_->dropCounters();
     if (store_) {
         const storage::RaftLogStore::AsyncStats w = store_->asyncStats();
         s.log.writeJobs = w.jobs;

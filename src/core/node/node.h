@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 
+#include "node/discovery.h"
 #include "node/jobs.h"
 #include "node/log_writer.h"
 #include "node/options.h"
@@ -118,7 +119,7 @@ class Node : public QObject, private JobHost {
     void onAnnounceTimer();
     void sendAnnounce();
     void tryJoin();
-    void maybeBootstrap();
+    void bootstrapCluster(int candidates);
     void heard(raft::NodeId from, const QString& rpc = {}, const QString& http = {});
     void setPeerAddress(raft::NodeId id, const QString& rpc, const QString& http);
     void logStatusChanges();
@@ -143,7 +144,7 @@ class Node : public QObject, private JobHost {
     std::unique_ptr<raft::RawNode> raft_;
     std::unique_ptr<LogWriter> writer_;  ///< after store_: destroyed first (the store finishes its jobs)
     StateMachine sm_;
-    net::MulticastChannel* discovery_ = nullptr;
+    net::MulticastChannel* channel_ = nullptr;
     net::RpcTransport* rpc_ = nullptr;
     std::unique_ptr<NodeApi> api_;
     http::HttpFrontend* http_ = nullptr;
@@ -159,25 +160,10 @@ class Node : public QObject, private JobHost {
     bool failed_ = false;
     bool stopping_ = false;
 
-    enum class Phase { Discovering, Joining, Member, Removed };
-    Phase phase_ = Phase::Discovering;
-    qint64 discoveryStartMs_ = 0;
-
     PeerBook peers_;
+    Discovery discovery_;
 
-    struct KnownLeader {
-        raft::NodeId id = raft::kNoNode;
-        raft::Term term = 0;
-        QString rpc;
-        QString http;
-        QString clusterId;
-        qint64 heardMs = -1;
-    };
-    KnownLeader announced_;
-    bool joinInFlight_ = false;
-    qint64 lastJoinMs_ = -100000;
     qint64 lastForeignClusterLogMs_ = -100000;
-    qint64 lastHelloMs_ = -100000;
     bool addressProposalInFlight_ = false;
     qint64 lastAddressProposalMs_ = -100000;
     qint64 lastWaitLogMs_ = -100000;
