@@ -17,63 +17,11 @@
 #include "net/rpc_transport.h"
 #include "node/api.h"
 #include "node/commands.h"
+#include "node/log_file_source.h"
 #include "node/off_loop.h"
 #include "storage/raft_log_store.h"
 
 namespace raftwc::node {
-
-namespace {
-
-constexpr qint64 kProposalTimeoutMs = 30000;
-constexpr int kForwardTimeoutMs = 20000;
-/// Largest entry a node proposes. Entries are replicated whole (a file travels as ≤ 1 MiB chunks), so a
-/// giant entry would hold up heartbeats behind it on the connection.
-constexpr qsizetype kMaxEntryBytes = 4 << 20;
-
-QByteArray u64Payload(quint64 v) {
-    net::ByteWriter w;
-    w.u64(v);
-    return w.take();
-}
-
-std::optional<quint64> readU64(const QByteArray& b) {
-    net::ByteReader r(b);
-    const quint64 v = r.u64();
-    if (!r.atEnd()) return std::nullopt;
-    return v;
-}
-
-/// A ByteSource over a stored file: each read is served by pread from the chunk entries' payloads
-/// in the log segments (SegmentedLog is safe to read from worker threads).
-class LogFileSource final : public wordcount::ByteSource {
-  public:
-    LogFileSource(const storage::SegmentedLog& log, std::vector<ChunkRef> chunks)
-        : log_(log), chunks_(std::move(chunks)) {}
-    bool read(std::uint64_t offset, std::size_t len, char* out) const override {
-        auto it = std::upper_bound(chunks_.begin(), chunks_.end(), offset,
-                                   [](std::uint64_t off, const ChunkRef& c) { return off < c.fileOffset; });
-        if (it == chunks_.begin()) return len == 0;
-        --it;
-        while (len > 0) {
-            if (it == chunks_.end() || offset < it->fileOffset || offset >= it->fileOffset + it->length)
-                return false;
-            const std::uint64_t within = offset - it->fileOffset;
-            const std::size_t n = std::size_t(std::min<std::uint64_t>(len, it->length - within));
-            if (!log_.readPayload(it->index, kChunkHeaderBytes + within, n, out).ok()) return false;
-            out += n;
-            offset += n;
-            len -= n;
-            ++it;
-        }
-        return true;
-    }
-
-  private:
-    const storage::SegmentedLog& log_;
-    std::vector<ChunkRef> chunks_;
-};
-
-}  // namespace
 
 Node::Node(NodeOptions options, QObject* parent)
     : QObject(parent),
@@ -446,96 +394,6 @@ void Node::onRaftMessage(const raft::Message& m) {
     scheduleReady();
 }
 
-void Node::onAppRequest(const net::InboundRequest& req) {
-    heard(req.from);
-    const auto method = RpcMethod(req.envelope.method);
-    auto replyStatus = [this, req](quint16 status, const QByteArray& payload = {}) {
-        rpc_->reply(req, status, payload);
-    };
-    switch (method) {
-        case RpcMethod::ForwardPropose: {
-            if (failed_ || req.envelope.payload.size() > kMaxEntryBytes)
-                return replyStatus(quint16(NodeRpcStatus::Failed));
-            const raft::ProposeResult r = raft_->propose(req.envelope.payload.toStdString());
-            if (!r.ok()) {
-                return replyStatus(r.code == raft::ProposeResult::Code::NotLeader
-                                       ? quint16(net::RpcStatus::NotLeader)
-                                       : quint16(NodeRpcStatus::Retry),
-                                   u64Payload(r.leaderHint));
-            }
-            proposals_.proposed(
-                r.index, r.term,
-                [this, req](ProposeOutcome o) {
-                    net::ByteWriter w;
-                    w.u64(o.term);
-                    w.u64(o.index);
-                    rpc_->reply(req, o.ok() ? quint16(net::RpcStatus::Ok) : quint16(NodeRpcStatus::Retry),
-                                w.take());
-                },
-                nowMs() + kProposalTimeoutMs);
-            scheduleReady();
-            return;
-        }
-        case RpcMethod::Join: {
-            auto addr = decodeMemberAddress(req.envelope.payload);
-            if (!addr) return replyStatus(quint16(net::RpcStatus::BadRequest));
-            const raft::Status st = raft_->status();
-            if (st.role != raft::Role::Leader)
-                return replyStatus(quint16(net::RpcStatus::NotLeader), u64Payload(st.leader));
-            setPeerAddress(req.from, addr->rpc, addr->http);
-            if (st.conf.contains(req.from)) return replyStatus(quint16(net::RpcStatus::Ok));
-            raft::ConfChange cc{raft::ConfChangeType::AddLearner, req.from,
-                                encodeMemberAddress(*addr).toStdString()};
-            const raft::ProposeResult r = raft_->proposeConfChange(cc);
-            scheduleReady();
-            if (r.ok())
-                qInfo().noquote() << "join request from" << nodeIdString(req.from) << "at" << addr->rpc
-                                  << "- adding it as a learner";
-            return replyStatus(r.ok() ? quint16(net::RpcStatus::Ok) : quint16(NodeRpcStatus::Retry));
-        }
-        case RpcMethod::Shard: {
-            auto sr = decodeShardRequest(req.envelope.payload);
-            if (!sr) return replyStatus(quint16(net::RpcStatus::BadRequest));
-            const raft::NodeId coordinator = req.from;
-            worker_->handle(
-                *sr,
-                [this, coordinator](const ShardProgressNote& note) {
-                    rpc_->request(coordinator, quint16(RpcMethod::ShardProgress), encodeShardProgress(note),
-                                  5000, [](const net::RpcResult&) {});
-                },
-                [this, req](ShardReply reply) {
-                    // A frequency table of millions of words: encode it off the event loop.
-                    runOffLoop(
-                        QPointer<Node>(this), [reply = std::move(reply)] { return encodeShardReply(reply); },
-                        [this, req](QByteArray bytes) {
-                            rpc_->reply(req, quint16(net::RpcStatus::Ok), bytes);
-                        });
-                });
-            return;
-        }
-        case RpcMethod::ShardProgress: {
-            if (auto note = decodeShardProgress(req.envelope.payload)) coordinator_->onProgress(*note);
-            return replyStatus(quint16(net::RpcStatus::Ok));
-        }
-        case RpcMethod::RemoveMember:
-        case RpcMethod::TransferLeader: {
-            auto target = readU64(req.envelope.payload);
-            if (!target) return replyStatus(quint16(net::RpcStatus::BadRequest));
-            auto cb = [this, req](QString error) {
-                rpc_->reply(req,
-                            error.isEmpty() ? quint16(net::RpcStatus::Ok) : quint16(NodeRpcStatus::Failed),
-                            error.toUtf8());
-            };
-            if (method == RpcMethod::RemoveMember)
-                removeMember(*target, cb);
-            else
-                transferLeadership(*target, cb);
-            return;
-        }
-    }
-    replyStatus(quint16(net::RpcStatus::UnknownMethod));
-}
-
 void Node::onProbe(const net::Probe& p, const net::FrameHeader& h) {
     if (h.sender != p.id) return;
     heard(p.id, p.rpcAddress, p.httpAddress);
@@ -710,63 +568,6 @@ bool Node::leaderKnown() const {
     return peers_.alive(st.leader, nowMs());
 }
 
-void Node::proposeCommand(QByteArray command, std::function<void(ProposeOutcome)> done) {
-    if (command.size() > kMaxEntryBytes) {
-        done({ProposeOutcome::Code::Failed, 0, 0,
-              QStringLiteral("entry of %1 bytes exceeds the %2-byte limit")
-                  .arg(command.size())
-                  .arg(kMaxEntryBytes)});
-        return;
-    }
-    if (failed_) {
-        done({ProposeOutcome::Code::Failed, 0, 0, QStringLiteral("node stopped")});
-        return;
-    }
-    const raft::Status st = raft_->status();
-    if (st.role == raft::Role::Leader) {
-        const raft::ProposeResult r = raft_->propose(command.toStdString());
-        if (r.ok()) {
-            proposals_.proposed(r.index, r.term, std::move(done), nowMs() + kProposalTimeoutMs);
-            scheduleReady();
-            return;
-        }
-        done({ProposeOutcome::Code::NoLeader, 0, 0, QStringLiteral("leadership is being transferred")});
-        return;
-    }
-    if (st.leader == raft::kNoNode) {
-        done({ProposeOutcome::Code::NoLeader, 0, 0, QStringLiteral("no leader")});
-        return;
-    }
-    // Remember the forward: if the leader changes before it answers (it died, or lost an election), the
-    // proposal is failed at once so the caller retries with the new leader instead of waiting for the
-    // RPC timeout (requests queued for a dead peer only time out).
-    const std::uint64_t key = proposals_.forwarded(st.leader, std::move(done));
-    rpc_->request(
-        st.leader, quint16(RpcMethod::ForwardPropose), command, kForwardTimeoutMs,
-        [this, key](const net::RpcResult& r) {
-            if (!r.ok()) {
-                proposals_.forwardAnswered(
-                    key, {ProposeOutcome::Code::Failed, 0, 0, QString(net::rpcErrorName(r.error))});
-                return;
-            }
-            if (r.response.status == quint16(net::RpcStatus::NotLeader)) {
-                proposals_.forwardAnswered(
-                    key, {ProposeOutcome::Code::NoLeader, 0, 0, QStringLiteral("the leader changed")});
-                return;
-            }
-            net::ByteReader rd(r.response.payload);
-            ProposeOutcome o;
-            o.term = rd.u64();
-            o.index = rd.u64();
-            o.code = r.response.status == quint16(net::RpcStatus::Ok) && rd.atEnd()
-                         ? ProposeOutcome::Code::Committed
-                         : ProposeOutcome::Code::Failed;
-            if (!o.ok())
-                o.error = QStringLiteral("the leader could not commit it (status %1)").arg(r.response.status);
-            proposals_.forwardAnswered(key, std::move(o));  // false: already failed on a leader change
-        });
-}
-
 void Node::whenApplied(raft::Index index, int timeoutMs, std::function<void(bool)> cb) {
     proposals_.whenApplied(index, sm_.applied(), std::move(cb), nowMs() + timeoutMs);
 }
@@ -790,83 +591,11 @@ std::vector<raft::NodeId> Node::liveMembers() const {
     return out;
 }
 
-void Node::sendShard(raft::NodeId to, const ShardRequest& req, int timeoutMs,
-                     std::function<void(ShardReply)> done) {
-    if (to == id_) {
-        worker_->handle(
-            req, [this](const ShardProgressNote& n) { coordinator_->onProgress(n); }, std::move(done));
-        return;
-    }
-    rpc_->request(
-        to, quint16(RpcMethod::Shard), encodeShardRequest(req), timeoutMs,
-        [this, done = std::move(done)](const net::RpcResult& r) {
-            if (!r.ok()) {
-                done({false, QStringLiteral("rpc %1").arg(QString(net::rpcErrorName(r.error))), {}, 0});
-                return;
-            }
-            if (r.response.status != quint16(net::RpcStatus::Ok)) {
-                done({false, QStringLiteral("bad shard reply (status %1)").arg(r.response.status), {}, 0});
-                return;
-            }
-            // Decoding a table of millions of words runs off the event loop.
-            runOffLoop(
-                QPointer<Node>(this), [payload = r.response.payload] { return decodeShardReply(payload); },
-                [done](std::optional<ShardReply> reply) {
-                    if (!reply) {
-                        done({false, QStringLiteral("bad shard reply (undecodable)"), {}, 0});
-                        return;
-                    }
-                    done(std::move(*reply));
-                });
-        });
-}
-
 std::shared_ptr<wordcount::ByteSource> Node::fileSource(const StoredFile& f) {
     return std::make_shared<LogFileSource>(store_->log(), f.chunks);
 }
 
 // ---- operations --------------------------------------------------------------------------------
-
-void Node::forwardToLeader(raft::NodeId leader, RpcMethod method, raft::NodeId arg,
-                           std::function<void(QString)> done) {
-    if (leader == raft::kNoNode) return done(QStringLiteral("no leader"));
-    rpc_->request(leader, quint16(method), u64Payload(arg), 10000, [done](const net::RpcResult& r) {
-        if (!r.ok())
-            return done(QStringLiteral("leader unreachable: %1").arg(QString(net::rpcErrorName(r.error))));
-        done(r.response.status == 0 ? QString() : QString::fromUtf8(r.response.payload));
-    });
-}
-
-void Node::removeMember(raft::NodeId member, std::function<void(QString)> done) {
-    const raft::Status st = raft_->status();
-    if (st.role != raft::Role::Leader) {
-        return forwardToLeader(st.leader, RpcMethod::RemoveMember, member, std::move(done));
-    }
-    if (!st.conf.contains(member))
-        return done(QStringLiteral("%1 is not a member").arg(nodeIdString(member)));
-    const raft::ProposeResult r = raft_->proposeConfChange({raft::ConfChangeType::RemoveNode, member, {}});
-    scheduleReady();
-    if (!r.ok()) return done(QStringLiteral("another membership change is in progress; retry"));
-    proposals_.proposed(
-        r.index, r.term, [done](ProposeOutcome o) { done(o.ok() ? QString() : o.error); },
-        nowMs() + kProposalTimeoutMs);
-}
-
-void Node::transferLeadership(raft::NodeId to, std::function<void(QString)> done) {
-    const raft::Status st = raft_->status();
-    if (st.role != raft::Role::Leader) {
-        return forwardToLeader(st.leader, RpcMethod::TransferLeader, to, std::move(done));
-    }
-    if (to == raft::kNoNode) {  // the most up-to-date other voter
-        raft::Index best = 0;
-        for (const auto& p : st.progress)
-            if (p.voter && p.id != id_ && p.match >= best) best = p.match, to = p.id;
-    }
-    if (to == raft::kNoNode || !raft_->transferLeadership(to))
-        return done(QStringLiteral("cannot transfer leadership to %1").arg(nodeIdString(to)));
-    scheduleReady();
-    done({});
-}
 
 void Node::shutdown(std::function<void()> done) {
     if (stopping_) return;

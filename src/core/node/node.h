@@ -57,6 +57,13 @@ enum class NodeRpcStatus : quint16 { Retry = 100, Failed = 101 };
 class Node : public QObject, private JobHost {
     Q_OBJECT
   public:
+    /// How long a proposal may wait to commit, and a forwarded one for the leader's answer.
+    static constexpr qint64 kProposalTimeoutMs = 30000;
+    static constexpr int kForwardTimeoutMs = 20000;
+    /// Largest entry a node proposes. Entries are replicated whole (a file travels as <= 1 MiB chunks), so a
+    /// giant entry would hold up heartbeats behind it on the connection.
+    static constexpr qsizetype kMaxEntryBytes = 4 << 20;
+
     explicit Node(NodeOptions options, QObject* parent = nullptr);
     ~Node() override;
 
