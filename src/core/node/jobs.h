@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "http/api.h"
+#include "node/job_codecs.h"
 #include "node/statemachine.h"
 #include "raft/types.h"
 #include "wordcount/wordcount.h"
@@ -33,34 +34,6 @@ struct ProposeOutcome {
     QString error;
     bool ok() const { return code == Code::Committed; }
 };
-
-struct ShardRequest {
-    QByteArray jobId;
-    QByteArray fileId;
-    raft::Index manifestIndex = 0;
-    wordcount::ShardSpec shard;
-    wordcount::FreqMode mode = wordcount::FreqMode::Normalized;
-    std::uint32_t shardNo = 0;
-};
-QByteArray encodeShardRequest(const ShardRequest& r);
-std::optional<ShardRequest> decodeShardRequest(const QByteArray& bytes);
-
-struct ShardReply {
-    bool ok = false;
-    QString error;
-    wordcount::ShardCounts counts;
-    std::uint32_t ms = 0;
-};
-QByteArray encodeShardReply(const ShardReply& r);
-std::optional<ShardReply> decodeShardReply(const QByteArray& bytes);
-
-struct ShardProgressNote {
-    QByteArray jobId;
-    std::uint32_t shardNo = 0;
-    std::uint64_t bytesDone = 0;
-};
-QByteArray encodeShardProgress(const ShardProgressNote& p);
-std::optional<ShardProgressNote> decodeShardProgress(const QByteArray& bytes);
 
 /// The node, as jobs see it.
 class JobHost {
@@ -165,15 +138,6 @@ class JobCoordinator : public QObject {
     std::uint64_t jobsStarted_ = 0;
     std::uint64_t jobsFailed_ = 0;
 };
-
-/// The frequency table committed with a result: entries sorted by count desc, then word asc,
-/// qCompress'ed. Bounded: if the whole table would exceed `maxCompressedBytes`, only the top entries
-/// that fit are kept (*complete = false) — a file of a billion distinct tokens must not become one
-/// giant log entry.
-QByteArray encodeWordTable(const std::vector<wordcount::WordCount>& sorted, std::size_t maxCompressedBytes,
-                           std::size_t* kept, bool* complete);
-std::optional<std::vector<wordcount::WordCount>> decodeWordTable(const QByteArray& compressed);
-inline constexpr std::size_t kMaxStoredTableBytes = 2u << 20;
 
 /// The JSON of a finished job's result (also what is committed in the JobResult entry).
 QJsonObject resultJson(const QByteArray& jobId, const StoredFile& file, const wordcount::ShardCounts& total,

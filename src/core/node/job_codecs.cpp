@@ -1,0 +1,127 @@
+#include "node/job_codecs.h"
+
+#include "net/bytes.h"
+#include "wordcount/serialize.h"
+
+namespace raftwc::node {
+
+using net::ByteReader;
+using net::ByteWriter;
+using wordcount::FreqMode;
+using wordcount::ShardCounts;
+
+QByteArray encodeShardRequest(const ShardRequest& r) {
+    ByteWriter w;
+    w.u8(1);
+    w.bytes(r.jobId);
+    w.bytes(r.fileId);
+    w.u64(r.manifestIndex);
+    w.u64(r.shard.offset);
+    w.u64(r.shard.length);
+    w.u8(std::uint8_t(r.mode));
+    w.u32(r.shardNo);
+    return w.take();
+}
+
+std::optional<ShardRequest> decodeShardRequest(const QByteArray& bytes) {
+    ByteReader r(bytes);
+    if (r.u8() != 1) return std::nullopt;
+    ShardRequest q;
+    q.jobId = r.bytes(128);
+    q.fileId = r.bytes(64);
+    q.manifestIndex = r.u64();
+    q.shard.offset = r.u64();
+    q.shard.length = r.u64();
+    const std::uint8_t mode = r.u8();
+    q.shardNo = r.u32();
+    if (!r.atEnd() || mode > std::uint8_t(FreqMode::Normalized)) return std::nullopt;
+    q.mode = FreqMode(mode);
+    return q;
+}
+
+QByteArray encodeShardReply(const ShardReply& r) {
+    ByteWriter w;
+    w.u8(1);
+    w.boolean(r.ok);
+    w.string(r.error);
+    w.u32(r.ms);
+    w.bytes(r.ok ? wordcount::encodeShardCounts(r.counts) : std::string());
+    return w.take();
+}
+
+std::optional<ShardReply> decodeShardReply(const QByteArray& bytes) {
+    ByteReader r(bytes);
+    if (r.u8() != 1) return std::nullopt;
+    ShardReply s;
+    s.ok = r.boolean();
+    s.error = r.string(4096);
+    s.ms = r.u32();
+    const std::string counts = r.stdBytes();
+    if (!r.atEnd()) return std::nullopt;
+    if (s.ok && !wordcount::decodeShardCounts(counts, s.counts)) return std::nullopt;
+    return s;
+}
+
+QByteArray encodeShardProgress(const ShardProgressNote& p) {
+    ByteWriter w;
+    w.u8(1);
+    w.bytes(p.jobId);
+    w.u32(p.shardNo);
+    w.u64(p.bytesDone);
+    return w.take();
+}
+
+std::optional<ShardProgressNote> decodeShardProgress(const QByteArray& bytes) {
+    ByteReader r(bytes);
+    if (r.u8() != 1) return std::nullopt;
+    ShardProgressNote p;
+    p.jobId = r.bytes(128);
+    p.shardNo = r.u32();
+    p.bytesDone = r.u64();
+    if (!r.atEnd()) return std::nullopt;
+    return p;
+}
+
+// ---- worker ------------------------------------------------------------------------------------
+
+QByteArray encodeWordTable(const std::vector<wordcount::WordCount>& sorted, std::size_t maxCompressedBytes,
+                           std::size_t* kept, bool* complete) {
+    std::size_t n = sorted.size();
+    for (;;) {
+        ByteWriter w;
+        w.u8(1);
+        w.u64(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            w.bytes(sorted[i].word);
+            w.u64(sorted[i].count);
+        }
+        QByteArray packed = qCompress(w.data(), 3);
+        if (std::size_t(packed.size()) <= maxCompressedBytes || n == 0) {
+            *kept = n;
+            *complete = n == sorted.size();
+            return packed;
+        }
+        // Shrink in proportion to the excess, with a margin.
+        n = std::size_t(double(n) * double(maxCompressedBytes) / double(packed.size()) * 0.9);
+    }
+}
+
+std::optional<std::vector<wordcount::WordCount>> decodeWordTable(const QByteArray& compressed) {
+    const QByteArray raw = qUncompress(compressed);
+    ByteReader r(raw);
+    if (r.u8() != 1) return std::nullopt;
+    const std::uint64_t n = r.u64();
+    if (!r.ok() || n > std::uint64_t(raw.size())) return std::nullopt;
+    std::vector<wordcount::WordCount> out;
+    out.reserve(std::size_t(n));
+    for (std::uint64_t i = 0; i < n && r.ok(); ++i) {
+        wordcount::WordCount wc;
+        wc.word = r.stdBytes(1u << 20);
+        wc.count = r.u64();
+        out.push_back(std::move(wc));
+    }
+    if (!r.atEnd()) return std::nullopt;
+    return out;
+}
+
+}  // namespace raftwc::node
