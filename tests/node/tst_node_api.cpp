@@ -8,6 +8,7 @@
 #include <QtTest>
 
 #include "node/api.h"
+#include "node/jobs.h"
 #include "node/node.h"
 #include "node/status.h"
 #include "wordcount/wordcount.h"
@@ -64,6 +65,7 @@ class tst_NodeApi : public QObject {
   private slots:
     void cleanup() { QThreadPool::globalInstance()->waitForDone(); }
     void roleNames();
+    void jobOutcomesBecomeHttp();
     void clusterJsonShape();
     void leaderlessNode();
     void singleNodeServesTheApi();
@@ -76,6 +78,31 @@ void tst_NodeApi::roleNames() {
     QCOMPARE(roleName(raftwc::raft::Role::Candidate), QStringLiteral("candidate"));
     QCOMPARE(roleName(raftwc::raft::Role::PreCandidate), QStringLiteral("precandidate"));
     QCOMPARE(roleName(raftwc::raft::Role(200)), QStringLiteral("unknown"));
+}
+
+void tst_NodeApi::jobOutcomesBecomeHttp() {
+    // The only place a job's outcome becomes HTTP.
+    const QJsonObject result{{QStringLiteral("words"), 3}};
+    http::ApiReply r = apiReply(JobOutcome::done(result));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(QJsonDocument::fromJson(r.body).object(), result);
+    r = apiReply(
+        JobOutcome::failed(JobOutcome::Kind::Unavailable, QStringLiteral("no_leader"), QStringLiteral("m")));
+    QCOMPARE(r.status, 503);
+    QCOMPARE(QJsonDocument::fromJson(r.body).object().value(QStringLiteral("error")).toString(),
+             QStringLiteral("no_leader"));
+    QCOMPARE(QJsonDocument::fromJson(r.body).object().value(QStringLiteral("message")).toString(),
+             QStringLiteral("m"));
+    bool retryAfter = false;
+    for (const auto& h : r.headers)
+        retryAfter = retryAfter || (h.first == "Retry-After" && h.second == "2");
+    QVERIFY(retryAfter);
+    QCOMPARE(
+        apiReply(JobOutcome::failed(JobOutcome::Kind::Duplicate, QStringLiteral("duplicate_job"), {})).status,
+        409);
+    r = apiReply(JobOutcome::failed(JobOutcome::Kind::Internal, QStringLiteral("internal"), {}));
+    QCOMPARE(r.status, 500);
+    QVERIFY(r.headers.isEmpty());
 }
 
 void tst_NodeApi::clusterJsonShape() {

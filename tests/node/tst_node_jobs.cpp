@@ -1,6 +1,6 @@
 // JobCoordinator and ShardWorker against an in-memory JobHost (fake_job_host.h): results are exact
 // (equal to wordcount::countBytes of the whole file) whatever the chunking, sharding, member count and
-// failures; errors come back with the right status codes.
+// failures; errors come back as the right outcome (NodeApi maps outcomes to HTTP: tst_node_api).
 #include <QCryptographicHash>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -65,16 +65,6 @@ http::Upload makeUpload(const QByteArray& content, const QString& mode = {}, con
     u.mode = mode;
     u.jobId = jobId;
     return u;
-}
-
-QJsonObject bodyOf(const http::ApiReply& r) {
-    return QJsonDocument::fromJson(r.body).object();
-}
-
-QByteArray header(const http::ApiReply& r, const QByteArray& name) {
-    for (const auto& h : r.headers)
-        if (h.first.compare(name, Qt::CaseInsensitive) == 0) return h.second;
-    return {};
 }
 
 /// Everything a finished job must satisfy; returns an empty string or what is wrong.
@@ -188,12 +178,12 @@ struct Fixture {
     ~Fixture() { QThreadPool::globalInstance()->waitForDone(); }
     FakeJobHost host;
     JobCoordinator coordinator;
-    std::optional<http::ApiReply> reply;
+    std::optional<JobOutcome> reply;
 
     void start(http::Upload u) {
-        coordinator.count(std::move(u), [this](http::ApiReply r) {
+        coordinator.count(std::move(u), [this](JobOutcome o) {
             if (reply) qFatal("done called twice");
-            reply = std::move(r);
+            reply = std::move(o);
         });
     }
 };
@@ -244,8 +234,8 @@ void tst_NodeJobs::resultIsExactForRandomFiles() {
         fx.start(makeUpload(content, mode == FreqMode::Raw ? QStringLiteral("raw") : QString(),
                             QStringLiteral("job-random-%1").arg(round)));
         QTRY_VERIFY2_WITH_TIMEOUT(fx.reply.has_value(), qPrintable(label), 30000);
-        QVERIFY2(fx.reply->status == 200, qPrintable(label + QString::fromUtf8(fx.reply->body)));
-        const QJsonObject o = bodyOf(*fx.reply);
+        QVERIFY2(fx.reply->ok(), qPrintable(label + fx.reply->message));
+        const QJsonObject o = fx.reply->result;
         const QString err = checkResult(o, content, mode, members);
         QVERIFY2(err.isEmpty(), qPrintable(label + QStringLiteral(": ") + err));
         const QString committed =
@@ -270,8 +260,8 @@ void tst_NodeJobs::emptyFile() {
         Fixture fx(3);
         fx.start(makeUpload({}, mode, QStringLiteral("empty-file-") + mode));
         QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);
-        QCOMPARE(fx.reply->status, 200);
-        const QJsonObject o = bodyOf(*fx.reply);
+        QVERIFY(fx.reply->ok());
+        const QJsonObject o = fx.reply->result;
         for (const char* key : {"words", "lines", "bytes", "uniqueWords"})
             QVERIFY2(o.value(QLatin1String(key)).toInteger(-1) == 0, key);
         QVERIFY(o.value(QStringLiteral("top")).toArray().isEmpty());
@@ -288,10 +278,9 @@ void tst_NodeJobs::noLeader() {
     fx.host.hasLeader = false;
     fx.start(makeUpload("some words here"));
     QVERIFY(fx.reply.has_value());  // answered at once
-    QCOMPARE(fx.reply->status, 503);
-    QCOMPARE(bodyOf(*fx.reply).value(QStringLiteral("error")).toString(), QStringLiteral("no_leader"));
-    QVERIFY(!bodyOf(*fx.reply).value(QStringLiteral("message")).toString().isEmpty());
-    QCOMPARE(header(*fx.reply, "Retry-After"), QByteArrayLiteral("2"));
+    QVERIFY(fx.reply->kind == JobOutcome::Kind::Unavailable);
+    QCOMPARE(fx.reply->code, QStringLiteral("no_leader"));
+    QVERIFY(!fx.reply->message.isEmpty());
     QCOMPARE(fx.host.proposals, 0);
     QCOMPARE(fx.coordinator.running(), 0u);
 }
@@ -320,9 +309,9 @@ void tst_NodeJobs::proposalsFailThenSucceed() {
     fx.host.failSynchronously = synchronous;
     fx.start(makeUpload(content, {}, QStringLiteral("retry-job-1")));
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 30000);
-    QVERIFY2(fx.reply->status == 200, fx.reply->body.constData());
+    QVERIFY2(fx.reply->ok(), qPrintable(fx.reply->message));
     QCOMPARE(fx.host.failedProposals, failures);
-    const QJsonObject o = bodyOf(*fx.reply);
+    const QJsonObject o = fx.reply->result;
     const QString err = checkResult(o, content, FreqMode::Normalized, 2);
     QVERIFY2(err.isEmpty(), qPrintable(err));
     const QString committed = checkCommitted(fx.host, "retry-job-1", o, content, FreqMode::Normalized);
@@ -380,9 +369,9 @@ void tst_NodeJobs::deadMemberIsReplacedByTheWatchdog() {
     // The dead members stop being live: the watchdog hands their shards to the others.
     fx.host.setLive(live);
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 15000);
-    QVERIFY2(fx.reply->status == 200, fx.reply->body.constData());
+    QVERIFY2(fx.reply->ok(), qPrintable(fx.reply->message));
     QCOMPARE(countDead(), sentBefore);
-    const QJsonObject o = bodyOf(*fx.reply);
+    const QJsonObject o = fx.reply->result;
     const QString err = checkResult(o, content, FreqMode::Normalized, members);
     QVERIFY2(err.isEmpty(), qPrintable(err));
     for (const QJsonValue& s : o.value(QStringLiteral("shards")).toArray())
@@ -412,9 +401,9 @@ void tst_NodeJobs::erroringMemberIsReplaced() {
         fx.host.setBehaviour(2, synchronous ? Behaviour::ErrorNow : Behaviour::Error);
         fx.start(makeUpload(content, {}, QStringLiteral("error-member-%1").arg(members)));
         QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 15000);
-        QVERIFY2(fx.reply->status == 200, fx.reply->body.constData());
+        QVERIFY2(fx.reply->ok(), qPrintable(fx.reply->message));
         QVERIFY(fx.host.shardsSent[2] > 0);
-        const QJsonObject o = bodyOf(*fx.reply);
+        const QJsonObject o = fx.reply->result;
         const QString err = checkResult(o, content, FreqMode::Normalized, members);
         QVERIFY2(err.isEmpty(), qPrintable(err));
         for (const QJsonValue& s : o.value(QStringLiteral("shards")).toArray())
@@ -442,18 +431,14 @@ void tst_NodeJobs::everyShardFailing() {
         return sent;
     };
     int sentAtAnswer = -1;
-    fx.coordinator.count(makeUpload(content, {}, QStringLiteral("all-fail-job")), [&](http::ApiReply r) {
+    fx.coordinator.count(makeUpload(content, {}, QStringLiteral("all-fail-job")), [&](JobOutcome o) {
         sentAtAnswer = totalSent();
-        fx.reply = std::move(r);
+        fx.reply = std::move(o);
     });
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 15000);
-    QCOMPARE(fx.reply->status, 503);
-    QCOMPARE(bodyOf(*fx.reply).value(QStringLiteral("error")).toString(), QStringLiteral("count_failed"));
-    QVERIFY(bodyOf(*fx.reply)
-                .value(QStringLiteral("message"))
-                .toString()
-                .contains(QLatin1String("failure on node")));
-    QCOMPARE(header(*fx.reply, "Retry-After"), QByteArrayLiteral("2"));
+    QVERIFY(fx.reply->kind == JobOutcome::Kind::Unavailable);
+    QCOMPARE(fx.reply->code, QStringLiteral("count_failed"));
+    QVERIFY(fx.reply->message.contains(QLatin1String("failure on node")));
     QCOMPARE(fx.coordinator.jobsFailed(), 1u);
     QCOMPARE(fx.coordinator.running(), 0u);
     QVERIFY(!fx.host.state().job("all-fail-job"));
@@ -474,27 +459,27 @@ void tst_NodeJobs::duplicateJobId() {
     fx.host.setBehaviour(2, Behaviour::Hold);
     fx.start(makeUpload(content, {}, QStringLiteral("same-id-0001")));
     // Running: a second upload with the same id is refused at once.
-    std::optional<http::ApiReply> second;
+    std::optional<JobOutcome> second;
     fx.coordinator.count(makeUpload(content, {}, QStringLiteral("same-id-0001")),
-                         [&](http::ApiReply r) { second = std::move(r); });
+                         [&](JobOutcome o) { second = std::move(o); });
     QVERIFY(second.has_value());
-    QCOMPARE(second->status, 409);
-    QCOMPARE(bodyOf(*second).value(QStringLiteral("error")).toString(), QStringLiteral("duplicate_job"));
+    QVERIFY(second->kind == JobOutcome::Kind::Duplicate);
+    QCOMPARE(second->code, QStringLiteral("duplicate_job"));
     QTRY_VERIFY_WITH_TIMEOUT(fx.host.held() > 0, 10000);
     fx.host.releaseHeld();
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);
-    QCOMPARE(fx.reply->status, 200);
+    QVERIFY(fx.reply->ok());
     // Finished and committed: still a duplicate, also for a fresh coordinator on the same state (another
     // node).
-    std::optional<http::ApiReply> third;
+    std::optional<JobOutcome> third;
     fx.coordinator.count(makeUpload(content, {}, QStringLiteral("same-id-0001")),
-                         [&](http::ApiReply r) { third = std::move(r); });
-    QVERIFY(third && third->status == 409);
+                         [&](JobOutcome o) { third = std::move(o); });
+    QVERIFY(third && third->kind == JobOutcome::Kind::Duplicate);
     JobCoordinator other(fx.host);
-    std::optional<http::ApiReply> fourth;
+    std::optional<JobOutcome> fourth;
     other.count(makeUpload(content, {}, QStringLiteral("same-id-0001")),
-                [&](http::ApiReply r) { fourth = std::move(r); });
-    QVERIFY(fourth && fourth->status == 409);
+                [&](JobOutcome o) { fourth = std::move(o); });
+    QVERIFY(fourth && fourth->kind == JobOutcome::Kind::Duplicate);
     QCOMPARE(fx.coordinator.jobsStarted(), 1u);
 }
 
@@ -567,9 +552,9 @@ void tst_NodeJobs::progressWhileRunning() {
     QVERIFY(!fx.reply.has_value());
     fx.host.releaseHeld();
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);
-    QCOMPARE(fx.reply->status, 200);
+    QVERIFY(fx.reply->ok());
     // Once done, progress() is the result itself.
-    QCOMPARE(*fx.coordinator.progress("progress-job"), bodyOf(*fx.reply));
+    QCOMPARE(*fx.coordinator.progress("progress-job"), fx.reply->result);
     QCOMPARE(fx.coordinator.running(), 0u);
 }
 
@@ -579,8 +564,8 @@ void tst_NodeJobs::rawModeTableSumsToWords() {
     Fixture fx(3);
     fx.start(makeUpload(content, QStringLiteral("raw"), QStringLiteral("raw-mode-job")));
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 15000);
-    QCOMPARE(fx.reply->status, 200);
-    const QJsonObject o = bodyOf(*fx.reply);
+    QVERIFY(fx.reply->ok());
+    const QJsonObject o = fx.reply->result;
     QCOMPARE(o.value(QStringLiteral("mode")).toString(), QStringLiteral("raw"));
     const StoredJob* j = fx.host.state().job("raw-mode-job");
     QVERIFY(j);
@@ -600,19 +585,19 @@ void tst_NodeJobs::concurrentJobs() {
     QRandomGenerator rng(36);
     Fixture fx(3);
     std::vector<QByteArray> contents;
-    std::vector<std::optional<http::ApiReply>> replies(4);
+    std::vector<std::optional<JobOutcome>> replies(4);
     for (int i = 0; i < 4; ++i) {
         contents.push_back(randomText(rng, 100 * 1024 + rng.bounded(300 * 1024)));
         fx.coordinator.count(makeUpload(contents.back(), i % 2 ? QStringLiteral("raw") : QString(),
                                         QStringLiteral("concurrent-%1").arg(i)),
-                             [&replies, i](http::ApiReply r) { replies[std::size_t(i)] = std::move(r); });
+                             [&replies, i](JobOutcome o) { replies[std::size_t(i)] = std::move(o); });
     }
     QCOMPARE(fx.coordinator.running(), 4u);
     QTRY_VERIFY_WITH_TIMEOUT(
         std::all_of(replies.begin(), replies.end(), [](const auto& r) { return r.has_value(); }), 30000);
     for (int i = 0; i < 4; ++i) {
-        QCOMPARE(replies[std::size_t(i)]->status, 200);
-        const QJsonObject o = bodyOf(*replies[std::size_t(i)]);
+        QVERIFY(replies[std::size_t(i)]->ok());
+        const QJsonObject o = replies[std::size_t(i)]->result;
         const FreqMode mode = i % 2 ? FreqMode::Raw : FreqMode::Normalized;
         const QString err = checkResult(o, contents[std::size_t(i)], mode, 3);
         QVERIFY2(err.isEmpty(), qPrintable(err));
@@ -638,8 +623,8 @@ void tst_NodeJobs::hugeVocabularyTableIsBounded() {
     fx.coordinator.chunkBytes = 1 << 20;
     fx.start(makeUpload(content, {}, QStringLiteral("huge-vocabulary")));
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 60000);
-    QVERIFY2(fx.reply->status == 200, fx.reply->body.constData());
-    const QJsonObject o = bodyOf(*fx.reply);
+    QVERIFY2(fx.reply->ok(), qPrintable(fx.reply->message));
+    const QJsonObject o = fx.reply->result;
     QCOMPARE(o.value(QStringLiteral("tableComplete")).toBool(true), false);
     QVERIFY(o.value(QStringLiteral("tableWords")).toInteger() > 1000);
     QVERIFY(o.value(QStringLiteral("tableWords")).toInteger() <
@@ -662,8 +647,8 @@ void tst_NodeJobs::generatedJobIdAndDefaults() {
     u.name.clear();
     fx.start(u);
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);
-    QCOMPARE(fx.reply->status, 200);
-    const QJsonObject o = bodyOf(*fx.reply);
+    QVERIFY(fx.reply->ok());
+    const QJsonObject o = fx.reply->result;
     const QString id = o.value(QStringLiteral("id")).toString();
     QVERIFY2(
         QRegularExpression(QStringLiteral("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"))

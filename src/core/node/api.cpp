@@ -24,7 +24,25 @@ void NodeApi::count(http::Upload upload, std::function<void(http::ApiReply)> don
             return;
         }
     }
-    node_.coordinator().count(std::move(upload), std::move(done));
+    node_.coordinator().count(std::move(upload),
+                              [done = std::move(done)](JobOutcome o) { done(apiReply(o)); });
+}
+
+http::ApiReply apiReply(const JobOutcome& o) {
+    switch (o.kind) {
+        case JobOutcome::Kind::Done:
+            return http::ApiReply::json(200, o.result);
+        case JobOutcome::Kind::Unavailable: {
+            auto r = http::ApiReply::error(503, o.code, o.message);
+            r.headers.append({QByteArrayLiteral("Retry-After"), QByteArrayLiteral("2")});
+            return r;
+        }
+        case JobOutcome::Kind::Duplicate:
+            return http::ApiReply::error(409, o.code, o.message);
+        case JobOutcome::Kind::Internal:
+            break;
+    }
+    return http::ApiReply::error(500, o.code, o.message);
 }
 
 std::optional<http::ApiReply> NodeApi::denied(const QByteArray& authorization) const {

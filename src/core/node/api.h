@@ -12,6 +12,11 @@
 namespace raftwc::node {
 
 class Node;
+struct JobOutcome;
+
+/// The one place a job's outcome becomes HTTP: 200 with the result, 503 + Retry-After (try again), 409
+/// (duplicate id), 500 (internal).
+http::ApiReply apiReply(const JobOutcome& outcome);
 
 class NodeApi final : public http::ApiBackend {
   public:

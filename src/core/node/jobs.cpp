@@ -130,7 +130,7 @@ struct JobCoordinator::Job {
     QString mode;
     FreqMode freqMode = FreqMode::Normalized;
     http::Upload upload;
-    std::function<void(http::ApiReply)> done;
+    std::function<void(JobOutcome)> done;
     QElapsedTimer timer;
     qint64 createdAtMs = 0;
     QByteArray fileId;
@@ -190,7 +190,7 @@ void JobCoordinator::reassign(const std::shared_ptr<Job>& job, std::size_t idx, 
     qWarning().noquote() << "job" << job->id << "shard" << st.no << "on" << nodeIdString(st.node)
                          << "failed:" << why;
     if (st.attempts >= maxShardAttempts) {
-        fail(job, 503, QStringLiteral("count_failed"),
+        fail(job, JobOutcome::Kind::Unavailable, QStringLiteral("count_failed"),
              QStringLiteral("shard %1 failed %2 times; last error: %3").arg(st.no).arg(st.attempts).arg(why));
         return;
     }
@@ -208,22 +208,20 @@ std::size_t JobCoordinator::running() const {
     }));
 }
 
-void JobCoordinator::count(http::Upload upload, std::function<void(http::ApiReply)> done) {
+void JobCoordinator::count(http::Upload upload, std::function<void(JobOutcome)> done) {
     if (!host_.leaderKnown()) {
-        auto r = http::ApiReply::error(
-            503, QStringLiteral("no_leader"),
+        done(JobOutcome::failed(
+            JobOutcome::Kind::Unavailable, QStringLiteral("no_leader"),
             QStringLiteral(
-                "the cluster has no leader right now (election in progress or no quorum); retry shortly"));
-        r.headers.append({QByteArrayLiteral("Retry-After"), QByteArrayLiteral("2")});
-        done(r);
+                "the cluster has no leader right now (election in progress or no quorum); retry shortly")));
         return;
     }
     auto job = std::make_shared<Job>();
     job->id = upload.jobId.isEmpty() ? QUuid::createUuid().toString(QUuid::WithoutBraces).toLatin1()
                                      : upload.jobId.toLatin1();
     if (jobs_.count(job->id) || host_.state().job(job->id)) {
-        done(http::ApiReply::error(409, QStringLiteral("duplicate_job"),
-                                   QStringLiteral("a job with this id exists already")));
+        done(JobOutcome::failed(JobOutcome::Kind::Duplicate, QStringLiteral("duplicate_job"),
+                                QStringLiteral("a job with this id exists already")));
         return;
     }
     job->name = upload.name.isEmpty() ? QStringLiteral("upload") : upload.name;
@@ -288,7 +286,7 @@ void JobCoordinator::proposeChunk(const std::shared_ptr<Job>& job, std::uint64_t
                 });
                 return;
             }
-            self->fail(job, 503, QStringLiteral("store_failed"),
+            self->fail(job, JobOutcome::Kind::Unavailable, QStringLiteral("store_failed"),
                        QStringLiteral("could not store the file in the replicated log: %1").arg(o.error));
             return;
         }
@@ -313,7 +311,7 @@ void JobCoordinator::proposeManifest(const std::shared_ptr<Job>& job, int attemp
                 });
                 return;
             }
-            self->fail(job, 503, QStringLiteral("store_failed"),
+            self->fail(job, JobOutcome::Kind::Unavailable, QStringLiteral("store_failed"),
                        QStringLiteral("could not commit the file manifest: %1").arg(o.error));
             return;
         }
@@ -322,7 +320,7 @@ void JobCoordinator::proposeManifest(const std::shared_ptr<Job>& job, int attemp
         self->host_.whenApplied(o.index, 15000, [self, job](bool applied) {
             if (!self || job->phase != Job::Phase::Storing) return;
             if (!applied || !self->host_.state().file(job->fileId)) {
-                self->fail(job, 500, QStringLiteral("store_failed"),
+                self->fail(job, JobOutcome::Kind::Internal, QStringLiteral("store_failed"),
                            QStringLiteral(
                                "the file manifest was committed but the file is not complete in the log"));
                 return;
@@ -406,7 +404,8 @@ void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
     job->phase = Job::Phase::Committing;
     const StoredFile* stored = host_.state().file(job->fileId);
     if (!stored) {
-        fail(job, 500, QStringLiteral("internal"), QStringLiteral("file vanished from the state machine"));
+        fail(job, JobOutcome::Kind::Internal, QStringLiteral("internal"),
+             QStringLiteral("file vanished from the state machine"));
         return;
     }
     // Merging, ranking, sorting and compressing tables of millions of words run off the event loop.
@@ -472,13 +471,13 @@ void JobCoordinator::commitResult(const std::shared_ptr<Job>& job, const QByteAr
                     self->commitResult(job, command, result, attempt + 1);
             });
         } else {
-            self->fail(job, 503, QStringLiteral("commit_failed"),
+            self->fail(job, JobOutcome::Kind::Unavailable, QStringLiteral("commit_failed"),
                        QStringLiteral("counted, but could not commit the result: %1").arg(o.error));
         }
     });
 }
 
-void JobCoordinator::fail(const std::shared_ptr<Job>& job, int status, const QString& code,
+void JobCoordinator::fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind, const QString& code,
                           const QString& message) {
     if (job->phase == Job::Phase::Done || job->phase == Job::Phase::Failed) return;
     job->phase = Job::Phase::Failed;
@@ -487,9 +486,7 @@ void JobCoordinator::fail(const std::shared_ptr<Job>& job, int status, const QSt
     job->parts.clear();
     ++jobsFailed_;
     qWarning().noquote() << "job" << job->id << "failed:" << message;
-    auto reply = http::ApiReply::error(status, code, message);
-    if (status == 503) reply.headers.append({QByteArrayLiteral("Retry-After"), QByteArrayLiteral("2")});
-    if (auto done = std::exchange(job->done, nullptr)) done(reply);
+    if (auto done = std::exchange(job->done, nullptr)) done(JobOutcome::failed(kind, code, message));
     finishedOrder_.push_back(job->id);
     while (finishedOrder_.size() > 50) {
         jobs_.erase(finishedOrder_.front());
@@ -500,7 +497,7 @@ void JobCoordinator::fail(const std::shared_ptr<Job>& job, int status, const QSt
 void JobCoordinator::complete(const std::shared_ptr<Job>& job, const QJsonObject& result) {
     job->phase = Job::Phase::Done;
     job->result = result;
-    if (auto done = std::exchange(job->done, nullptr)) done(http::ApiReply::json(200, result));
+    if (auto done = std::exchange(job->done, nullptr)) done(JobOutcome::done(result));
     finishedOrder_.push_back(job->id);
     while (finishedOrder_.size() > 50) {
         jobs_.erase(finishedOrder_.front());

@@ -35,6 +35,26 @@ struct ProposeOutcome {
     bool ok() const { return code == Code::Committed; }
 };
 
+/// How a job ended, as a value: NodeApi alone maps it to HTTP (apiReply in api.h).
+struct JobOutcome {
+    enum class Kind {
+        Done,         ///< counted and committed: `result`
+        Unavailable,  ///< no leader, or storing/counting/committing failed for now: retry later
+        Duplicate,    ///< a job with this id exists already
+        Internal,     ///< a fault of this node
+    };
+    Kind kind = Kind::Internal;
+    QString code;  ///< stable machine-readable reason, e.g. "no_leader", "store_failed"
+    QString message;
+    QJsonObject result;
+
+    static JobOutcome done(QJsonObject r) { return {Kind::Done, {}, {}, std::move(r)}; }
+    static JobOutcome failed(Kind k, QString code, QString message) {
+        return {k, std::move(code), std::move(message), {}};
+    }
+    bool ok() const { return kind == Kind::Done; }
+};
+
 /// The node, as jobs see it.
 class JobHost {
   public:
@@ -98,7 +118,7 @@ class JobCoordinator : public QObject {
     JobCoordinator(JobHost& host, QObject* parent = nullptr);
     ~JobCoordinator() override;
 
-    void count(http::Upload upload, std::function<void(http::ApiReply)> done);
+    void count(http::Upload upload, std::function<void(JobOutcome)> done);
     /// Progress of a job this node coordinates (running or recently finished); empty if unknown.
     std::optional<QJsonObject> progress(const QByteArray& jobId) const;
     void onProgress(const ShardProgressNote& p);
@@ -124,7 +144,8 @@ class JobCoordinator : public QObject {
     void finishCounting(const std::shared_ptr<Job>& job);
     void commitResult(const std::shared_ptr<Job>& job, const QByteArray& command, const QJsonObject& result,
                       int attempt);
-    void fail(const std::shared_ptr<Job>& job, int status, const QString& code, const QString& message);
+    void fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind, const QString& code,
+              const QString& message);
     void reassign(const std::shared_ptr<Job>& job, std::size_t idx, const QString& why);
     /// Reassigns running shards whose node stopped being live (it died or was cut off).
     void watchdog();
