@@ -251,7 +251,7 @@ void JobCoordinator::count(http::Upload upload, std::function<void(JobOutcome)> 
                 job->sha256 = sha;
                 job->shaReady = true;
                 if (job->phase == Job::Phase::Storing && job->storedBytes == job->size && job->inflight == 0)
-                    self->proposeManifest(job, 0);
+                    self->proposeManifest(job);
             },
             Qt::QueuedConnection);
     });
@@ -263,71 +263,75 @@ void JobCoordinator::sendChunks(const std::shared_ptr<Job>& job) {
         const std::uint64_t off = job->nextOffset;
         job->nextOffset = std::min<std::uint64_t>(job->size, off + std::uint64_t(chunkBytes));
         ++job->inflight;
-        proposeChunk(job, off, 0);
+        proposeChunk(job, off);
     }
     if (job->phase == Job::Phase::Storing && job->storedBytes == job->size && job->inflight == 0 &&
         job->shaReady)
-        proposeManifest(job, 0);
+        proposeManifest(job);
 }
 
-void JobCoordinator::proposeChunk(const std::shared_ptr<Job>& job, std::uint64_t offset, int attempt) {
+void JobCoordinator::proposeWithRetry(const std::shared_ptr<Job>& job, QByteArray command,
+                                      std::function<void(const ProposeOutcome&)> committed,
+                                      std::function<void(const ProposeOutcome&)> gaveUp, int attempt) {
+    QPointer<JobCoordinator> self(this);
+    const Job::Phase phase = job->phase;
+    host_.proposeCommand(command, [=](ProposeOutcome o) {
+        if (!self || job->phase != phase) return;  // failed or moved on meanwhile
+        if (o.ok()) return committed(o);
+        if (attempt + 1 >= kProposeAttempts) return gaveUp(o);
+        QTimer::singleShot(kRetryMs, self, [=] {
+            if (self && job->phase == phase)
+                self->proposeWithRetry(job, command, committed, gaveUp, attempt + 1);
+        });
+    });
+}
+
+void JobCoordinator::proposeChunk(const std::shared_ptr<Job>& job, std::uint64_t offset) {
     const std::uint64_t len = std::min<std::uint64_t>(std::uint64_t(chunkBytes), job->size - offset);
     FileChunk chunk{
         job->fileId, offset,
         QByteArray(job->upload.data.constData() + job->upload.offset + qsizetype(offset), qsizetype(len))};
     QPointer<JobCoordinator> self(this);
-    host_.proposeCommand(encodeCommand(chunk), [self, job, offset, len, attempt](ProposeOutcome o) {
-        if (!self || job->phase != Job::Phase::Storing) return;
-        if (!o.ok()) {
-            if (attempt < 20) {  // about 10 s: rides out an election
-                QTimer::singleShot(500, self, [self, job, offset, attempt] {
-                    if (self && job->phase == Job::Phase::Storing)
-                        self->proposeChunk(job, offset, attempt + 1);
-                });
-                return;
-            }
+    proposeWithRetry(
+        job, encodeCommand(chunk),
+        [self, job, len](const ProposeOutcome&) {
+            --job->inflight;
+            job->storedBytes += len;
+            self->sendChunks(job);
+        },
+        [self, job](const ProposeOutcome& o) {
             self->fail(job, JobOutcome::Kind::Unavailable, QStringLiteral("store_failed"),
                        QStringLiteral("could not store the file in the replicated log: %1").arg(o.error));
-            return;
-        }
-        --job->inflight;
-        job->storedBytes += len;
-        self->sendChunks(job);
-    });
+        });
 }
 
-void JobCoordinator::proposeManifest(const std::shared_ptr<Job>& job, int attempt) {
-    if (job->manifestProposed && attempt == 0) return;
+void JobCoordinator::proposeManifest(const std::shared_ptr<Job>& job) {
+    if (job->manifestProposed) return;
     job->manifestProposed = true;
     FileManifest m{job->fileId, job->name, job->size,
                    job->sha256, job->id,   nodeIdString(host_.selfId()).toLatin1()};
     QPointer<JobCoordinator> self(this);
-    host_.proposeCommand(encodeCommand(m), [self, job, attempt](ProposeOutcome o) {
-        if (!self || job->phase != Job::Phase::Storing) return;
-        if (!o.ok()) {
-            if (attempt < 20) {
-                QTimer::singleShot(500, self, [self, job, attempt] {
-                    if (self && job->phase == Job::Phase::Storing) self->proposeManifest(job, attempt + 1);
-                });
-                return;
-            }
+    proposeWithRetry(
+        job, encodeCommand(m),
+        [self, job](const ProposeOutcome& o) {
+            job->manifestIndex = o.index;
+            job->term = o.term;
+            self->host_.whenApplied(o.index, 15000, [self, job](bool applied) {
+                if (!self || job->phase != Job::Phase::Storing) return;
+                if (!applied || !self->host_.state().file(job->fileId)) {
+                    self->fail(
+                        job, JobOutcome::Kind::Internal, QStringLiteral("store_failed"),
+                        QStringLiteral(
+                            "the file manifest was committed but the file is not complete in the log"));
+                    return;
+                }
+                self->startCounting(job);
+            });
+        },
+        [self, job](const ProposeOutcome& o) {
             self->fail(job, JobOutcome::Kind::Unavailable, QStringLiteral("store_failed"),
                        QStringLiteral("could not commit the file manifest: %1").arg(o.error));
-            return;
-        }
-        job->manifestIndex = o.index;
-        job->term = o.term;
-        self->host_.whenApplied(o.index, 15000, [self, job](bool applied) {
-            if (!self || job->phase != Job::Phase::Storing) return;
-            if (!applied || !self->host_.state().file(job->fileId)) {
-                self->fail(job, JobOutcome::Kind::Internal, QStringLiteral("store_failed"),
-                           QStringLiteral(
-                               "the file manifest was committed but the file is not complete in the log"));
-                return;
-            }
-            self->startCounting(job);
         });
-    });
 }
 
 void JobCoordinator::startCounting(const std::shared_ptr<Job>& job) {
@@ -454,27 +458,19 @@ void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
                        .arg(m.complete ? QString() : QStringLiteral(" (top %1 stored)").arg(m.kept))
                        .arg(job->timer.elapsed());
             JobResult jr{job->id, QJsonDocument(m.result).toJson(QJsonDocument::Compact), std::move(m.table)};
-            commitResult(job, encodeCommand(jr), m.result, 0);
+            commitResult(job, encodeCommand(jr), m.result);
         });
 }
 
-void JobCoordinator::commitResult(const std::shared_ptr<Job>& job, const QByteArray& command,
-                                  const QJsonObject& result, int attempt) {
+void JobCoordinator::commitResult(const std::shared_ptr<Job>& job, QByteArray command,
+                                  const QJsonObject& result) {
     QPointer<JobCoordinator> self(this);
-    host_.proposeCommand(command, [self, job, command, result, attempt](ProposeOutcome o) {
-        if (!self || job->phase != Job::Phase::Committing) return;
-        if (o.ok()) {
-            self->complete(job, result);
-        } else if (attempt < 20) {  // about 10 s: rides out an election
-            QTimer::singleShot(500, self, [self, job, command, result, attempt] {
-                if (self && job->phase == Job::Phase::Committing)
-                    self->commitResult(job, command, result, attempt + 1);
-            });
-        } else {
+    proposeWithRetry(
+        job, std::move(command), [self, job, result](const ProposeOutcome&) { self->complete(job, result); },
+        [self, job](const ProposeOutcome& o) {
             self->fail(job, JobOutcome::Kind::Unavailable, QStringLiteral("commit_failed"),
                        QStringLiteral("counted, but could not commit the result: %1").arg(o.error));
-        }
-    });
+        });
 }
 
 void JobCoordinator::fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind, const QString& code,

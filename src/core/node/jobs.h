@@ -137,13 +137,19 @@ class JobCoordinator : public QObject {
   private:
     struct Job;
     void sendChunks(const std::shared_ptr<Job>& job);
-    void proposeChunk(const std::shared_ptr<Job>& job, std::uint64_t offset, int attempt);
-    void proposeManifest(const std::shared_ptr<Job>& job, int attempt);
+    void proposeChunk(const std::shared_ptr<Job>& job, std::uint64_t offset);
+    void proposeManifest(const std::shared_ptr<Job>& job);
+    /// Proposes `command` through the leader while the job stays in the phase it is in now, retrying
+    /// every kRetryMs up to kProposeAttempts times (rides out an election); then `committed` or `gaveUp`.
+    void proposeWithRetry(const std::shared_ptr<Job>& job, QByteArray command,
+                          std::function<void(const ProposeOutcome&)> committed,
+                          std::function<void(const ProposeOutcome&)> gaveUp, int attempt = 0);
+    static constexpr int kProposeAttempts = 20;
+    static constexpr int kRetryMs = 500;
     void startCounting(const std::shared_ptr<Job>& job);
     void dispatchShard(const std::shared_ptr<Job>& job, std::size_t shardIdx);
     void finishCounting(const std::shared_ptr<Job>& job);
-    void commitResult(const std::shared_ptr<Job>& job, const QByteArray& command, const QJsonObject& result,
-                      int attempt);
+    void commitResult(const std::shared_ptr<Job>& job, QByteArray command, const QJsonObject& result);
     void fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind, const QString& code,
               const QString& message);
     void reassign(const std::shared_ptr<Job>& job, std::size_t idx, const QString& why);
