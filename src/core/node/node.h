@@ -139,6 +139,7 @@ class Node : public QObject, private JobHost {
     void sweepPending();
     qint64 nowMs() const { return clock_.elapsed(); }
     QString advertisedHost() const;
+    void logStartup() const;
 
     NodeOptions opt_;
     raft::NodeId id_ = raft::kNoNode;

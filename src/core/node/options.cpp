@@ -250,4 +250,14 @@ std::variant<NodeOptions, QString> parseOptions(const QStringList& args, const Q
     return o;
 }
 
+raft::Config NodeOptions::raftConfig(raft::NodeId id, std::uint64_t seed) const {
+    raft::Config rc;
+    rc.id = id;
+    rc.electionTicksMin = std::max(2, electionMinMs / tickMs);
+    rc.electionTicksMax = std::max(rc.electionTicksMin, electionMaxMs / tickMs);
+    rc.heartbeatTicks = std::max(1, heartbeatMs / tickMs);
+    rc.seed = seed;
+    return rc;
+}
+
 }  // namespace raftwc::node

@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "net/address.h"
+#include "raft/rawnode.h"
 
 class QProcessEnvironment;
 
@@ -46,6 +47,8 @@ struct NodeOptions {
     /// within the longest election timeout, and never less than 2.5 hello periods, since a follower hears
     /// the other followers only through their hellos.
     qint64 aliveMs() const { return std::max<qint64>(electionMaxMs, kHelloIntervalMs * 5 / 2); }
+    /// The consensus core's timing, in ticks of tickMs, from the (validated) options.
+    raft::Config raftConfig(raft::NodeId id, std::uint64_t seed) const;
 };
 
 /// Parses `args` (argv without the program name) with fallbacks from `env`. Returns the options or a

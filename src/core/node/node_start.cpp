@@ -1,0 +1,207 @@
+// Node wiring: opens the data directory, builds the consensus core, the transports, the HTTP front end
+// and the job parts, and connects them (the node's other files hold what each part does).
+#include <QHostAddress>
+#include <QNetworkInterface>
+#include <QRandomGenerator>
+
+#include "http/http_frontend.h"
+#include "net/multicast_channel.h"
+#include "net/rpc_transport.h"
+#include "node/api.h"
+#include "node/node.h"
+#include "storage/raft_log_store.h"
+
+namespace raftwc::node {
+
+QString Node::advertisedHost() const {
+    if (!opt_.advertise.isEmpty()) return opt_.advertise;
+    const QHostAddress bound(opt_.rpc.host);
+    if (!bound.isNull() && bound != QHostAddress::AnyIPv4 && bound != QHostAddress::Any)
+        return bound.toString();
+    QString ifname = channel_ ? channel_->interfaceName() : QString();
+    const QNetworkInterface iface = QNetworkInterface::interfaceFromName(ifname);
+    for (const QNetworkAddressEntry& e : iface.addressEntries())
+        if (e.ip().protocol() == QAbstractSocket::IPv4Protocol) return e.ip().toString();
+    return QStringLiteral("127.0.0.1");
+}
+
+bool Node::start(QString* error) {
+    auto fail = [error](const QString& m) {
+        if (error) *error = m;
+        return false;
+    };
+    // 1. The data directory: lock, hard state, log recovery.
+    storage::RaftLogStoreOptions so;
+    so.dir = opt_.dataDir.toStdString();
+    so.logger = [](storage::LogLevel level, std::string_view msg) {
+        const QString m = QString::fromUtf8(msg.data(), qsizetype(msg.size()));
+        if (level == storage::LogLevel::Error)
+            qCritical().noquote() << "storage:" << m;
+        else if (level == storage::LogLevel::Warning)
+            qWarning().noquote() << "storage:" << m;
+        else if (level == storage::LogLevel::Info)
+            qInfo().noquote() << "storage:" << m;
+        else
+            qDebug().noquote() << "storage:" << m;
+    };
+    auto opened = storage::RaftLogStore::open(so);
+    if (!opened.ok()) return fail(QString::fromStdString(opened.status().message()));
+    store_ = opened.take();
+
+    // 2. Identity: the node id is generated once and kept in the data dir.
+    id_ = store_->nodeId();
+    if (opt_.nodeId != 0 && id_ != 0 && opt_.nodeId != id_)
+        return fail(QStringLiteral("data directory %1 belongs to node %2, not %3")
+                        .arg(opt_.dataDir, nodeIdString(id_), nodeIdString(opt_.nodeId)));
+    if (id_ == 0) id_ = opt_.nodeId;
+    while (id_ == 0)
+        id_ = QRandomGenerator::system()->generate64();
+    peers_ = PeerBook(id_, opt_.aliveMs());
+    discovery_ = Discovery(id_, opt_.bootstrapExpect, opt_.discoveryMs);
+    clusterId_ = QString::fromStdString(store_->clusterId());
+    if (store_->nodeId() != id_) {
+        if (auto st = store_->setIdentity(store_->clusterId(), id_); !st.ok())
+            return fail(QString::fromStdString(st.message()));
+    }
+
+    // 3. The consensus core.
+    raft::Config rc = opt_.raftConfig(id_, QRandomGenerator::system()->generate64() | 1);
+    rc.checkInvariants = false;
+    rc.asyncStorageWrites = true;  // the event loop never waits for an fdatasync (log_writer.h)
+    rc.idToString = [](raft::NodeId id) { return nodeIdString(id).toStdString(); };
+    rc.logger = [](raft::LogLevel level, std::string_view msg) {
+        const QString m = QString::fromUtf8(msg.data(), qsizetype(msg.size()));
+        if (level == raft::LogLevel::Debug)
+            qDebug().noquote() << "raft:" << m;
+        else if (level == raft::LogLevel::Info)
+            qInfo().noquote() << "raft:" << m;
+        else
+            qWarning().noquote() << "raft:" << m;
+    };
+    try {
+        raft_ = std::make_unique<raft::RawNode>(rc, *store_);
+    } catch (const std::exception& e) {  // stored state the core refuses (docs/STORAGE.md, recovery rules)
+        return fail(QString::fromStdString(e.what()));
+    }
+    writer_ = std::make_unique<LogWriter>(
+        *store_,
+        [this](std::function<void()> f) {
+            QMetaObject::invokeMethod(this, std::move(f), Qt::QueuedConnection);
+        },
+        [this](WrittenReady w, const storage::Status& st) { onWritten(std::move(w), st); });
+    const bool hasData = store_->lastIndex() > 0;
+    discovery_.start(hasData, nowMs());
+
+    // 4. Transports. The same incarnation identifies this process on both.
+    net::AuthConfig auth;
+    auth.key = opt_.clusterKey;
+    auth.self = id_;
+    auth.incarnation = net::randomIncarnation();
+    net::MulticastConfig mc;
+    mc.group = QHostAddress(opt_.group.host);
+    mc.port = opt_.group.port;
+    mc.interfaceName = opt_.interfaceName;
+    mc.ttl = opt_.ttl;
+    for (const HostPort& p : opt_.peers)
+        mc.staticPeers.push_back(net::HostPort{p.host, p.port});
+    channel_ = new net::MulticastChannel(mc, auth, this);
+    QString err;
+    if (!channel_->open(&err)) return fail(QStringLiteral("discovery channel: %1").arg(err));
+
+    net::RpcConfig rpcc;
+    rpcc.listenAddress = QHostAddress(opt_.rpc.host);
+    rpcc.listenPort = opt_.rpc.port;
+    rpcc.seed = id_;
+    // A peer that was down must be reachable again within an election: reconnect attempts never wait
+    // longer than half the minimum election timeout (a refused connect on a LAN costs nothing).
+    rpcc.backoffMaxMs = std::max(20, opt_.electionMinMs / 2);
+    rpcc.backoffInitialMs = std::min(rpcc.backoffInitialMs, std::max(10, rpcc.backoffMaxMs / 4));
+    rpc_ = new net::RpcTransport(rpcc, auth, this);
+    if (!rpc_->listen(&err))
+        return fail(QStringLiteral("RPC listener on %1: %2").arg(opt_.rpc.toString(), err));
+
+    const QString host = advertisedHost();
+    rpcAddress_ = HostPort{host, rpc_->serverPort()}.toString();
+
+    // 5. HTTP.
+    api_ = std::make_unique<NodeApi>(*this);
+    http_ = new http::HttpFrontend(api_.get(), this);
+    http_->setMaxUpload(opt_.maxUpload);
+    if (!http_->listen(QHostAddress(opt_.http.host), opt_.http.port, &err))
+        return fail(QStringLiteral("HTTP listener on %1: %2").arg(opt_.http.toString(), err));
+    httpAddress_ = HostPort{host, http_->port()}.toString();
+
+    worker_ = new ShardWorker(*this, this);
+    coordinator_ = new JobCoordinator(*this, this);
+
+    connect(rpc_, &net::RpcTransport::raftMessageReceived, this, &Node::onRaftMessage);
+    connect(rpc_, &net::RpcTransport::appRequestReceived, this, &Node::onAppRequest);
+    connect(channel_, &net::MulticastChannel::probeReceived, this,
+            [this](const net::Probe& p, const net::FrameHeader& h, const QHostAddress&) { onProbe(p, h); });
+    connect(
+        channel_, &net::MulticastChannel::announceReceived, this,
+        [this](const net::Announce& a, const net::FrameHeader& h, const QHostAddress&) { onAnnounce(a, h); });
+    connect(channel_, &net::MulticastChannel::helloReceived, this,
+            [this](const net::Hello& hl, const net::FrameHeader& h, const QHostAddress&) { onHello(hl, h); });
+
+    // Addresses of members we already know from our own log.
+    for (const raft::Entry& e : store_->confEntries())
+        learnAddresses({e});
+
+    tickTimer_.setTimerType(Qt::PreciseTimer);
+    connect(&tickTimer_, &QTimer::timeout, this, &Node::onTick);
+    tickTimer_.start(opt_.tickMs);
+    connect(&announceTimer_, &QTimer::timeout, this, &Node::onAnnounceTimer);
+    announceTimer_.start(opt_.heartbeatMs);
+    connect(&discoveryTimer_, &QTimer::timeout, this, &Node::onDiscoveryTimer);
+    discoveryTimer_.start(250);
+    connect(&sweepTimer_, &QTimer::timeout, this, &Node::sweepPending);
+    sweepTimer_.start(500);
+
+    logStartup();
+    onDiscoveryTimer();
+    scheduleReady();
+    return true;
+}
+
+void Node::logStartup() const {
+    const raft::Status st = raft_->status();
+    qInfo().noquote() << QStringLiteral("raftwc node %1 starting").arg(nodeIdString(id_));
+    qInfo().noquote() << QStringLiteral("  data dir   %1 (%2 entries, term %3%4)")
+                             .arg(opt_.dataDir)
+                             .arg(store_->lastIndex())
+                             .arg(st.term)
+                             .arg(clusterId_.isEmpty() ? QString()
+                                                       : QStringLiteral(", cluster ") + clusterId_);
+    qInfo().noquote()
+        << QStringLiteral("  http       %1  (http://%2/)").arg(opt_.http.toString(), httpAddress_);
+    qInfo().noquote()
+        << QStringLiteral("  rpc        %1  (advertised %2)").arg(opt_.rpc.toString(), rpcAddress_);
+    if (channel_->staticPeersMode())
+        qInfo().noquote() << QStringLiteral("  discovery  static peers (%1), udp port %2")
+                                 .arg(opt_.peers.size())
+                                 .arg(opt_.group.port);
+    else
+        qInfo().noquote() << QStringLiteral("  discovery  multicast %1 on %2, ttl %3")
+                                 .arg(opt_.group.toString(), channel_->interfaceName())
+                                 .arg(opt_.ttl);
+    qInfo().noquote() << QStringLiteral("  elections  timeout %1-%2 ms, heartbeat %3 ms, tick %4 ms")
+                             .arg(opt_.electionMinMs)
+                             .arg(opt_.electionMaxMs)
+                             .arg(opt_.heartbeatMs)
+                             .arg(opt_.tickMs);
+    qInfo().noquote() << (opt_.clusterKey.isEmpty()
+                              ? QStringLiteral("  security   OPEN MODE: no cluster key; any host on the "
+                                               "network can join or forge traffic")
+                              : QStringLiteral("  security   cluster key loaded: every datagram and frame is "
+                                               "HMAC-SHA256 authenticated"));
+    if (discovery_.phase() == Discovery::Phase::Discovering)
+        qInfo().noquote() << QStringLiteral(
+                                 "no data yet: looking for a leader for %1 ms (bootstrap-expect %2)")
+                                 .arg(opt_.discoveryMs)
+                                 .arg(opt_.bootstrapExpect);
+    else
+        qInfo().noquote() << QStringLiteral("rejoining as the member this data dir belongs to");
+}
+
+}  // namespace raftwc::node
