@@ -49,75 +49,68 @@ def make_distinct(path, mb, distinct, seed=9):
     return i
 
 
-class HealthPoller:
-    """Polls GET /healthz on one port every `period` s; records each latency (a timeout counts as the
-    timeout) and whether it answered."""
+class Poller:
+    """A background thread that calls poll_once() until stopped."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.poll_once(self._stop)
+
+    def start(self):
+        self._t.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._t.join()
+        return self
+
+
+class HealthPoller(Poller):
+    """GET /healthz on one port every `period` s: each latency (a timeout counts as the timeout) and the
+    requests that got no answer."""
 
     def __init__(self, port, period=0.02):
+        super().__init__()
         self.port, self.period = port, period
         self.lat, self.failures = [], 0
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
+        self.pool = cl.HttpPool(timeout=HEALTH_TIMEOUT_S)
 
-    def _run(self):
-        pool = cl.HttpPool(timeout=HEALTH_TIMEOUT_S)
-        while not self._stop.is_set():
-            t0 = time.monotonic()
-            try:
-                status, _ = pool.request(self.port, "GET", "/healthz", timeout=HEALTH_TIMEOUT_S)
-                if status is None:
-                    self.failures += 1
-            except Exception:  # noqa: BLE001 - any failure to answer counts
-                self.failures += 1
-                pool.drop(self.port)
-            self.lat.append(time.monotonic() - t0)
-            rest = self.period - (time.monotonic() - t0)
-            if rest > 0:
-                self._stop.wait(rest)
-        pool.close()
-
-    def start(self):
-        self._t.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        self._t.join()
-        return self
+    def poll_once(self, stop):
+        t0 = time.monotonic()
+        status, _ = self.pool.request(self.port, "GET", "/healthz", timeout=HEALTH_TIMEOUT_S)
+        if status is None:
+            self.failures += 1
+        self.lat.append(time.monotonic() - t0)
+        rest = self.period - (time.monotonic() - t0)
+        if rest > 0:
+            stop.wait(rest)
 
 
-class MemberWatch:
-    """Polls /api/cluster on every node every 100 ms: the terms seen and every member any node showed as
-    not alive."""
+class MemberWatch(Poller):
+    """/api/cluster on every node every 100 ms: the terms seen, and every member any node showed as not
+    alive."""
 
     def __init__(self, c):
+        super().__init__()
         self.c = c
         self.terms, self.dead = set(), set()
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
+        self.pool = cl.HttpPool(timeout=2.0)
 
-    def _run(self):
-        pool = cl.HttpPool(timeout=2.0)
-        while not self._stop.is_set():
-            for i in self.c.running():
-                j = pool.get_json(self.c.port(i), "/api/cluster", timeout=2.0)
-                if not j:
-                    continue
-                self.terms.add(j.get("term"))
-                for m in j.get("members") or []:
-                    if not m.get("alive"):
-                        self.dead.add(m.get("id"))
-            self._stop.wait(0.1)
-        pool.close()
-
-    def start(self):
-        self._t.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        self._t.join()
-        return self
+    def poll_once(self, stop):
+        for i in self.c.running():
+            j = self.pool.get_json(self.c.port(i), "/api/cluster", timeout=2.0)
+            if not j:
+                continue
+            self.terms.add(j.get("term"))
+            for m in j.get("members") or []:
+                if not m.get("alive"):
+                    self.dead.add(m.get("id"))
+        stop.wait(0.1)
 
 
 def slow_disk_writer(directory, stop, block=1 << 20):

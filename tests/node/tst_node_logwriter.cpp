@@ -63,6 +63,25 @@ class GatedFileOps : public storage::FileOps {
     int syncs_ = 0;
 };
 
+std::unique_ptr<storage::RaftLogStore> openStore(const QTemporaryDir& dir,
+                                                 std::shared_ptr<GatedFileOps> ops) {
+    storage::RaftLogStoreOptions so;
+    so.dir = dir.path().toStdString();
+    so.fileOps = std::move(ops);
+    auto opened = storage::RaftLogStore::open(so);
+    return opened.ok() ? opened.take() : nullptr;
+}
+
+/// A writer whose completions run on this (the test's) thread, through the event loop.
+LogWriter makeWriter(storage::RaftLogStore& store, QObject& context, LogWriter::Done done) {
+    return LogWriter(
+        store,
+        [&context](std::function<void()> f) {
+            QMetaObject::invokeMethod(&context, std::move(f), Qt::QueuedConnection);
+        },
+        std::move(done));
+}
+
 raft::Entry entry(raft::Term t, raft::Index i, const char* data = "x") {
     return raft::Entry{t, i, raft::EntryType::Normal, data};
 }
@@ -116,31 +135,22 @@ void tst_NodeLogWriter::readysQueuedDuringAWriteShareTheNextSync() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     auto ops = std::make_shared<GatedFileOps>();
-    storage::RaftLogStoreOptions so;
-    so.dir = dir.path().toStdString();
-    so.fileOps = ops;
-    auto opened = storage::RaftLogStore::open(so);
-    QVERIFY(opened.ok());
-    std::unique_ptr<storage::RaftLogStore> store = opened.take();
+    std::unique_ptr<storage::RaftLogStore> store = openStore(dir, ops);
+    QVERIFY(store);
     const int syncsAtOpen = ops->syncs();
 
     QObject context;
     std::vector<std::uint64_t> tokens;  // in the order reported
     std::vector<raft::Index> ackedAt;   // store's last index when each waiting ack came back
     bool ok = true;
-    LogWriter writer(
-        *store,
-        [&](std::function<void()> f) {
-            QMetaObject::invokeMethod(&context, std::move(f), Qt::QueuedConnection);
-        },
-        [&](WrittenReady w, const storage::Status& st) {
-            ok = ok && st.ok();
-            tokens.push_back(w.persistToken);
-            for (const raft::Message& m : w.messagesAfterPersist) {
-                QVERIFY(store->lastIndex() >= m.index);  // never before the entries are durable
-                ackedAt.push_back(m.index);
-            }
-        });
+    LogWriter writer = makeWriter(*store, context, [&](WrittenReady w, const storage::Status& st) {
+        ok = ok && st.ok();
+        tokens.push_back(w.persistToken);
+        for (const raft::Message& m : w.messagesAfterPersist) {
+            QVERIFY(store->lastIndex() >= m.index);  // never before the entries are durable
+            ackedAt.push_back(m.index);
+        }
+    });
 
     ops->hold();  // the disk is slow: the first write is stuck in fdatasync
     writer.submit(ready({entry(1, 1), entry(1, 2)}, 1, {ack(2)}, raft::HardState{1, 1, 0}));
@@ -170,27 +180,18 @@ void tst_NodeLogWriter::aFailedWriteStopsEverythingAfterIt() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     auto ops = std::make_shared<GatedFileOps>();
-    storage::RaftLogStoreOptions so;
-    so.dir = dir.path().toStdString();
-    so.fileOps = ops;
-    auto opened = storage::RaftLogStore::open(so);
-    QVERIFY(opened.ok());
-    std::unique_ptr<storage::RaftLogStore> store = opened.take();
+    std::unique_ptr<storage::RaftLogStore> store = openStore(dir, ops);
+    QVERIFY(store);
 
     QObject context;
     int calls = 0;
     bool failed = false;
     std::size_t acks = 0;
-    LogWriter writer(
-        *store,
-        [&](std::function<void()> f) {
-            QMetaObject::invokeMethod(&context, std::move(f), Qt::QueuedConnection);
-        },
-        [&](WrittenReady w, const storage::Status& st) {
-            ++calls;
-            failed = failed || !st.ok();
-            if (st.ok()) acks += w.messagesAfterPersist.size();
-        });
+    LogWriter writer = makeWriter(*store, context, [&](WrittenReady w, const storage::Status& st) {
+        ++calls;
+        failed = failed || !st.ok();
+        if (st.ok()) acks += w.messagesAfterPersist.size();
+    });
     ops->hold();
     ops->failFromNowOn();
     writer.submit(ready({entry(1, 1)}, 1, {ack(1)}));

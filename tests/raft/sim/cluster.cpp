@@ -409,35 +409,42 @@ Micros Cluster::diskLatency() {
     return rng_.range(d.latencyMin, d.latencyMax);
 }
 
+void Cluster::schedulePersistDone(Node& n, Micros latency) {
+    Event ev;
+    ev.at = now_ + latency;
+    ev.kind = EvKind::PersistDone;
+    ev.node = n.id;
+    ev.incarnation = n.incarnation;
+    schedule(std::move(ev));
+}
+
 void Cluster::process(Node& n) {
+    // The next Ready, checked; nullopt when there is none or the run failed.
+    auto take = [&]() -> std::optional<Ready> {
+        try {
+            if (!n.raw->hasReady()) return std::nullopt;
+            Ready rd = n.raw->ready();
+            onReady(n, rd);
+            if (violation_) return std::nullopt;
+            return rd;
+        } catch (const std::exception& e) {
+            fail(fmt("n%" PRIu64 ": ready() threw: %s", n.id, e.what()));
+            return std::nullopt;
+        }
+    };
     if (options_.asyncWrites) {
         while (!violation_ && n.state == Node::State::Up) {
-            Ready rd;
-            try {
-                if (!n.raw->hasReady()) break;
-                rd = n.raw->ready();
-            } catch (const std::exception& e) {
-                fail(fmt("n%" PRIu64 ": ready() threw: %s", n.id, e.what()));
-                return;
-            }
-            onReady(n, rd);
-            if (violation_) return;
-            handOff(n, rd);
+            std::optional<Ready> rd = take();
+            if (!rd) break;
+            handOff(n, *rd);
         }
         if (!violation_ && n.state == Node::State::Up) startWrites(n);
         return;
     }
     while (!violation_ && n.state == Node::State::Up && !n.busy) {
-        Ready rd;
-        try {
-            if (!n.raw->hasReady()) return;
-            rd = n.raw->ready();
-        } catch (const std::exception& e) {
-            fail(fmt("n%" PRIu64 ": ready() threw: %s", n.id, e.what()));
-            return;
-        }
-        onReady(n, rd);
-        if (violation_) return;
+        std::optional<Ready> next = take();
+        if (!next) return;
+        Ready& rd = *next;
         const bool needsSync = rd.mustSync || rd.hardState || !rd.entries.empty();
         const Micros lat = needsSync ? diskLatency() : 0;
         if (lat == 0) {
@@ -446,12 +453,7 @@ void Cluster::process(Node& n) {
         }
         n.busy = true;
         n.pending = std::move(rd);
-        Event ev;
-        ev.at = now_ + lat;
-        ev.kind = EvKind::PersistDone;
-        ev.node = n.id;
-        ev.incarnation = n.incarnation;
-        schedule(std::move(ev));
+        schedulePersistDone(n, lat);
         if (options_.trace) traceLine(fmt("n%" PRIu64 " persisting for %.1f ms", n.id, lat / 1000.0));
     }
 }
@@ -713,17 +715,21 @@ void Cluster::onReady(Node& n, const Ready& rd) {
     }
 }
 
-void Cluster::handOff(Node& n, Ready& rd) {
+bool Cluster::sendApplyAdvance(Node& n, Ready& rd) {
     send(n, rd.messages);
     apply(n, rd.committedEntries);
-    if (violation_) return;
+    if (violation_) return false;
     try {
         n.raw->advance();
     } catch (const std::exception& e) {
         fail(fmt("n%" PRIu64 ": advance() threw: %s", n.id, e.what()));
-        return;
+        return false;
     }
-    if (rd.needsPersist()) n.queued.push_back(std::move(rd));
+    return true;
+}
+
+void Cluster::handOff(Node& n, Ready& rd) {
+    if (sendApplyAdvance(n, rd) && rd.needsPersist()) n.queued.push_back(std::move(rd));
 }
 
 void Cluster::startWrites(Node& n) {
@@ -739,12 +745,7 @@ void Cluster::startWrites(Node& n) {
             finishWrites(n);
             continue;
         }
-        Event ev;
-        ev.at = now_ + lat;
-        ev.kind = EvKind::PersistDone;
-        ev.node = n.id;
-        ev.incarnation = n.incarnation;
-        schedule(std::move(ev));
+        schedulePersistDone(n, lat);
         if (options_.trace)
             traceLine(fmt("n%" PRIu64 " persisting %zu Ready(s) with one sync for %.1f ms", n.id,
                           n.writing.size(), lat / 1000.0));
@@ -797,15 +798,7 @@ bool Cluster::persistReady(Node& n, const Ready& rd) {
 }
 
 void Cluster::finishReady(Node& n, Ready& rd) {
-    if (!persistReady(n, rd)) return;
-    send(n, rd.messages);
-    apply(n, rd.committedEntries);
-    if (violation_) return;
-    try {
-        n.raw->advance();
-    } catch (const std::exception& e) {
-        fail(fmt("n%" PRIu64 ": advance() threw: %s", n.id, e.what()));
-    }
+    if (persistReady(n, rd)) sendApplyAdvance(n, rd);
 }
 
 void Cluster::send(Node& n, std::vector<Message>& msgs) {

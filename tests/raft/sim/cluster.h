@@ -224,6 +224,9 @@ class Cluster {
     void process(Node& n);
     void onReady(Node& n, const raft::Ready& rd);
     void finishReady(Node& n, raft::Ready& rd);
+    void schedulePersistDone(Node& n, Micros latency);
+    /// Sends a Ready's messages, applies its committed entries, advances; false if the run failed.
+    bool sendApplyAdvance(Node& n, raft::Ready& rd);
     /// Writes one Ready to the node's disk (and its synced mirror); false on a failure (reported).
     bool persistReady(Node& n, const raft::Ready& rd);
     /// Async writes: hands a Ready off (send, apply, advance) and queues its write.
