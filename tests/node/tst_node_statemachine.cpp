@@ -93,6 +93,7 @@ class tst_NodeStateMachine : public QObject {
     Q_OBJECT
   private slots:
     void chunksThenManifestStoreAFile();
+    void applyReportsWhatChanged();
     void interleavedFilesAndShuffledChunks();
     void duplicateChunksAreDeduplicated();
     void gapRejectsTheFile();
@@ -342,6 +343,30 @@ void tst_NodeStateMachine::jobResultWithBadJsonSkipped() {
     const QStringList notes = log.sm.takeNotes();
     QCOMPARE(notes.size(), 1);
     QVERIFY2(notes[0].contains(QLatin1String("bad JSON")), qPrintable(notes[0]));
+}
+
+void tst_NodeStateMachine::applyReportsWhatChanged() {
+    // apply() decodes each entry once and says what changed, for the node's side effects.
+    StateMachine sm;
+    const MemberAddress a{QStringLiteral("10.0.0.1:7000"), QStringLiteral("10.0.0.1:3000")};
+    Applied r = sm.apply(Entry{1, 1, EntryType::ConfChange,
+                               raftwc::raft::encodeConfChange(
+                                   {ConfChangeType::AddLearner, 2, encodeMemberAddress(a).toStdString()})});
+    QVERIFY(r.confChange && r.confChange->type == ConfChangeType::AddLearner && r.confChange->node == 2);
+    QVERIFY(r.address && r.address->first == 2 && r.address->second == a);
+    const MemberAddress b{QStringLiteral("10.0.0.2:7000"), QStringLiteral("10.0.0.2:3000")};
+    r = sm.apply(Entry{1, 2, EntryType::Normal, encodeCommand(MemberAddressUpdate{3, b}).toStdString()});
+    QVERIFY(!r.confChange && r.address && r.address->first == 3 && r.address->second == b);
+    const QByteArray content("one two three");
+    r = sm.apply(
+        Entry{1, 3, EntryType::Normal, encodeCommand(FileChunk{fileId('f'), 0, content}).toStdString()});
+    QVERIFY(!r.fileStored && !r.address && !r.confChange);
+    r = sm.apply(
+        Entry{1, 4, EntryType::Normal,
+              encodeCommand(manifestFor(fileId('f'), content, QByteArrayLiteral("job-a"))).toStdString()});
+    QVERIFY(r.fileStored && !r.jobResult);
+    r = sm.apply(Entry{1, 5, EntryType::NoOp, {}});
+    QVERIFY(!r.fileStored && !r.jobResult && !r.confChange && !r.address);
 }
 
 void tst_NodeStateMachine::membership() {

@@ -115,37 +115,31 @@ void Node::maybeRecordOwnAddress() {
 }
 
 void Node::apply(const raft::Entry& e) {
-    sm_.apply(e);
-    if (e.type == raft::EntryType::Normal && e.data.size() > 2 &&
-        std::uint8_t(e.data[1]) == std::uint8_t(CommandKind::MemberAddress)) {
-        if (auto cmd = decodeCommand(QByteArray::fromStdString(e.data)))
-            if (const auto* a = std::get_if<MemberAddressUpdate>(&*cmd))
-                setPeerAddress(a->node, a->address.rpc, a->address.http);
-    }
+    const Applied changed = sm_.apply(e);
     for (const QString& note : sm_.takeNotes())
         qWarning().noquote() << "state machine:" << note;
-    if (e.type == raft::EntryType::ConfChange) {
-        if (auto cc = raft::decodeConfChange(e.data)) {
-            const QString who = nodeIdString(cc->node);
-            switch (cc->type) {
-                case raft::ConfChangeType::AddLearner:
-                    qInfo().noquote() << "member joined (learner):" << who;
-                    break;
-                case raft::ConfChangeType::PromoteLearner:
-                case raft::ConfChangeType::AddVoter:
-                    qInfo().noquote() << "member is now a voter:" << who;
-                    break;
-                case raft::ConfChangeType::RemoveNode:
-                    qInfo().noquote() << "member left (removed):" << who;
-                    if (cc->node == id_) {
-                        discovery_.removed();
-                        qWarning().noquote() << "this node was removed from the cluster";
-                    } else if (rpc_) {
-                        rpc_->removePeer(cc->node);
-                        peers_.forget(cc->node);
-                    }
-                    break;
-            }
+    if (changed.address && changed.address->first != id_)
+        setPeerAddress(changed.address->first, changed.address->second.rpc, changed.address->second.http);
+    if (const auto& cc = changed.confChange) {
+        const QString who = nodeIdString(cc->node);
+        switch (cc->type) {
+            case raft::ConfChangeType::AddLearner:
+                qInfo().noquote() << "member joined (learner):" << who;
+                break;
+            case raft::ConfChangeType::PromoteLearner:
+            case raft::ConfChangeType::AddVoter:
+                qInfo().noquote() << "member is now a voter:" << who;
+                break;
+            case raft::ConfChangeType::RemoveNode:
+                qInfo().noquote() << "member left (removed):" << who;
+                if (cc->node == id_) {
+                    discovery_.removed();
+                    qWarning().noquote() << "this node was removed from the cluster";
+                } else if (rpc_) {
+                    rpc_->removePeer(cc->node);
+                    peers_.forget(cc->node);
+                }
+                break;
         }
     }
     // Proposals waiting for this index (committed iff the entry has their term), then apply waiters.

@@ -5,7 +5,8 @@
 
 namespace raftwc::node {
 
-void StateMachine::apply(const raft::Entry& e) {
+Applied StateMachine::apply(const raft::Entry& e) {
+    Applied out;
     if (e.index != applied_ + 1 && applied_ != 0)
         notes_ << QStringLiteral("apply: entry %1 after %2 (gap)").arg(e.index).arg(applied_);
     applied_ = e.index;
@@ -14,13 +15,16 @@ void StateMachine::apply(const raft::Entry& e) {
             if (cc->type == raft::ConfChangeType::RemoveNode) {
                 addresses_.erase(cc->node);
             } else if (!cc->context.empty()) {
-                if (auto a = decodeMemberAddress(QByteArray::fromStdString(cc->context)))
+                if (auto a = decodeMemberAddress(QByteArray::fromStdString(cc->context))) {
                     addresses_[cc->node] = *a;
+                    out.address = std::make_pair(cc->node, *a);
+                }
             }
+            out.confChange = std::move(cc);
         }
-        return;
+        return out;
     }
-    if (e.type != raft::EntryType::Normal || e.data.empty()) return;
+    if (e.type != raft::EntryType::Normal || e.data.empty()) return out;
     const QByteArray payload = QByteArray::fromRawData(e.data.data(), qsizetype(e.data.size()));
     // File chunks are most of the log: read only their header (the bytes stay in the log on disk).
     if (e.data.size() >= kChunkHeaderBytes &&
@@ -28,14 +32,14 @@ void StateMachine::apply(const raft::Entry& e) {
         const auto h = decodeChunkHeader(payload);
         if (h && kChunkHeaderBytes + h->length == e.data.size()) {
             pendingChunks_[h->fileId].push_back({e.index, h->fileOffset, h->length});
-            return;
+            return out;
         }
     }
     QString why;
     const auto cmd = decodeCommand(payload, &why);
     if (!cmd) {
         notes_ << QStringLiteral("entry %1 skipped: %2").arg(e.index).arg(why);
-        return;
+        return out;
     }
     if (const auto* chunk = std::get_if<FileChunk>(&*cmd)) {
         auto& list = pendingChunks_[QByteArray(chunk->fileId.constData(), chunk->fileId.size())];
@@ -69,24 +73,28 @@ void StateMachine::apply(const raft::Entry& e) {
                           .arg(QString::fromLatin1(m->fileId.toHex()))
                           .arg(covered)
                           .arg(m->size);
-            return;
+            return out;
         }
         StoredFile f{m->fileId,      m->name, m->size, m->sha256,        m->jobId,
                      m->coordinator, e.index, e.term,  std::move(unique)};
         fileByJob_[m->jobId] = m->fileId;
         files_[m->fileId] = std::move(f);
+        out.fileStored = true;
     } else if (const auto* a = std::get_if<MemberAddressUpdate>(&*cmd)) {
         addresses_[a->node] = a->address;
+        out.address = std::make_pair(a->node, a->address);
     } else if (const auto* r = std::get_if<JobResult>(&*cmd)) {
         QJsonParseError err{};
         const QJsonDocument doc = QJsonDocument::fromJson(r->json, &err);
         if (!doc.isObject()) {
             notes_ << QStringLiteral("job result at %1: bad JSON (%2)").arg(e.index).arg(err.errorString());
-            return;
+            return out;
         }
         if (jobs_.find(r->jobId) == jobs_.end()) jobOrder_.push_back(r->jobId);
         jobs_[r->jobId] = StoredJob{r->jobId, doc.object(), r->freqTable, e.index};
+        out.jobResult = true;
     }
+    return out;
 }
 
 const StoredFile* StateMachine::file(const QByteArray& fileId) const {

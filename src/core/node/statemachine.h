@@ -7,6 +7,7 @@
 #include <QJsonObject>
 #include <QString>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "node/commands.h"
@@ -39,11 +40,20 @@ struct StoredJob {
     raft::Index index = 0;
 };
 
+/// What one applied entry changed, decoded once, for the node's side effects.
+struct Applied {
+    std::optional<raft::ConfChange> confChange;  ///< a membership change
+    /// A member's addresses recorded (from a ConfChange's context or a MemberAddressUpdate).
+    std::optional<std::pair<raft::NodeId, MemberAddress>> address;
+    bool fileStored = false;  ///< a manifest completed a file
+    bool jobResult = false;   ///< a job's result was recorded
+};
+
 class StateMachine {
   public:
     /// Applies one committed entry. Entries must come in log order without gaps; a malformed Normal
     /// payload is skipped with a note (it cannot come from an honest leader, but must not stop the node).
-    void apply(const raft::Entry& e);
+    Applied apply(const raft::Entry& e);
 
     raft::Index applied() const { return applied_; }
     const StoredFile* file(const QByteArray& fileId) const;
