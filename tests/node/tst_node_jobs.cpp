@@ -194,6 +194,7 @@ class tst_NodeJobs : public QObject {
     Q_OBJECT
   private slots:
     void cleanup() { QThreadPool::globalInstance()->waitForDone(); }
+    void phasesMoveOnlyByTheirTransitions();
     void resultIsExactForRandomFiles();
     void emptyFile();
     void noLeader();
@@ -213,6 +214,29 @@ class tst_NodeJobs : public QObject {
     void generatedJobIdAndDefaults();
     void workerReportsProgressAndErrors();
 };
+
+void tst_NodeJobs::phasesMoveOnlyByTheirTransitions() {
+    using P = JobPhase;
+    using E = JobEvent;
+    // The happy path, one step at a time.
+    QCOMPARE(jobTransition(P::Storing, E::Stored), std::optional(P::Counting));
+    QCOMPARE(jobTransition(P::Counting, E::Counted), std::optional(P::Committing));
+    QCOMPARE(jobTransition(P::Committing, E::Committed), std::optional(P::Done));
+    // Any unfinished phase can fail; a finished job never changes again.
+    for (P p : {P::Storing, P::Counting, P::Committing})
+        QCOMPARE(jobTransition(p, E::Failed), std::optional(P::Failed));
+    for (P p : {P::Done, P::Failed})
+        for (E e : {E::Stored, E::Counted, E::Committed, E::Failed})
+            QVERIFY(!jobTransition(p, e));
+    // Events out of order (late or stale answers) change nothing.
+    QVERIFY(!jobTransition(P::Storing, E::Counted));
+    QVERIFY(!jobTransition(P::Storing, E::Committed));
+    QVERIFY(!jobTransition(P::Counting, E::Stored));
+    QVERIFY(!jobTransition(P::Counting, E::Committed));
+    QVERIFY(!jobTransition(P::Committing, E::Stored));
+    QVERIFY(!jobTransition(P::Committing, E::Counted));
+    QCOMPARE(QLatin1String(jobPhaseName(P::Committing)), QLatin1String("committing"));
+}
 
 void tst_NodeJobs::resultIsExactForRandomFiles() {
     QRandomGenerator rng(20261129);

@@ -148,17 +148,48 @@ struct JobCoordinator::Job {
     std::vector<ShardState> shards;
     std::vector<std::optional<ShardCounts>> parts;
     std::vector<raft::NodeId> members;
-    enum class Phase { Storing, Counting, Committing, Done, Failed } phase = Phase::Storing;
+    using Phase = JobPhase;
+    Phase phase = Phase::Storing;
+    /// Moves the job by `e` if it applies to its phase (jobTransition); false if it does not.
+    bool on(JobEvent e) {
+        const std::optional<Phase> next = jobTransition(phase, e);
+        if (next) phase = *next;
+        return next.has_value();
+    }
     QJsonObject result;
     QString error;
 };
 
-namespace {
-const char* phaseName(int p) {
-    static const char* const names[] = {"storing", "counting", "committing", "done", "failed"};
-    return names[p];
+std::optional<JobPhase> jobTransition(JobPhase from, JobEvent event) {
+    using P = JobPhase;
+    switch (event) {
+        case JobEvent::Stored:
+            return from == P::Storing ? std::optional(P::Counting) : std::nullopt;
+        case JobEvent::Counted:
+            return from == P::Counting ? std::optional(P::Committing) : std::nullopt;
+        case JobEvent::Committed:
+            return from == P::Committing ? std::optional(P::Done) : std::nullopt;
+        case JobEvent::Failed:
+            return from == P::Done || from == P::Failed ? std::nullopt : std::optional(P::Failed);
+    }
+    return std::nullopt;
 }
-}  // namespace
+
+const char* jobPhaseName(JobPhase p) {
+    switch (p) {
+        case JobPhase::Storing:
+            return "storing";
+        case JobPhase::Counting:
+            return "counting";
+        case JobPhase::Committing:
+            return "committing";
+        case JobPhase::Done:
+            return "done";
+        case JobPhase::Failed:
+            return "failed";
+    }
+    return "unknown";
+}
 
 JobCoordinator::JobCoordinator(JobHost& host, QObject* parent) : QObject(parent), host_(host) {
     watchdog_ = new QTimer(this);
@@ -335,7 +366,7 @@ void JobCoordinator::proposeManifest(const std::shared_ptr<Job>& job) {
 }
 
 void JobCoordinator::startCounting(const std::shared_ptr<Job>& job) {
-    job->phase = Job::Phase::Counting;
+    if (!job->on(JobEvent::Stored)) return;
     qInfo().noquote() << QStringLiteral("job %1: stored %2 bytes of '%3' in the log (index %4) in %5 ms")
                              .arg(QString::fromLatin1(job->id))
                              .arg(job->size)
@@ -405,7 +436,7 @@ void JobCoordinator::onProgress(const ShardProgressNote& p) {
 }
 
 void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
-    job->phase = Job::Phase::Committing;
+    if (!job->on(JobEvent::Counted)) return;
     const StoredFile* stored = host_.state().file(job->fileId);
     if (!stored) {
         fail(job, JobOutcome::Kind::Internal, QStringLiteral("internal"),
@@ -475,8 +506,7 @@ void JobCoordinator::commitResult(const std::shared_ptr<Job>& job, QByteArray co
 
 void JobCoordinator::fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind, const QString& code,
                           const QString& message) {
-    if (job->phase == Job::Phase::Done || job->phase == Job::Phase::Failed) return;
-    job->phase = Job::Phase::Failed;
+    if (!job->on(JobEvent::Failed)) return;  // finished already
     job->error = message;
     job->upload = {};
     job->parts.clear();
@@ -491,7 +521,7 @@ void JobCoordinator::fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind
 }
 
 void JobCoordinator::complete(const std::shared_ptr<Job>& job, const QJsonObject& result) {
-    job->phase = Job::Phase::Done;
+    if (!job->on(JobEvent::Committed)) return;
     job->result = result;
     if (auto done = std::exchange(job->done, nullptr)) done(JobOutcome::done(result));
     finishedOrder_.push_back(job->id);
@@ -529,7 +559,7 @@ QJsonObject JobCoordinator::jobJson(const Job& job) const {
         {QStringLiteral("name"), job.name},
         {QStringLiteral("bytes"), qint64(job.size)},
         {QStringLiteral("storedBytes"), qint64(job.storedBytes)},
-        {QStringLiteral("state"), QLatin1String(phaseName(int(job.phase)))},
+        {QStringLiteral("state"), QLatin1String(jobPhaseName(job.phase))},
         {QStringLiteral("mode"), job.mode},
         {QStringLiteral("coordinator"), nodeIdString(host_.selfId())},
         {QStringLiteral("elapsedMs"), job.timer.elapsed()},

@@ -35,6 +35,19 @@ struct ProposeOutcome {
     bool ok() const { return code == Code::Committed; }
 };
 
+/// One job's phases and the only transitions between them, as values: the coordinator moves a job only
+/// through jobTransition (an event that does not apply to the phase, e.g. a late shard answer after a
+/// failure, changes nothing).
+enum class JobPhase { Storing, Counting, Committing, Done, Failed };
+enum class JobEvent {
+    Stored,     ///< every chunk and the manifest committed, the file applied here
+    Counted,    ///< every shard answered
+    Committed,  ///< the result committed
+    Failed,
+};
+std::optional<JobPhase> jobTransition(JobPhase from, JobEvent event);
+const char* jobPhaseName(JobPhase p);
+
 /// How a job ended, as a value: NodeApi alone maps it to HTTP (apiReply in api.h).
 struct JobOutcome {
     enum class Kind {
