@@ -107,6 +107,7 @@ class tst_NodeCommands : public QObject {
     void shardReplyDamageNeverChangesCounts();
     void shardProgressRoundTrip();
     void wordTableRoundTrip();
+    void longWordsAreShownBounded();
     void wordTableBudget();
     void wordTableRejectsDamage();
 };
@@ -486,6 +487,35 @@ std::vector<raftwc::wordcount::WordCount> randomSortedTable(QRandomGenerator& rn
     return raftwc::wordcount::sortedEntries(t);
 }
 }  // namespace
+
+void tst_NodeCommands::longWordsAreShownBounded() {
+    QCOMPARE(shownWord("short"), std::string("short"));
+    const std::string exact(kMaxShownWordBytes, 'a');
+    QCOMPARE(shownWord(exact), exact);
+    // 5 MiB of "ab": the first 256 bytes, then the length and a hash.
+    std::string big;
+    for (int i = 0; i < (5 << 19); ++i)
+        big += "ab";
+    const std::string s = shownWord(big);
+    QVERIFY(s.size() < kMaxShownWordBytes + 64);
+    QVERIFY(s.rfind(big.substr(0, kMaxShownWordBytes) + " \xE2\x80\xA6[5242880 bytes, sha256 ", 0) == 0);
+    QVERIFY(s.find(' ') != std::string::npos);  // never a word itself
+    // Two long words that share their first bytes stay distinct.
+    std::string other = big;
+    other.back() = 'z';
+    QVERIFY(shownWord(other) != s);
+    // The cut never splits a UTF-8 character: 'é' is 2 bytes, so 300 of them cut at 256 bytes exactly...
+    std::string accents;
+    for (int i = 0; i < 300; ++i)
+        accents += "\xC3\xA9";
+    QCOMPARE(shownWord(accents).substr(0, 256), accents.substr(0, 256));
+    // ...and with one ASCII byte in front, at 255.
+    const std::string shifted = "x" + accents;
+    const std::string shownShifted = shownWord(shifted);
+    QCOMPARE(shownShifted.substr(0, 256), shifted.substr(0, 255) + " ");
+    QVERIFY(QString::fromUtf8(shownShifted.data(), qsizetype(shownShifted.size())).toUtf8().toStdString() ==
+            shownShifted);  // valid UTF-8 throughout
+}
 
 void tst_NodeCommands::wordTableRoundTrip() {
     QRandomGenerator rng(15);

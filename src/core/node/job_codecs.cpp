@@ -1,5 +1,7 @@
 #include "node/job_codecs.h"
 
+#include <QCryptographicHash>
+
 #include "net/bytes.h"
 #include "wordcount/serialize.h"
 
@@ -122,6 +124,19 @@ std::optional<std::vector<wordcount::WordCount>> decodeWordTable(const QByteArra
     }
     if (!r.atEnd()) return std::nullopt;
     return out;
+}
+
+std::string shownWord(std::string_view word) {
+    if (word.size() <= kMaxShownWordBytes) return std::string(word);
+    std::size_t cut = kMaxShownWordBytes;
+    while (cut > 0 && (static_cast<unsigned char>(word[cut]) & 0xC0) == 0x80)  // inside a UTF-8 character
+        --cut;
+    const QByteArray hash = QCryptographicHash::hash(QByteArrayView(word.data(), qsizetype(word.size())),
+                                                     QCryptographicHash::Sha256)
+                                .toHex()
+                                .left(16);
+    return std::string(word.substr(0, cut)) + " \xE2\x80\xA6[" + std::to_string(word.size()) +
+           " bytes, sha256 " + hash.toStdString() + "]";
 }
 
 }  // namespace raftwc::node

@@ -7,6 +7,8 @@
 #include <QString>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "raft/types.h"
@@ -50,5 +52,13 @@ QByteArray encodeWordTable(const std::vector<wordcount::WordCount>& sorted, std:
                            std::size_t* kept, bool* complete);
 std::optional<std::vector<wordcount::WordCount>> decodeWordTable(const QByteArray& compressed);
 inline constexpr std::size_t kMaxStoredTableBytes = 2u << 20;
+
+/// Words longer than this are shown (in a result's top list and its stored table) by shownWord().
+inline constexpr std::size_t kMaxShownWordBytes = 256;
+/// A word as results show it: itself, or if longer than kMaxShownWordBytes its first bytes (cut on a UTF-8
+/// character boundary) followed by " …[N bytes, sha256 H]" (H: the first 16 hex digits of the SHA-256 of
+/// the whole word). A space never occurs inside a word, so the form cannot be mistaken for one; counts
+/// stay exact, and no result entry or table decoder limit can be exceeded by a long word (docs/API.md).
+std::string shownWord(std::string_view word);
 
 }  // namespace raftwc::node

@@ -467,8 +467,10 @@ void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
             parts.clear();
             total.bytes = size;
             m.result = resultJson(id, file, total, shards, self, term, elapsed, mode);
-            m.table = encodeWordTable(wordcount::sortedEntries(total.freq), kMaxStoredTableBytes, &m.kept,
-                                      &m.complete);
+            std::vector<wordcount::WordCount> sorted = wordcount::sortedEntries(total.freq);
+            for (wordcount::WordCount& wc : sorted)
+                if (wc.word.size() > kMaxShownWordBytes) wc.word = shownWord(wc.word);
+            m.table = encodeWordTable(sorted, kMaxStoredTableBytes, &m.kept, &m.complete);
             m.words = total.words;
             m.distinct = total.freq.size();
             m.result.insert(QStringLiteral("tableWords"), qint64(m.kept));
@@ -575,10 +577,12 @@ QJsonObject resultJson(const QByteArray& jobId, const StoredFile& file, const Sh
                        const std::vector<ShardState>& shards, raft::NodeId coordinator, raft::Term term,
                        qint64 elapsedMs, const QString& mode) {
     QJsonArray top;
-    for (const auto& wc : wordcount::topWords(total.freq, 20))
-        top.append(QJsonObject{
-            {QStringLiteral("word"), QString::fromUtf8(wc.word.data(), qsizetype(wc.word.size()))},
-            {QStringLiteral("count"), qint64(wc.count)}});
+    for (const auto& wc : wordcount::topWords(total.freq, 20)) {
+        const std::string shown = shownWord(wc.word);
+        top.append(
+            QJsonObject{{QStringLiteral("word"), QString::fromUtf8(shown.data(), qsizetype(shown.size()))},
+                        {QStringLiteral("count"), qint64(wc.count)}});
+    }
     QJsonArray sh;
     for (const ShardState& s : shards)
         sh.append(QJsonObject{{QStringLiteral("node"), nodeIdString(s.node)},
