@@ -207,6 +207,7 @@ class tst_NodeJobs : public QObject {
     void everyShardFailing_data();
     void everyShardFailing();
     void duplicateJobId();
+    void failedJobRunsAgainWithTheSameId();
     void progressWhileRunning();
     void rawModeTableSumsToWords();
     void concurrentJobs();
@@ -493,18 +494,43 @@ void tst_NodeJobs::duplicateJobId() {
     fx.host.releaseHeld();
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);
     QVERIFY(fx.reply->ok());
-    // Finished and committed: still a duplicate, also for a fresh coordinator on the same state (another
-    // node).
+    // Finished and committed: the same id answers the committed result again at once (idempotent), also
+    // on a fresh coordinator over the same state (another node); nothing runs again.
     std::optional<JobOutcome> third;
     fx.coordinator.count(makeUpload(content, {}, QStringLiteral("same-id-0001")),
                          [&](JobOutcome o) { third = std::move(o); });
-    QVERIFY(third && third->kind == JobOutcome::Kind::Duplicate);
+    QVERIFY(third && third->ok());
+    QCOMPARE(third->result, fx.reply->result);
     JobCoordinator other(fx.host);
     std::optional<JobOutcome> fourth;
     other.count(makeUpload(content, {}, QStringLiteral("same-id-0001")),
                 [&](JobOutcome o) { fourth = std::move(o); });
-    QVERIFY(fourth && fourth->kind == JobOutcome::Kind::Duplicate);
+    QVERIFY(fourth && fourth->ok());
+    QCOMPARE(fourth->result, fx.reply->result);
     QCOMPARE(fx.coordinator.jobsStarted(), 1u);
+    QCOMPARE(other.jobsStarted(), 0u);
+}
+
+void tst_NodeJobs::failedJobRunsAgainWithTheSameId() {
+    // Issue 10: a failure that told the client to retry must not turn the retry into 409 duplicate_job.
+    QRandomGenerator rng(34);
+    const QByteArray content = randomText(rng, 64 * 1024);
+    Fixture fx(2);
+    for (raftwc::raft::NodeId id : {1, 2})
+        fx.host.setBehaviour(id, Behaviour::ErrorNow);
+    fx.start(makeUpload(content, {}, QStringLiteral("retry-me-0001")));
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 15000);
+    QVERIFY(fx.reply->kind == JobOutcome::Kind::Unavailable);
+    for (raftwc::raft::NodeId id : {1, 2})
+        fx.host.setBehaviour(id, Behaviour::Live);
+    fx.reply.reset();
+    fx.start(makeUpload(content, {}, QStringLiteral("retry-me-0001")));
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 15000);
+    QVERIFY2(fx.reply->ok(), qPrintable(fx.reply->message));
+    QCOMPARE(checkResult(fx.reply->result, content, FreqMode::Normalized, 2), QString());
+    QCOMPARE(fx.coordinator.jobsStarted(), 2u);
+    QCOMPARE(fx.coordinator.progress("retry-me-0001")->value(QStringLiteral("state")).toString(),
+             QStringLiteral("done"));
 }
 
 void tst_NodeJobs::progressWhileRunning() {

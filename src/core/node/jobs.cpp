@@ -240,6 +240,25 @@ std::size_t JobCoordinator::running() const {
 }
 
 void JobCoordinator::count(http::Upload upload, std::function<void(JobOutcome)> done) {
+    // A job id is idempotent: a committed job answers its result again; a failed one runs again; a
+    // running one is refused (two bodies must not race under one id).
+    const QByteArray requestedId = upload.jobId.toLatin1();
+    if (!requestedId.isEmpty()) {
+        if (const StoredJob* committed = host_.state().job(requestedId)) {
+            done(JobOutcome::done(committed->result));
+            return;
+        }
+        if (auto it = jobs_.find(requestedId); it != jobs_.end()) {
+            if (it->second->phase != Job::Phase::Failed) {
+                done(JobOutcome::failed(JobOutcome::Kind::Duplicate, QStringLiteral("duplicate_job"),
+                                        QStringLiteral("a job with this id is running; poll GET /api/jobs/%1")
+                                            .arg(QString::fromLatin1(requestedId))));
+                return;
+            }
+            jobs_.erase(it);  // failed: run it again
+            std::erase(finishedOrder_, requestedId);
+        }
+    }
     if (!host_.leaderKnown()) {
         done(JobOutcome::failed(
             JobOutcome::Kind::Unavailable, QStringLiteral("no_leader"),
@@ -248,13 +267,8 @@ void JobCoordinator::count(http::Upload upload, std::function<void(JobOutcome)> 
         return;
     }
     auto job = std::make_shared<Job>();
-    job->id = upload.jobId.isEmpty() ? QUuid::createUuid().toString(QUuid::WithoutBraces).toLatin1()
-                                     : upload.jobId.toLatin1();
-    if (jobs_.count(job->id) || host_.state().job(job->id)) {
-        done(JobOutcome::failed(JobOutcome::Kind::Duplicate, QStringLiteral("duplicate_job"),
-                                QStringLiteral("a job with this id exists already")));
-        return;
-    }
+    job->id =
+        requestedId.isEmpty() ? QUuid::createUuid().toString(QUuid::WithoutBraces).toLatin1() : requestedId;
     job->name = upload.name.isEmpty() ? QStringLiteral("upload") : upload.name;
     job->mode = upload.mode == QLatin1String("raw") ? QStringLiteral("raw") : QStringLiteral("normalized");
     job->freqMode = job->mode == QLatin1String("raw") ? FreqMode::Raw : FreqMode::Normalized;
