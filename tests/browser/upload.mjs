@@ -62,7 +62,12 @@ try {
   page.setDefaultTimeout(opts.timeout);
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') console.error('console: ' + m.text()); });
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    console.error('console: ' + m.text());
+    // The page must work under its Content-Security-Policy: a blocked script, style or image is a failure.
+    if (/Content Security Policy/i.test(m.text())) pageErrors.push('CSP: ' + m.text());
+  });
 
   await page.goto(url, { waitUntil: 'load' });
   await page.waitForSelector('#cluster-badge.badge-ok, #cluster-badge.badge-warn, #cluster-badge.badge-bad');

@@ -130,6 +130,8 @@ class tst_HttpFrontend : public QObject {
     void wordsParameters();
     void rawUploadExactBytes();
     void nameFromQuery();
+    void crossOriginStateChangesRefused();
+    void securityHeaders();
     void multipartUploadExactBytes();
     void badMultipartAndJobId();
     void backendErrorHeadersPassThrough();
@@ -342,6 +344,68 @@ void tst_HttpFrontend::nameFromQuery() {
     c.send(post("/api/count", "x y"));
     QVERIFY(c.next(&r));
     QCOMPARE(m_backend->uploads[1].name, QStringLiteral("upload"));
+}
+
+void tst_HttpFrontend::crossOriginStateChangesRefused() {
+    // Issue 10: a page on another site could make a visitor's browser upload, or move leadership, with a
+    // "simple" text/plain POST (no CORS preflight). Refused; the page's own requests, and clients that are
+    // not browsers, are not.
+    Client c(m_port);
+    Response r;
+    struct Case {
+        QByteArray headers;
+        int status;
+    };
+    const Case cases[] = {
+        {"Origin: http://evil.example\r\nContent-Type: text/plain\r\n", 403},
+        {"Origin: http://t:8080\r\n", 403},  // another port is another origin
+        {"Origin: null\r\n", 403},           // sandboxed frames, file: pages
+        {"Sec-Fetch-Site: cross-site\r\n", 403},
+        {"Sec-Fetch-Site: same-site\r\n", 403},
+        {"Origin: http://t\r\nSec-Fetch-Site: same-origin\r\n", 200},  // the page itself
+        {"Origin: http://T:80\r\n", 200},
+        {"", 200},  // curl, scripts
+    };
+    int accepted = 0;
+    for (const Case& k : cases) {
+        c.send(post("/api/count", "x y", k.headers));
+        QVERIFY(c.next(&r));
+        QVERIFY2(r.status == k.status, k.headers.constData());
+        if (k.status == 403)
+            QCOMPARE(r.json().value(QStringLiteral("error")).toString(), QStringLiteral("cross_origin"));
+        if (k.status == 200) ++accepted;
+    }
+    QCOMPARE(m_backend->uploads.size(), accepted);
+    c.send(
+        "POST /api/leader/transfer HTTP/1.1\r\nHost: t\r\nOrigin: http://evil.example\r\nContent-Length: "
+        "0\r\n\r\n");
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 403);
+    c.send("DELETE /api/members/abc HTTP/1.1\r\nHost: t\r\nSec-Fetch-Site: cross-site\r\n\r\n");
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 403);
+    // Reads stay open to any page (the API is public on the cluster's network).
+    c.send("GET /api/cluster HTTP/1.1\r\nHost: t\r\nOrigin: http://evil.example\r\n\r\n");
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+}
+
+void tst_HttpFrontend::securityHeaders() {
+    Client c(m_port);
+    Response r;
+    for (const QByteArray& target : {QByteArray("/"), QByteArray("/api/cluster"), QByteArray("/nope")}) {
+        c.send(get(target));
+        QVERIFY(c.next(&r));
+        QCOMPARE(r.headers.value("x-content-type-options"), QByteArray("nosniff"));
+        QCOMPARE(r.headers.value("x-frame-options"), QByteArray("DENY"));
+        QVERIFY(r.headers.value("content-security-policy").contains("frame-ancestors 'none'"));
+        QVERIFY(r.headers.value("content-security-policy").contains("default-src 'self'"));
+    }
+    // Bidirectional controls cannot disguise a file name.
+    c.send(post("/api/count?name=invoice%E2%80%AEtxt.exe", "x y"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(m_backend->uploads.back().name, QStringLiteral("invoicetxt.exe"));
 }
 
 void tst_HttpFrontend::multipartUploadExactBytes() {

@@ -9,6 +9,7 @@
 #include <QJsonDocument>
 #include <QRegularExpression>
 #include <QTcpSocket>
+#include <QUrl>
 #include <QUrlQuery>
 
 #include <sys/socket.h>
@@ -238,7 +239,11 @@ bool wantsClose(const QHttpServerRequest& request) {
 }
 
 QString sanitizeName(QString name) {
-    name.remove(QRegularExpression(QStringLiteral("[\\x00-\\x1f\\x7f]")));
+    // Control characters, and bidirectional controls that would let a name show as another
+    // ("invoice\u202Etxt.exe"): removed.
+    name.remove(
+        QRegularExpression(QStringLiteral("[\\x00-\\x1f\\x7f\\x{061c}\\x{200e}\\x{200f}\\x{202a}-\\x{202e}"
+                                          "\\x{2066}-\\x{2069}]")));
     const qsizetype cut = std::max(name.lastIndexOf(QLatin1Char('/')), name.lastIndexOf(QLatin1Char('\\')));
     if (cut >= 0) name = name.mid(cut + 1);
     name = name.trimmed();
@@ -254,6 +259,25 @@ const QRegularExpression& jobIdPattern() {
 const QRegularExpression& pathIdPattern() {
     static const QRegularExpression re(QStringLiteral("^[A-Za-z0-9._-]{1,128}$"));
     return re;
+}
+
+/// A browser names the site of the page behind a request (Sec-Fetch-Site, Origin); a state-changing
+/// request caused by another site's page (cross-site request forgery, even a "simple" text/plain POST that
+/// needs no CORS preflight) is refused. Clients that are not browsers (curl, the CLI) send neither header.
+bool fromAnotherOrigin(const QHttpServerRequest& request) {
+    const QByteArray site = headerValue(request, "sec-fetch-site").trimmed().toLower();
+    if (!site.isEmpty() && site != "same-origin" && site != "none") return true;
+    const QByteArray origin = headerValue(request, "origin").trimmed();
+    if (origin.isEmpty()) return false;
+    const QUrl o(QString::fromLatin1(origin));
+    if (!o.isValid() || o.host().isEmpty()) return true;  // "null" (sandboxed, file:) or garbage
+    const QUrl h(QStringLiteral("http://") + QString::fromLatin1(headerValue(request, "host").trimmed()));
+    return h.host().compare(o.host(), Qt::CaseInsensitive) != 0 || h.port(80) != o.port(80);
+}
+
+ApiReply crossOriginRefused() {
+    return ApiReply::error(403, QStringLiteral("cross_origin"),
+                           QStringLiteral("state-changing requests from another site's page are refused"));
 }
 
 ApiReply methodNotAllowed(const char* allow) {
@@ -384,6 +408,11 @@ QByteArray HttpFrontend::serializeResponse(const ApiReply& reply, bool connectio
     }
     if (!haveCache) out += "Cache-Control: no-store\r\n";
     out += "X-Content-Type-Options: nosniff\r\n";
+    // The page loads only its own script, style and images, and no other site may frame it.
+    out +=
+        "Content-Security-Policy: default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'\r\n";
+    out += "X-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n";
     if (connectionClose) out += "Connection: close\r\n";
     out += "\r\n";
     out += reply.body;
@@ -452,6 +481,7 @@ void HttpFrontend::handleRequest(const QHttpServerRequest& request, QTcpSocket* 
 
     if (path == QLatin1String("/api/count")) {
         if (method != QHttpServerRequest::Method::Post) return answer(methodNotAllowed("POST"));
+        if (fromAnotherOrigin(request)) return answer(crossOriginRefused());
         return handleCount(request, socket, seq, close);
     }
     if (path == QLatin1String("/api/cluster"))
@@ -508,11 +538,13 @@ void HttpFrontend::handleRequest(const QHttpServerRequest& request, QTcpSocket* 
             return answer(ApiReply::error(404, QStringLiteral("not_found"),
                                           QStringLiteral("no such path: %1").arg(path)));
         if (method != QHttpServerRequest::Method::Delete) return answer(methodNotAllowed("DELETE"));
+        if (fromAnotherOrigin(request)) return answer(crossOriginRefused());
         m_backend->removeMember(id, authorization, later);
         return;
     }
     if (path == QLatin1String("/api/leader/transfer")) {
         if (method != QHttpServerRequest::Method::Post) return answer(methodNotAllowed("POST"));
+        if (fromAnotherOrigin(request)) return answer(crossOriginRefused());
         m_backend->transferLeadership(request.query().queryItemValue(QStringLiteral("to")), authorization,
                                       later);
         return;
