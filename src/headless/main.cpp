@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
     sa.sa_flags = SA_RESTART;
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGHUP, &sa, nullptr);  // logged and ignored: the node logs to stderr, nothing to reopen
     std::signal(SIGPIPE, SIG_IGN);
 
     raftwc::node::Node node(options);
@@ -89,6 +90,12 @@ int main(int argc, char** argv) {
     QObject::connect(&notifier, &QSocketNotifier::activated, &app, [&] {
         char c = 0;
         [[maybe_unused]] const ssize_t n = ::read(g_signalFds[0], &c, 1);
+        if (c == SIGHUP) {
+            qInfo(
+                "SIGHUP: ignored (the node logs to stderr; there is no log file to reopen and no "
+                "configuration to reload; restart the node to change options)");
+            return;
+        }
         if (stopping) {
             qWarning("second signal: exiting now");
             QCoreApplication::exit(1);

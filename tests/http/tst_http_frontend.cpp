@@ -218,6 +218,17 @@ void tst_HttpFrontend::apiRoutes() {
     c.send(get("/healthz"));
     QVERIFY(c.next(&r));
     QCOMPARE(r.json().value(QStringLiteral("status")).toString(), QStringLiteral("ok"));
+    c.send(get("/readyz"));  // the backend's readiness (here: its health)
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(r.json().value(QStringLiteral("status")).toString(), QStringLiteral("ok"));
+    c.send(get("/livez"));  // answered by the front end: the process serves
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(r.json().value(QStringLiteral("status")).toString(), QStringLiteral("alive"));
+    c.send(post("/livez", ""));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 405);
     m_fe->setMaxUpload(12345);
     c.send(get("/api/limits"));
     QVERIFY(c.next(&r));

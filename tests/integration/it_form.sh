@@ -37,4 +37,14 @@ for i in $(seq 1 "$N"); do
   done
 done
 [ "$(api 1 /healthz | jq -r .status)" = ok ] || fail "healthz not ok"
+for i in $(seq 1 "$N"); do
+  wait_until 10 "node $i ready" api "$i" /readyz
+  [ "$(api "$i" /readyz | jq -r .status)" = ready ] || fail "node $i not ready"
+  [ "$(api "$i" /livez | jq -r .status)" = alive ] || fail "node $i not alive"
+done
+# SIGHUP is logged and ignored: the node keeps serving and keeps its place in the cluster.
+kill -HUP "${PID[1]}"
+wait_until 5 "node 1 logs the ignored SIGHUP" grep -q "SIGHUP: ignored" "$T/n1.log"
+kill -0 "${PID[1]}" || fail "node 1 exited on SIGHUP"
+[ "$(api 1 /readyz | jq -r .status)" = ready ] || fail "node 1 not ready after SIGHUP"
 echo "PASS it_form $N"

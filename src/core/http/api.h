@@ -52,8 +52,11 @@ class ApiBackend {
     virtual void count(Upload upload, std::function<void(ApiReply)> done) = 0;
     /// GET /api/cluster
     virtual ApiReply cluster() = 0;
-    /// GET /healthz
+    /// GET /healthz: the node knows a live leader (200) or not (503).
     virtual ApiReply health() = 0;
+    /// GET /readyz: ready to serve (a member, leader known, caught up with the commit index); default
+    /// health().
+    virtual ApiReply ready() { return health(); }
     /// GET /metrics: Prometheus text exposition (version 0.0.4); the front end appends its own lines.
     virtual QByteArray metrics() = 0;
     /// GET /api/jobs

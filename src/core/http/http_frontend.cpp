@@ -488,6 +488,12 @@ void HttpFrontend::handleRequest(const QHttpServerRequest& request, QTcpSocket* 
         return answer(isGet ? m_backend->cluster() : methodNotAllowed("GET"));
     if (path == QLatin1String("/healthz"))
         return answer(isGet ? m_backend->health() : methodNotAllowed("GET"));
+    if (path == QLatin1String("/readyz")) return answer(isGet ? m_backend->ready() : methodNotAllowed("GET"));
+    if (path == QLatin1String("/livez"))  // the process serves HTTP: a liveness probe never restarts a
+                                          // node for being in a degraded cluster
+        return answer(
+            isGet ? ApiReply::json(200, QJsonObject{{QStringLiteral("status"), QStringLiteral("alive")}})
+                  : methodNotAllowed("GET"));
     if (path == QLatin1String("/metrics")) {
         if (!isGet) return answer(methodNotAllowed("GET"));
         QByteArray text = m_backend->metrics();

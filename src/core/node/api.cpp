@@ -126,6 +126,29 @@ http::ApiReply NodeApi::health() {
     return r;
 }
 
+http::ApiReply NodeApi::ready() {
+    const NodeStatus s = node_.status();
+    QStringList why;
+    if (s.phase != QLatin1String("member")) why << QStringLiteral("phase %1").arg(s.phase);
+    if (!node_.hasLeader()) why << QStringLiteral("no leader known");
+    if (s.applied < s.commit)
+        why << QStringLiteral("applied %1 of %2 committed entries").arg(s.applied).arg(s.commit);
+    QJsonObject o{{QStringLiteral("id"), nodeIdString(s.id)},
+                  {QStringLiteral("phase"), s.phase},
+                  {QStringLiteral("term"), qint64(s.term)},
+                  {QStringLiteral("commitIndex"), qint64(s.commit)},
+                  {QStringLiteral("appliedIndex"), qint64(s.applied)}};
+    if (why.isEmpty()) {
+        o.insert(QStringLiteral("status"), QStringLiteral("ready"));
+        return http::ApiReply::json(200, o);
+    }
+    o.insert(QStringLiteral("status"), QStringLiteral("not_ready"));
+    o.insert(QStringLiteral("reasons"), QJsonArray::fromStringList(why));
+    auto r = http::ApiReply::json(503, o);
+    r.headers.append({QByteArrayLiteral("Retry-After"), QByteArrayLiteral("2")});
+    return r;
+}
+
 QByteArray NodeApi::metrics() {
     return node_.metricsText();
 }

@@ -25,6 +25,7 @@ class NodeApi final : public http::ApiBackend {
     void count(http::Upload upload, std::function<void(http::ApiReply)> done) override;
     http::ApiReply cluster() override;
     http::ApiReply health() override;
+    http::ApiReply ready() override;
     QByteArray metrics() override;
     http::ApiReply jobs() override;
     http::ApiReply job(const QString& id) override;
