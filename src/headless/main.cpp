@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
     }
     const raftwc::node::NodeOptions options = std::get<raftwc::node::NodeOptions>(parsed);
     g_verbose = options.verbose;
+    for (const QString& w : options.warnings)
+        qWarning().noquote() << "raftwc:" << w;
 
     // SIGTERM/SIGINT → graceful shutdown from the event loop (self-pipe).
     if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalFds) != 0) {

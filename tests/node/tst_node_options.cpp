@@ -50,6 +50,7 @@ class tst_NodeOptions : public QObject {
     void environmentFallback();
     void commandLineWinsOverEnvironment();
     void verboseFromEnvironment();
+    void environmentErrorsNameTheVariable();
     void badValues_data();
     void badValues();
     void heartbeatVersusElectionTimeout_data();
@@ -301,6 +302,29 @@ void tst_NodeOptions::commandLineWinsOverEnvironment() {
     QCOMPARE(o.discoveryMs, 77);
     // A valid command-line value even replaces an invalid environment value.
     QCOMPARE(parseOk({QStringLiteral("--ttl=2")}, {QStringLiteral("RAFTWC_TTL=banana")}).ttl, 2);
+}
+
+void tst_NodeOptions::environmentErrorsNameTheVariable() {
+    // A bad value from the environment names the variable it came from.
+    auto r = parseOptions({}, envOf({QStringLiteral("RAFTWC_HEARTBEAT=soon")}));
+    QVERIFY(std::holds_alternative<QString>(r));
+    QVERIFY2(std::get<QString>(r).contains(QLatin1String("RAFTWC_HEARTBEAT")),
+             qPrintable(std::get<QString>(r)));
+    // The same value on the command line is the command line's error.
+    r = parseOptions({QStringLiteral("--heartbeat"), QStringLiteral("soon")},
+                     envOf({QStringLiteral("RAFTWC_HEARTBEAT=100")}));
+    QVERIFY(std::holds_alternative<QString>(r));
+    QVERIFY(!std::get<QString>(r).contains(QLatin1String("RAFTWC_HEARTBEAT")));
+    // A misspelt variable is not silently ignored: a warning, with the likely intended name.
+    r = parseOptions({}, envOf({QStringLiteral("RAFTWC_CLUSTERKEY=0123456789abcdef0123"),
+                                QStringLiteral("RAFTWC_DATA_DIR=/tmp/x")}));
+    QVERIFY(std::holds_alternative<NodeOptions>(r));
+    const NodeOptions o = std::get<NodeOptions>(r);
+    QVERIFY(o.clusterKey.isEmpty());
+    QCOMPARE(o.warnings.size(), 1);
+    QVERIFY2(o.warnings[0].contains(QLatin1String("RAFTWC_CLUSTERKEY")) &&
+                 o.warnings[0].contains(QLatin1String("did you mean RAFTWC_CLUSTER_KEY")),
+             qPrintable(o.warnings[0]));
 }
 
 void tst_NodeOptions::verboseFromEnvironment() {

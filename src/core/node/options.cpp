@@ -200,10 +200,26 @@ QString helpText() {
 
 std::variant<NodeOptions, QString> parseOptions(const QStringList& args, const QProcessEnvironment& env) {
     NodeOptions o;
-    std::map<QString, QString> given;  // name → value, command line over environment
+    std::map<QString, QString> given;    // name → value, command line over environment
+    std::map<QString, QString> fromEnv;  // name → the variable it came from (if not overridden)
+    QStringList known{QStringLiteral("RAFTWC_CLUSTER_KEY")};
     for (const Spec& s : specs()) {
         const QString e = envName(s.name);
-        if (env.contains(e)) given[QString::fromLatin1(s.name)] = env.value(e);
+        known << e;
+        if (env.contains(e)) {
+            given[QString::fromLatin1(s.name)] = env.value(e);
+            fromEnv[QString::fromLatin1(s.name)] = e;
+        }
+    }
+    // A misspelt variable (RAFTWC_CLUSTERKEY) must not go unnoticed: the node would run without it.
+    for (const QString& k : env.keys()) {
+        if (!k.startsWith(QLatin1String("RAFTWC_")) || known.contains(k)) continue;
+        QString hint;
+        const QString squashed = QString(k).remove(QLatin1Char('_'));
+        for (const QString& name : known)
+            if (QString(name).remove(QLatin1Char('_')) == squashed)
+                hint = QStringLiteral(" (did you mean %1?)").arg(name);
+        o.warnings << QStringLiteral("unknown environment variable %1 ignored%2").arg(k, hint);
     }
     for (qsizetype i = 0; i < args.size(); ++i) {
         QString a = args[i];
@@ -226,6 +242,7 @@ std::variant<NodeOptions, QString> parseOptions(const QStringList& args, const Q
             value = args[++i];
         }
         given[a] = spec->takesValue || hasInline ? value : QStringLiteral("1");
+        fromEnv.erase(a);
     }
     for (const Spec& s : specs()) {
         auto it = given.find(QString::fromLatin1(s.name));
@@ -236,7 +253,12 @@ std::variant<NodeOptions, QString> parseOptions(const QStringList& args, const Q
                 v.isEmpty())
                 continue;
         }
-        if (QString err = s.set(o, it->second); !err.isEmpty()) return err;
+        if (QString err = s.set(o, it->second); !err.isEmpty()) {
+            auto var = fromEnv.find(it->first);
+            return var == fromEnv.end()
+                       ? err
+                       : QStringLiteral("%1 (from the environment variable %2)").arg(err, var->second);
+        }
     }
     if (o.clusterKey.isEmpty() && env.contains(QStringLiteral("RAFTWC_CLUSTER_KEY"))) {
         o.clusterKey = env.value(QStringLiteral("RAFTWC_CLUSTER_KEY")).toUtf8().trimmed();

@@ -40,6 +40,8 @@ struct NodeOptions {
     qint64 maxUpload = qint64(1) << 30;
     int discoveryMs = 3000;  ///< How long a fresh node listens for a leader before bootstrapping.
     bool verbose = false;
+    /// Not errors, but worth a line in the log at start (e.g. an unknown RAFTWC_* variable).
+    QStringList warnings;
 
     /// Every node says hello on the discovery channel this often (presence between Raft messages).
     static constexpr int kHelloIntervalMs = 1000;
