@@ -3,6 +3,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <filesystem>
+
 #include "raft/memory_storage.h"
 #include "storage/raft_log_store.h"
 #include "storage_test_util.h"
@@ -443,6 +445,17 @@ void TestRaftLogStore::newDataDirectoryIsSynced() {
     struct stat st {};
     QCOMPARE(::stat(dir.c_str(), &st), 0);
     QCOMPARE(st.st_mode & 0777, 0700u);
+    // Its files hold users' uploads: private too, whatever the umask (issue 10).
+    auto store = r2.take();
+    QVERIFY(store->persist(raft::HardState{1, 1, 0}, {raft::Entry{1, 1, raft::EntryType::Normal, "x"}}).ok());
+    int files = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+        if (!e.is_regular_file()) continue;
+        ++files;
+        QCOMPARE(::stat(e.path().c_str(), &st), 0);
+        QVERIFY2((st.st_mode & 077) == 0, e.path().c_str());
+    }
+    QVERIFY(files >= 3);  // LOCK, hardstate, a segment
 }
 QTEST_GUILESS_MAIN(TestRaftLogStore)
 #include "tst_storage_raftlogstore.moc"

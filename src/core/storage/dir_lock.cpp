@@ -13,7 +13,7 @@ namespace raftwc::storage {
 
 Result<DirLock> DirLock::acquire(const std::string& dir) {
     const std::string path = dir + "/LOCK";
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return detail::sysError("cannot open lock file", path, errno);
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         const int err = errno;

@@ -105,7 +105,7 @@ Status HardStateFile::write(const HardStateRecord& rec) {
     const std::string path = dir_ + "/" + kFileName;
     const std::string bytes = encode(rec);
 
-    const int fd = ops_->open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int fd = ops_->open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return detail::sysError("cannot create", tmp, errno);
     auto failBeforeRename = [&](Status s, bool close) {
         if (close) ops_->close(fd);

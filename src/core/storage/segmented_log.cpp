@@ -358,7 +358,7 @@ Status SegmentedLog::recoverSegment(std::size_t k, bool last) {
 
 Status SegmentedLog::createSegment(Index first, Term prevTerm, Segment* out) {
     const std::string path = segmentPath(first);
-    const int fd = ops_->open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int fd = ops_->open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return detail::sysError("cannot create segment", path, errno);
     const std::string h = encodeSegmentHeader(first, prevTerm);
     Status s = detail::writeAllAt(*ops_, fd, path, {iovec{const_cast<char*>(h.data()), h.size()}}, 0);
