@@ -14,6 +14,7 @@ class tst_NodeDiscovery : public QObject {
   private slots:
     void onlyTheLowestOfEnoughFreshNodesBootstraps();
     void aNodeWithDataOrAClusterNeverBootstraps();
+    void byDefaultANodeNeverBootstrapsAlone();
     void anAnnouncedLeaderIsAskedToJoinOnceASecond();
     void phasesFollowTheLog();
 };
@@ -55,6 +56,21 @@ void tst_NodeDiscovery::aNodeWithDataOrAClusterNeverBootstraps() {
     QVERIFY(s.hello && !s.probe && !s.bootstrap && !s.join);
     QVERIFY(!m.onTimer(5500, true, false, peers).hello);  // members say hello once a period
     QVERIFY(m.onTimer(6000, true, false, peers).hello);
+}
+
+void tst_NodeDiscovery::byDefaultANodeNeverBootstrapsAlone() {
+    // Issue 12: with the default (bootstrapExpect 0) nodes that hear no cluster keep looking, however many
+    // fresh nodes they hear, and say so; they join as soon as a leader is announced.
+    PeerBook peers(1, 2500);
+    peers.hello(2, true, 9000);
+    peers.hello(3, true, 9000);
+    Discovery d(1, 0, 3000);
+    d.start(false, 0);
+    const Discovery::Step s = d.onTimer(10000, false, true, peers);
+    QVERIFY(!s.bootstrap);
+    QCOMPARE(s.candidates, -1);
+    QVERIFY(d.announced({2, 3, QStringLiteral("b:7000"), {}, QStringLiteral("c"), 10100}));
+    QVERIFY(d.onTimer(10200, false, true, peers).join);
 }
 
 void tst_NodeDiscovery::anAnnouncedLeaderIsAskedToJoinOnceASecond() {

@@ -65,6 +65,7 @@ class tst_NodeOptions : public QObject {
     void parseHostPort_data();
     void parseHostPort();
     void lastOccurrenceWins();
+    void singleMeansBootstrapAlone();
     void helpMentionsEveryOption();
 };
 
@@ -83,7 +84,7 @@ void tst_NodeOptions::defaults() {
     QCOMPARE(o.tickMs, 50);
     QVERIFY(o.clusterKey.isEmpty());
     QVERIFY(o.peers.isEmpty());
-    QCOMPARE(o.bootstrapExpect, 1);
+    QCOMPARE(o.bootstrapExpect, 0);  // never forms a cluster alone unless told (issue 12)
     QCOMPARE(o.maxUpload, qint64(1) << 30);
     QCOMPARE(o.discoveryMs, 3000);
     QCOMPARE(o.verbose, false);
@@ -592,11 +593,17 @@ void tst_NodeOptions::lastOccurrenceWins() {
     QCOMPARE(parseOk({QStringLiteral("--data-dir=/a=b")}).dataDir, QStringLiteral("/a=b"));
 }
 
+void tst_NodeOptions::singleMeansBootstrapAlone() {
+    QCOMPARE(parseOk({QStringLiteral("--single")}).bootstrapExpect, 1);
+    QCOMPARE(parseOk({}, {QStringLiteral("RAFTWC_SINGLE=1")}).bootstrapExpect, 1);
+    QCOMPARE(parseOk({QStringLiteral("--bootstrap-expect"), QStringLiteral("3")}).bootstrapExpect, 3);
+}
+
 void tst_NodeOptions::helpMentionsEveryOption() {
     const QString help = helpText();
     for (const char* name : {"data-dir", "node-id", "http", "rpc", "advertise", "group", "interface", "ttl",
                              "election-timeout", "heartbeat", "cluster-key-file", "peers", "bootstrap-expect",
-                             "max-upload", "discovery", "verbose"}) {
+                             "max-upload", "discovery", "verbose", "single"}) {
         const QString opt = QStringLiteral("--") + QLatin1String(name);
         QVERIFY2(help.contains(opt), name);
         // And every option in the help is accepted by the parser (with some value).

@@ -79,6 +79,10 @@ Discovery::Step Discovery::onTimer(qint64 nowMs, bool inConfig, bool fresh, cons
     // Bootstrap: only a fresh node in the discovering phase, after listening long enough, with enough
     // fresh nodes heard, and only the lowest id among them (the others join it).
     if (phase_ != Phase::Discovering || !fresh || nowMs - startMs_ < discoveryMs_) return s;
+    if (bootstrapExpect_ <= 0) {  // told never to form a cluster: join one when it is heard
+        s.candidates = -1;
+        return s;
+    }
     std::vector<raft::NodeId> candidates{self_};
     for (raft::NodeId id : peers.freshHellos(nowMs, std::max<qint64>(2000, discoveryMs_)))
         candidates.push_back(id);

@@ -33,7 +33,9 @@ class Discovery {
         bool join = false;       ///< ask leader() to add this node (see joinStarted/joinFinished)
         bool bootstrap = false;  ///< start a new cluster with this node as its only voter
         bool becameMember = false;
-        int candidates = 0;  ///< fresh nodes heard, this one included (for "waiting for N" lines)
+        /// Fresh nodes heard, this one included (for "waiting for N" lines); -1: this node never
+        /// bootstraps (bootstrapExpect 0) and no cluster is heard.
+        int candidates = 0;
     };
 
     Discovery(raft::NodeId self, int bootstrapExpect, int discoveryMs)

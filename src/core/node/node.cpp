@@ -242,6 +242,11 @@ void Node::onDiscoveryTimer() {
     if (step.join) tryJoin();
     if (step.bootstrap) {
         bootstrapCluster(step.candidates);
+    } else if (step.candidates < 0 && now - lastWaitLogMs_ > 5000) {
+        lastWaitLogMs_ = now;
+        qInfo().noquote() << QStringLiteral(
+            "no cluster heard; this node does not form one alone: start every node of a new cluster with "
+            "--bootstrap-expect N (the cluster's size), or one with --single");
     } else if (step.candidates > 0 && step.candidates < opt_.bootstrapExpect && now - lastWaitLogMs_ > 5000) {
         lastWaitLogMs_ = now;
         qInfo().noquote() << QStringLiteral("waiting for %1 nodes before bootstrapping (heard %2)")

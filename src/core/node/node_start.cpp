@@ -195,11 +195,16 @@ void Node::logStartup() const {
                                                "network can join or forge traffic")
                               : QStringLiteral("  security   cluster key loaded: every datagram and frame is "
                                                "HMAC-SHA256 authenticated"));
-    if (discovery_.phase() == Discovery::Phase::Discovering)
+    if (discovery_.phase() == Discovery::Phase::Discovering && opt_.bootstrapExpect > 0)
+        qInfo().noquote()
+            << QStringLiteral(
+                   "no data yet: looking for a leader for %1 ms, then bootstrapping with %2 node(s)")
+                   .arg(opt_.discoveryMs)
+                   .arg(opt_.bootstrapExpect);
+    else if (discovery_.phase() == Discovery::Phase::Discovering)
         qInfo().noquote() << QStringLiteral(
-                                 "no data yet: looking for a leader for %1 ms (bootstrap-expect %2)")
-                                 .arg(opt_.discoveryMs)
-                                 .arg(opt_.bootstrapExpect);
+            "no data yet: looking for a cluster to join (this node never forms one "
+            "alone; see --bootstrap-expect and --single)");
     else
         qInfo().noquote() << QStringLiteral("rejoining as the member this data dir belongs to");
 }

@@ -154,9 +154,18 @@ const std::vector<Spec>& specs() {
              }
              return QString();
          }},
-        {"bootstrap-expect", true, "Nodes to wait for before bootstrapping a new cluster (default 1)",
+        {"bootstrap-expect", true,
+         "Fresh nodes (this one included) that must hear each other before the lowest id bootstraps a new "
+         "cluster; use the cluster's full size. Default: none - a node only joins a cluster it hears, and "
+         "never forms one unless told (this option or --single)",
          [](NodeOptions& o, const QString& v) {
              return setInt(o.bootstrapExpect, v, 1, 1000, "--bootstrap-expect");
+         }},
+        {"single", false,
+         "Bootstrap a one-node cluster if no cluster is heard (same as --bootstrap-expect 1)",
+         [](NodeOptions& o, const QString&) {
+             o.bootstrapExpect = 1;
+             return QString();
          }},
         {"max-upload", true, "Largest accepted upload, e.g. 1G, 200M (default 1G)",
          [](NodeOptions& o, const QString& v) {

@@ -36,7 +36,10 @@ struct NodeOptions {
     QString clusterKeyFile;
     QByteArray clusterKey;  ///< Loaded from clusterKeyFile or RAFTWC_CLUSTER_KEY.
     QList<HostPort> peers;  ///< Static peers (UDP discovery/heartbeat ports): replaces multicast.
-    int bootstrapExpect = 1;
+    /// Fresh nodes that must hear each other before the lowest id bootstraps a new cluster; 0 (the
+    /// default): never bootstrap, only join a cluster that is heard (a lone node never forms one by
+    /// surprise).
+    int bootstrapExpect = 0;
     qint64 maxUpload = qint64(1) << 30;
     int discoveryMs = 3000;  ///< How long a fresh node listens for a leader before bootstrapping.
     bool verbose = false;
