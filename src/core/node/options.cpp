@@ -195,15 +195,44 @@ QString envName(const char* name) {
 }  // namespace
 
 QString helpText() {
+    static const std::map<QString, QString> valueNames{
+        {QStringLiteral("data-dir"), QStringLiteral("DIR")},
+        {QStringLiteral("node-id"), QStringLiteral("HEX")},
+        {QStringLiteral("http"), QStringLiteral("HOST:PORT")},
+        {QStringLiteral("rpc"), QStringLiteral("HOST:PORT")},
+        {QStringLiteral("advertise"), QStringLiteral("HOST")},
+        {QStringLiteral("group"), QStringLiteral("ADDR:PORT")},
+        {QStringLiteral("interface"), QStringLiteral("NAME")},
+        {QStringLiteral("ttl"), QStringLiteral("N")},
+        {QStringLiteral("election-timeout"), QStringLiteral("MIN-MAX")},
+        {QStringLiteral("heartbeat"), QStringLiteral("MS")},
+        {QStringLiteral("cluster-key-file"), QStringLiteral("FILE")},
+        {QStringLiteral("peers"), QStringLiteral("HOST:PORT,...")},
+        {QStringLiteral("bootstrap-expect"), QStringLiteral("N")},
+        {QStringLiteral("max-upload"), QStringLiteral("SIZE")},
+        {QStringLiteral("discovery"), QStringLiteral("MS")},
+    };
     QString out = QStringLiteral(
         "Usage: raftwc [options]\n"
         "A high-availability word-counting cluster node. Every option is also an environment variable\n"
-        "RAFTWC_<NAME> (e.g. --data-dir → RAFTWC_DATA_DIR); the command line wins.\n\n");
-    for (const Spec& s : specs())
-        out += QStringLiteral("  --%1%2\n      %3\n")
-                   .arg(QLatin1String(s.name), s.takesValue ? QStringLiteral(" VALUE") : QString(),
-                        QLatin1String(s.help));
-    out += QStringLiteral("  --help, --version\n");
+        "RAFTWC_<NAME> (e.g. --data-dir DIR -> RAFTWC_DATA_DIR=DIR; a flag: RAFTWC_SINGLE=1); the command\n"
+        "line wins. Unknown RAFTWC_* variables are reported at start.\n\n");
+    for (const Spec& s : specs()) {
+        const QString name = QString::fromLatin1(s.name);
+        const auto vn = valueNames.find(name);
+        const QString value = !s.takesValue            ? QString()
+                              : vn != valueNames.end() ? QLatin1Char(' ') + vn->second
+                                                       : QStringLiteral(" VALUE");
+        out += QStringLiteral("  --%1%2   [%3]\n      %4\n")
+                   .arg(name, value, envName(s.name), QLatin1String(s.help));
+    }
+    out += QStringLiteral(
+        "  --help, --version\n\n"
+        "Exit status: 0 stopped on request (SIGTERM/SIGINT, leadership handed over first); 1 could not "
+        "start\n"
+        "(data directory locked or refused, port in use: the message says which); 2 bad options or\n"
+        "environment; 3 stopped after an unrecoverable storage error (disk full or I/O error while\n"
+        "persisting: fix the disk, then start it again). SIGHUP is logged and ignored.\n");
     return out;
 }
 
