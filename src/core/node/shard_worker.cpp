@@ -1,0 +1,106 @@
+// ShardWorker: counts one shard of a stored file for a coordinator (this node's or another's), from this
+// node's own copy of the file in the log, on the thread pool, with progress notes.
+#include <QElapsedTimer>
+#include <QThreadPool>
+
+#include "node/jobs.h"
+#include "wordcount/wordcount.h"
+
+namespace raftwc::node {
+
+using wordcount::ShardCounts;
+
+ShardWorker::ShardWorker(JobHost& host, QObject* parent) : QObject(parent), host_(host) {}
+
+ShardWorker::~ShardWorker() {
+    *alive_ = false;
+}
+
+void ShardWorker::handle(const ShardRequest& req, ProgressFn progress, std::function<void(ShardReply)> done) {
+    host_.whenApplied(req.manifestIndex, 15000, [this, req, progress, done](bool applied) {
+        if (!applied) {
+            done(
+                {false,
+                 QStringLiteral("file not stored on this node in time (log index %1)").arg(req.manifestIndex),
+                 {},
+                 0});
+            return;
+        }
+        run(req, progress, done);
+    });
+}
+
+void ShardWorker::run(const ShardRequest& req, ProgressFn progress, std::function<void(ShardReply)> done) {
+    const StoredFile* file = host_.state().file(req.fileId);
+    if (!file) {
+        done({false, QStringLiteral("unknown file %1").arg(QString::fromLatin1(req.fileId.toHex())), {}, 0});
+        return;
+    }
+    if (req.shard.offset > file->size || req.shard.length > file->size - req.shard.offset) {
+        done({false,
+              QStringLiteral("shard [%1, +%2) outside the file (%3 bytes)")
+                  .arg(req.shard.offset)
+                  .arg(req.shard.length)
+                  .arg(file->size),
+              {},
+              0});
+        return;
+    }
+    auto source = host_.fileSource(*file);
+    const std::uint64_t fileSize = file->size;
+    std::shared_ptr<std::atomic<bool>> alive = alive_;
+    QPointer<ShardWorker> self(this);
+    // Count in pieces so progress shows; merging pieces is exact whatever the cuts.
+    QThreadPool::globalInstance()->start([=, this] {
+        QElapsedTimer timer;
+        timer.start();
+        constexpr std::uint64_t kPiece = 16u << 20;
+        ShardCounts acc;
+        acc.mode = req.mode;
+        std::string error;
+        std::uint64_t done_ = 0;
+        qint64 lastNote = -1000;
+        while (done_ < req.shard.length || (req.shard.length == 0 && done_ == 0)) {
+            if (!*alive) return;
+            const std::uint64_t n = std::min(kPiece, req.shard.length - done_);
+            wordcount::CountOptions opt;
+            opt.mode = req.mode;
+            auto res = wordcount::countRange(*source, fileSize, {req.shard.offset + done_, n}, opt);
+            if (!res.ok) {
+                error = res.error;
+                break;
+            }
+            wordcount::mergeInto(acc, res.counts);
+            done_ += n;
+            if (req.shard.length == 0) break;
+            if (timer.elapsed() - lastNote >= 200 && done_ < req.shard.length) {
+                lastNote = timer.elapsed();
+                ShardProgressNote note{req.jobId, req.shardNo, done_};
+                QMetaObject::invokeMethod(
+                    self,
+                    [self, note, progress] {
+                        if (self && progress) progress(note);
+                    },
+                    Qt::QueuedConnection);
+            }
+        }
+        ShardReply reply;
+        reply.ok = error.empty();
+        reply.error = QString::fromStdString(error);
+        reply.counts = std::move(acc);
+        reply.ms = std::uint32_t(timer.elapsed());
+        QMetaObject::invokeMethod(
+            self,
+            [self, reply = std::move(reply), done, n = req.shard.length]() {
+                if (!self) return;
+                if (reply.ok) {
+                    self->bytesCounted_ += n;
+                    ++self->shardsCounted_;
+                }
+                done(reply);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+}  // namespace raftwc::node
