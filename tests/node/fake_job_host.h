@@ -19,6 +19,7 @@
 
 #include "node/commands.h"
 #include "node/jobs.h"
+#include "node/qt_env.h"
 #include "node/statemachine.h"
 
 namespace raftwc::node::testing {
@@ -102,6 +103,7 @@ class FakeJobHost : public QObject, public JobHost {
     }
 
     // JobHost
+    NodeEnv& env() override { return env_; }
     raft::NodeId selfId() const override { return 1; }
     raft::Term currentTerm() const override { return term; }
     bool leaderKnown() const override { return hasLeader; }
@@ -212,6 +214,7 @@ class FakeJobHost : public QObject, public JobHost {
     std::multimap<raft::Index, std::shared_ptr<std::function<void(bool)>>> waiters_;
     std::vector<raft::NodeId> live_;
     std::map<raft::NodeId, Behaviour> behaviour_;
+    QtNodeEnv env_;  ///< before the workers: destroyed after them
     std::map<raft::NodeId, std::unique_ptr<ShardWorker>> workers_;
     std::vector<std::function<void(ShardReply)>> dead_;
     std::vector<Held> held_;

@@ -4,9 +4,7 @@
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QRandomGenerator>
-#include <QThreadPool>
-#include <QTimer>
+#include <QUuid>
 #include <algorithm>
 #include <atomic>
 
@@ -27,6 +25,24 @@ QString nodeIdString(raft::NodeId id) {
     return QString::number(id, 16).rightJustified(16, QLatin1Char('0'));
 }
 
+QByteArray randomBytes(NodeEnv& env, int n) {
+    QByteArray out;
+    out.reserve(n + 8);
+    while (out.size() < n) {
+        const std::uint64_t r = env.random64();
+        out.append(reinterpret_cast<const char*>(&r), sizeof r);
+    }
+    out.truncate(n);
+    return out;
+}
+
+QString randomUuid(NodeEnv& env) {
+    QByteArray b = randomBytes(env, 16);
+    b[6] = char((b[6] & 0x0f) | 0x40);  // version 4
+    b[8] = char((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+    return QUuid::fromRfc4122(b).toString(QUuid::WithoutBraces);
+}
+
 // ---- coordinator -------------------------------------------------------------------------------
 
 struct JobCoordinator::Job {
@@ -36,7 +52,7 @@ struct JobCoordinator::Job {
     FreqMode freqMode = FreqMode::Normalized;
     http::Upload upload;
     std::function<void(JobOutcome)> done;
-    QElapsedTimer timer;
+    qint64 startedMs = 0;  ///< NodeEnv::nowMs() when it started
     qint64 createdAtMs = 0;
     QByteArray fileId;
     std::uint64_t size = 0;
@@ -97,9 +113,7 @@ const char* jobPhaseName(JobPhase p) {
 }
 
 JobCoordinator::JobCoordinator(JobHost& host, QObject* parent) : QObject(parent), host_(host) {
-    watchdog_ = new QTimer(this);
-    connect(watchdog_, &QTimer::timeout, this, &JobCoordinator::watchdog);
-    watchdog_->start(250);
+    watchdog_.start(host_.env(), 250, [this] { watchdog(); });
 }
 
 void JobCoordinator::watchdog() {
@@ -172,39 +186,33 @@ void JobCoordinator::count(http::Upload upload, std::function<void(JobOutcome)> 
         return;
     }
     auto job = std::make_shared<Job>();
-    job->id =
-        requestedId.isEmpty() ? QUuid::createUuid().toString(QUuid::WithoutBraces).toLatin1() : requestedId;
+    job->id = requestedId.isEmpty() ? randomUuid(host_.env()).toLatin1() : requestedId;
     job->name = upload.name.isEmpty() ? QStringLiteral("upload") : upload.name;
     job->mode = upload.mode == QLatin1String("raw") ? QStringLiteral("raw") : QStringLiteral("normalized");
     job->freqMode = job->mode == QLatin1String("raw") ? FreqMode::Raw : FreqMode::Normalized;
     job->size = std::uint64_t(upload.length);
     job->upload = std::move(upload);
     job->done = std::move(done);
-    job->timer.start();
-    job->createdAtMs = QDateTime::currentMSecsSinceEpoch();
-    job->fileId.resize(kFileIdBytes);
-    QRandomGenerator::system()->fillRange(reinterpret_cast<quint32*>(job->fileId.data()), kFileIdBytes / 4);
+    job->startedMs = host_.env().nowMs();
+    job->createdAtMs = host_.env().wallMs();
+    job->fileId = randomBytes(host_.env(), kFileIdBytes);
     jobs_[job->id] = job;
     ++jobsStarted_;
 
-    // The file's checksum is computed on a worker thread while its chunks are being stored.
-    QPointer<JobCoordinator> self(this);
-    // It holds its own reference to the body: fail() may drop the job's while it runs.
-    QThreadPool::globalInstance()->start([self, job, body = job->upload.data, off = job->upload.offset,
-                                          len = job->upload.length] {
-        const QByteArray sha =
-            QCryptographicHash::hash(QByteArrayView(body.constData() + off, len), QCryptographicHash::Sha256);
-        QMetaObject::invokeMethod(
-            self,
-            [self, job, sha] {
-                if (!self) return;
-                job->sha256 = sha;
-                job->shaReady = true;
-                if (job->phase == Job::Phase::Storing && job->storedBytes == job->size && job->inflight == 0)
-                    self->proposeManifest(job);
-            },
-            Qt::QueuedConnection);
-    });
+    // The file's checksum is computed on a worker thread while its chunks are being stored. The work holds
+    // its own reference to the body: fail() may drop the job's while it runs.
+    runOffLoop(
+        host_.env(), QPointer<JobCoordinator>(this),
+        [body = job->upload.data, off = job->upload.offset, len = job->upload.length] {
+            return QCryptographicHash::hash(QByteArrayView(body.constData() + off, len),
+                                            QCryptographicHash::Sha256);
+        },
+        [this, job](QByteArray sha) {
+            job->sha256 = sha;
+            job->shaReady = true;
+            if (job->phase == Job::Phase::Storing && job->storedBytes == job->size && job->inflight == 0)
+                proposeManifest(job);
+        });
     sendChunks(job);
 }
 
@@ -229,7 +237,7 @@ void JobCoordinator::proposeWithRetry(const std::shared_ptr<Job>& job, QByteArra
         if (!self || job->phase != phase) return;  // failed or moved on meanwhile
         if (o.ok()) return committed(o);
         if (attempt + 1 >= kProposeAttempts) return gaveUp(o);
-        QTimer::singleShot(kRetryMs, self, [=] {
+        self->host_.env().after(kRetryMs, [=] {
             if (self && job->phase == phase)
                 self->proposeWithRetry(job, command, committed, gaveUp, attempt + 1);
         });
@@ -291,7 +299,7 @@ void JobCoordinator::startCounting(const std::shared_ptr<Job>& job) {
                              .arg(job->size)
                              .arg(job->name)
                              .arg(job->manifestIndex)
-                             .arg(job->timer.elapsed());
+                             .arg(host_.env().nowMs() - job->startedMs);
     job->upload = {};  // the bytes are in the log now: free the request body
     job->members = host_.liveMembers();
     if (job->members.empty()) job->members.push_back(host_.selfId());
@@ -374,10 +382,10 @@ void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
     auto parts = std::move(job->parts);
     job->parts.clear();
     runOffLoop(
-        QPointer<JobCoordinator>(this),
+        host_.env(), QPointer<JobCoordinator>(this),
         [parts = std::move(parts), file = *stored, shards = job->shards, id = job->id, mode = job->mode,
          freqMode = job->freqMode, size = job->size, self = host_.selfId(), term = job->term,
-         elapsed = job->timer.elapsed()]() mutable {
+         elapsed = host_.env().nowMs() - job->startedMs, createdAt = host_.env().wallMs()]() mutable {
             Merged m;
             ShardCounts total;
             total.mode = freqMode;
@@ -385,7 +393,7 @@ void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
                 wordcount::mergeInto(total, *p);
             parts.clear();
             total.bytes = size;
-            m.result = resultJson(id, file, total, shards, self, term, elapsed, mode);
+            m.result = resultJson(id, file, total, shards, self, term, elapsed, mode, createdAt);
             std::vector<wordcount::WordCount> sorted = wordcount::sortedEntries(total.freq);
             for (wordcount::WordCount& wc : sorted)
                 if (wc.word.size() > kMaxShownWordBytes) wc.word = shownWord(wc.word);
@@ -408,7 +416,7 @@ void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
                        .arg(m.words)
                        .arg(m.distinct)
                        .arg(m.complete ? QString() : QStringLiteral(" (top %1 stored)").arg(m.kept))
-                       .arg(job->timer.elapsed());
+                       .arg(host_.env().nowMs() - job->startedMs);
             JobResult jr{job->id, QJsonDocument(m.result).toJson(QJsonDocument::Compact), std::move(m.table)};
             commitResult(job, encodeCommand(jr), m.result);
         });
@@ -483,7 +491,7 @@ QJsonObject JobCoordinator::jobJson(const Job& job) const {
         {QStringLiteral("state"), QLatin1String(jobPhaseName(job.phase))},
         {QStringLiteral("mode"), job.mode},
         {QStringLiteral("coordinator"), nodeIdString(host_.selfId())},
-        {QStringLiteral("elapsedMs"), job.timer.elapsed()},
+        {QStringLiteral("elapsedMs"), host_.env().nowMs() - job.startedMs},
         {QStringLiteral("createdAt"),
          QDateTime::fromMSecsSinceEpoch(job.createdAtMs, Qt::UTC).toString(Qt::ISODateWithMs)},
         {QStringLiteral("shards"), shards},
@@ -494,7 +502,7 @@ QJsonObject JobCoordinator::jobJson(const Job& job) const {
 
 QJsonObject resultJson(const QByteArray& jobId, const StoredFile& file, const ShardCounts& total,
                        const std::vector<ShardState>& shards, raft::NodeId coordinator, raft::Term term,
-                       qint64 elapsedMs, const QString& mode) {
+                       qint64 elapsedMs, const QString& mode, qint64 createdAtMs) {
     QJsonArray top;
     for (const auto& wc : wordcount::topWords(total.freq, 20)) {
         const std::string shown = shownWord(wc.word);
@@ -525,7 +533,8 @@ QJsonObject resultJson(const QByteArray& jobId, const StoredFile& file, const Sh
         {QStringLiteral("elapsedMs"), elapsedMs},
         {QStringLiteral("mode"), mode},
         {QStringLiteral("state"), QStringLiteral("done")},
-        {QStringLiteral("createdAt"), QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs)},
+        {QStringLiteral("createdAt"),
+         QDateTime::fromMSecsSinceEpoch(createdAtMs, Qt::UTC).toString(Qt::ISODateWithMs)},
     };
 }
 

@@ -6,11 +6,9 @@
 // Both talk to the rest of the node only through JobHost, so they are tested without sockets.
 #pragma once
 
-#include <QElapsedTimer>
 #include <QJsonObject>
 #include <QObject>
 #include <QPointer>
-#include <QTimer>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -19,6 +17,7 @@
 
 #include "http/api.h"
 #include "node/job_codecs.h"
+#include "node/node_env.h"
 #include "node/statemachine.h"
 #include "raft/types.h"
 #include "wordcount/wordcount.h"
@@ -72,6 +71,8 @@ struct JobOutcome {
 class JobHost {
   public:
     virtual ~JobHost() = default;
+    /// Time, timers and worker threads (node_env.h).
+    virtual NodeEnv& env() = 0;
     virtual raft::NodeId selfId() const = 0;
     virtual raft::Term currentTerm() const = 0;
     /// True if a leader is known and this node has heard from it recently.
@@ -172,7 +173,7 @@ class JobCoordinator : public QObject {
     QJsonObject jobJson(const Job& job) const;
 
     JobHost& host_;
-    QTimer* watchdog_ = nullptr;
+    EnvTimer watchdog_;
     std::map<QByteArray, std::shared_ptr<Job>> jobs_;  ///< running and the last few finished
     std::vector<QByteArray> finishedOrder_;
     std::uint64_t jobsStarted_ = 0;
@@ -182,7 +183,10 @@ class JobCoordinator : public QObject {
 /// The JSON of a finished job's result (also what is committed in the JobResult entry).
 QJsonObject resultJson(const QByteArray& jobId, const StoredFile& file, const wordcount::ShardCounts& total,
                        const std::vector<ShardState>& shards, raft::NodeId coordinator, raft::Term term,
-                       qint64 elapsedMs, const QString& mode);
+                       qint64 elapsedMs, const QString& mode, qint64 createdAtMs);
 QString nodeIdString(raft::NodeId id);
+/// `n` random bytes / a random (version 4) UUID from the environment's generator.
+QByteArray randomBytes(NodeEnv& env, int n);
+QString randomUuid(NodeEnv& env);
 
 }  // namespace raftwc::node

@@ -6,8 +6,16 @@
 
 namespace raftwc::node {
 
+LogWriter::LogWriter(Persist persist, Post post, Done done)
+    : persist_(std::move(persist)), post_(std::move(post)), done_(std::move(done)) {}
+
 LogWriter::LogWriter(storage::RaftLogStore& store, Post post, Done done)
-    : store_(store), post_(std::move(post)), done_(std::move(done)) {}
+    : LogWriter(
+          [&store](std::optional<raft::HardState> hs, std::vector<raft::Entry> entries,
+                   std::function<void(const storage::Status&)> cb) {
+              store.persistAsync(std::move(hs), std::move(entries), std::move(cb));
+          },
+          std::move(post), std::move(done)) {}
 
 void LogWriter::submit(raft::Ready rd) {
     if (failed_) return;
@@ -20,11 +28,11 @@ void LogWriter::submit(raft::Ready rd) {
         if (!st.ok()) failed_ = true;
         done_(std::move(*written), st);
     };
-    // The store calls back on its writer thread: hop to the owner's thread. `post` is a copy, so the
+    // The store may call back on its writer thread: hop to the owner's thread. `post` is a copy, so the
     // callback never touches this object from the writer thread.
     Post post = post_;
-    store_.persistAsync(std::move(rd.hardState), std::move(rd.entries),
-                        [post, finish](const storage::Status& st) { post([finish, st] { finish(st); }); });
+    persist_(std::move(rd.hardState), std::move(rd.entries),
+             [post, finish](const storage::Status& st) { post([finish, st] { finish(st); }); });
 }
 
 }  // namespace raftwc::node

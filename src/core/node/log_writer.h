@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "raft/rawnode.h"
@@ -33,6 +34,13 @@ class LogWriter {
     /// more is reported: the node stops).
     using Done = std::function<void(WrittenReady, const storage::Status&)>;
 
+    /// Writes a Ready's hard state and entries in submission order and calls its `done` (on any thread) once
+    /// they are durable or failed — RaftLogStore::persistAsync, or the simulation's disk.
+    using Persist = std::function<void(std::optional<raft::HardState>, std::vector<raft::Entry>,
+                                       std::function<void(const storage::Status&)>)>;
+
+    LogWriter(Persist persist, Post post, Done done);
+    /// Persists through store.persistAsync (its writer thread, group commit).
     LogWriter(storage::RaftLogStore& store, Post post, Done done);
     LogWriter(const LogWriter&) = delete;
     LogWriter& operator=(const LogWriter&) = delete;
@@ -43,7 +51,7 @@ class LogWriter {
     std::size_t inFlight() const { return inFlight_; }
 
   private:
-    storage::RaftLogStore& store_;
+    Persist persist_;
     Post post_;
     Done done_;
     std::size_t inFlight_ = 0;

@@ -5,9 +5,7 @@
 #include <QHostAddress>
 #include <QJsonArray>
 #include <QNetworkInterface>
-#include <QRandomGenerator>
-#include <QThreadPool>
-#include <QUuid>
+#include <QPointer>
 #include <algorithm>
 #include <exception>
 
@@ -19,6 +17,7 @@
 #include "node/commands.h"
 #include "node/log_file_source.h"
 #include "node/off_loop.h"
+#include "node/qt_env.h"
 #include "storage/raft_log_store.h"
 
 namespace raftwc::node {
@@ -28,7 +27,6 @@ Node::Node(NodeOptions options, QObject* parent)
       opt_(std::move(options)),
       peers_(raft::kNoNode, opt_.aliveMs()),
       discovery_(raft::kNoNode, opt_.bootstrapExpect, opt_.discoveryMs) {
-    clock_.start();
     qRegisterMetaType<raftwc::raft::Message>();
     qRegisterMetaType<raftwc::net::InboundRequest>();
     qRegisterMetaType<raftwc::net::Probe>();
@@ -40,12 +38,12 @@ Node::Node(NodeOptions options, QObject* parent)
 Node::~Node() {
     stopping_ = true;
     tickTimer_.stop();
-    // Shard counting runs on the global pool and posts back to worker_: let it finish first.
+    // Shard counting runs on worker threads and posts back to worker_: let it finish first.
     delete coordinator_;
     coordinator_ = nullptr;
     delete worker_;
     worker_ = nullptr;
-    QThreadPool::globalInstance()->waitForDone();
+    if (env_) env_->quiesce();
     delete http_;
     http_ = nullptr;
 }
@@ -69,7 +67,9 @@ void Node::scheduleReady() {
     if (readyScheduled_ || failed_) return;
     readyScheduled_ = true;
     // Coalesce every input of this event-loop pass into one Ready: one fdatasync for all (group commit).
-    QMetaObject::invokeMethod(this, &Node::processReady, Qt::QueuedConnection);
+    env_->post([self = QPointer<Node>(this)] {
+        if (self) self->processReady();
+    });
 }
 
 void Node::processReady() {
@@ -82,7 +82,7 @@ void Node::processReady() {
         raft::Ready rd = raft_->ready();
         learnAddresses(rd.entries);
         for (const raft::Message& m : rd.messages)
-            rpc_->send(m);
+            link_->send(m);
         for (const raft::Entry& e : rd.committedEntries)
             apply(e);
         raft_->advance();
@@ -135,8 +135,8 @@ void Node::apply(const raft::Entry& e) {
                 if (cc->node == id_) {
                     discovery_.removed();
                     qWarning().noquote() << "this node was removed from the cluster";
-                } else if (rpc_) {
-                    rpc_->removePeer(cc->node);
+                } else {
+                    link_->removePeer(cc->node);
                     peers_.forget(cc->node);
                 }
                 break;
@@ -157,7 +157,7 @@ void Node::learnAddresses(const std::vector<raft::Entry>& entries) {
 }
 
 void Node::setPeerAddress(raft::NodeId id, const QString& rpc, const QString& http) {
-    if (peers_.setAddress(id, rpc, http) && rpc_) rpc_->setPeerAddress(id, rpc);
+    if (peers_.setAddress(id, rpc, http) && link_) link_->setPeerAddress(id, rpc);
 }
 
 void Node::heard(raft::NodeId from, const QString& rpc, const QString& http) {
@@ -173,7 +173,7 @@ void Node::onWritten(WrittenReady w, const storage::Status& st) {
         return;
     }
     for (const raft::Message& m : w.messagesAfterPersist)
-        rpc_->send(m);
+        link_->send(m);
     raft_->persisted(w.persistToken);
     scheduleReady();  // the core may now count its own entries, commit and apply
 }
@@ -188,22 +188,22 @@ void Node::fatal(const QString& message) {
 
 // ---- network input -----------------------------------------------------------------------------
 
-void Node::onRaftMessage(const raft::Message& m) {
-    if (failed_ || m.to != id_) return;
+void Node::receiveRaft(const raft::Message& m) {
+    if (failed_ || !raft_ || m.to != id_) return;
     heard(m.from);
     if (m.type == raft::MessageType::Append) discovery_.appendReceived();  // we are being added
     raft_->step(m);
     scheduleReady();
 }
 
-void Node::onProbe(const net::Probe& p, const net::FrameHeader& h) {
-    if (h.sender != p.id) return;
+void Node::receiveProbe(const net::Probe& p, raft::NodeId sender) {
+    if (failed_ || !raft_ || sender != p.id) return;
     heard(p.id, p.rpcAddress, p.httpAddress);
     if (raft_ && raft_->status().role == raft::Role::Leader) sendAnnounce();
 }
 
-void Node::onAnnounce(const net::Announce& a, const net::FrameHeader& h) {
-    if (h.sender != a.leaderId || a.leaderId == id_) return;
+void Node::receiveAnnounce(const net::Announce& a, raft::NodeId sender) {
+    if (failed_ || !raft_ || sender != a.leaderId || a.leaderId == id_) return;
     if (!clusterId_.isEmpty() && !a.clusterId.isEmpty() && a.clusterId != clusterId_) {
         if (nowMs() - lastForeignClusterLogMs_ > 10000) {
             lastForeignClusterLogMs_ = nowMs();
@@ -221,8 +221,8 @@ void Node::onAnnounce(const net::Announce& a, const net::FrameHeader& h) {
         tryJoin();
 }
 
-void Node::onHello(const net::Hello& hl, const net::FrameHeader& h) {
-    if (h.sender != hl.id || hl.id == id_) return;
+void Node::receiveHello(const net::Hello& hl, raft::NodeId sender) {
+    if (failed_ || !raft_ || sender != hl.id || hl.id == id_) return;
     heard(hl.id, hl.rpcAddress, hl.httpAddress);
     peers_.hello(hl.id, !hl.hasData && hl.clusterId.isEmpty(), nowMs());
 }
@@ -235,8 +235,8 @@ void Node::onDiscoveryTimer() {
     const qint64 now = nowMs();
     const Discovery::Step step =
         discovery_.onTimer(now, raft_->status().conf.contains(id_), !hasData && clusterId_.isEmpty(), peers_);
-    if (step.hello) channel_->sendHello({id_, rpcAddress_, httpAddress_, hasData, clusterId_});
-    if (step.probe) channel_->sendProbe({id_, rpcAddress_, httpAddress_, clusterId_, hasData});
+    if (step.hello) disco_->sendHello({id_, rpcAddress_, httpAddress_, hasData, clusterId_});
+    if (step.probe) disco_->sendProbe({id_, rpcAddress_, httpAddress_, clusterId_, hasData});
     if (step.becameMember)
         qInfo().noquote() << "joined the cluster" << clusterId_ << "as" << nodeIdString(id_);
     if (step.join) tryJoin();
@@ -260,26 +260,26 @@ void Node::tryJoin() {
     discovery_.joinStarted(nowMs());
     const Discovery::Leader leader = discovery_.leader();
     setPeerAddress(leader.id, leader.rpc, leader.http);
-    rpc_->request(leader.id, quint16(RpcMethod::Join), encodeMemberAddress({rpcAddress_, httpAddress_}), 5000,
-                  [this, leader](const net::RpcResult& r) {
-                      const bool accepted = r.ok() && r.response.status == quint16(net::RpcStatus::Ok);
-                      const bool wasDiscovering = discovery_.phase() == Discovery::Phase::Discovering;
-                      discovery_.joinFinished(accepted);
-                      if (!accepted) return;  // retried by the timer
-                      if (clusterId_.isEmpty() && !leader.clusterId.isEmpty()) {
-                          clusterId_ = leader.clusterId;
-                          if (auto st = store_->setIdentity(clusterId_.toStdString(), id_); !st.ok())
-                              fatal(QString::fromStdString(st.message()));
-                      }
-                      if (wasDiscovering)
-                          qInfo().noquote()
-                              << "join accepted by leader" << nodeIdString(leader.id) << "of cluster"
-                              << leader.clusterId << "- catching up as a learner";
-                  });
+    link_->request(leader.id, quint16(RpcMethod::Join), encodeMemberAddress({rpcAddress_, httpAddress_}),
+                   5000, [this, leader](const net::RpcResult& r) {
+                       const bool accepted = r.ok() && r.response.status == quint16(net::RpcStatus::Ok);
+                       const bool wasDiscovering = discovery_.phase() == Discovery::Phase::Discovering;
+                       discovery_.joinFinished(accepted);
+                       if (!accepted) return;  // retried by the timer
+                       if (clusterId_.isEmpty() && !leader.clusterId.isEmpty()) {
+                           clusterId_ = leader.clusterId;
+                           if (auto st = store_->setIdentity(clusterId_.toStdString(), id_); !st.ok())
+                               fatal(QString::fromStdString(st.message()));
+                       }
+                       if (wasDiscovering)
+                           qInfo().noquote()
+                               << "join accepted by leader" << nodeIdString(leader.id) << "of cluster"
+                               << leader.clusterId << "- catching up as a learner";
+                   });
 }
 
 void Node::bootstrapCluster(int candidates) {
-    clusterId_ = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    clusterId_ = randomUuid(*env_);
     if (auto st = store_->setIdentity(clusterId_.toStdString(), id_); !st.ok()) {
         fatal(QString::fromStdString(st.message()));
         return;
@@ -318,7 +318,7 @@ void Node::sendAnnounce() {
     const auto confs = store_->confEntries();
     a.configVersion = confs.empty() ? 0 : confs.back().index;
     a.memberCount = std::uint32_t(st.conf.voters.size() + st.conf.learners.size());
-    channel_->sendAnnounce(a);
+    disco_->sendAnnounce(a);
 }
 
 void Node::logStatusChanges() {
@@ -428,16 +428,12 @@ void Node::shutdown(std::function<void()> done) {
         }
         qInfo("shutdown: transferring leadership");
         // Wait (at most ~3 s) until another node leads; the timer belongs to this node and goes with it.
-        auto* poll = new QTimer(this);
-        poll->setInterval(50);
-        connect(poll, &QTimer::timeout, this, [this, finish, poll, waited = 0]() mutable {
+        shutdownPoll_.start(*env_, 50, [this, finish, waited = 0]() mutable {
             if (raft_->status().role != raft::Role::Leader || ++waited > 60) {
-                poll->stop();
-                poll->deleteLater();
+                shutdownPoll_.stop();
                 finish();
             }
         });
-        poll->start();
     });
 }
 
@@ -506,8 +502,8 @@ NodeStatus Node::status() const {
         s.jobs.bytesCounted = worker_->bytesCounted();
         s.jobs.shardsCounted = worker_->shardsCounted();
     }
-    if (rpc_) s.framesDropped = rpc_->dropCounters();
-    if (channel_) s.datagramsDropped = channel_->dropCounters();
+    if (link_) s.framesDropped = link_->dropCounters();
+    if (disco_) s.datagramsDropped = disco_->dropCounters();
     if (store_) {
         const storage::RaftLogStore::AsyncStats w = store_->asyncStats();
         s.log.writeJobs = w.jobs;

@@ -3,9 +3,7 @@
 // Qt event loop. Everything it decides with is a value; the QObjects are only its I/O.
 #pragma once
 
-#include <QElapsedTimer>
 #include <QObject>
-#include <QTimer>
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,6 +12,7 @@
 #include "node/discovery.h"
 #include "node/jobs.h"
 #include "node/log_writer.h"
+#include "node/node_env.h"
 #include "node/options.h"
 #include "node/peer_book.h"
 #include "node/proposal_tracker.h"
@@ -40,6 +39,18 @@ class HttpFrontend;
 namespace raftwc::node {
 
 class NodeApi;
+class QtNodeEnv;
+
+/// What a node runs on when it does not build its own Qt I/O (Node::startWith): the simulation's.
+struct NodeIo {
+    std::unique_ptr<storage::RaftLogStore> store;  ///< opened
+    NodeEnv* env = nullptr;                        ///< outlives the node
+    PeerLink* peers = nullptr;                     ///< outlives the node
+    DiscoveryLink* discovery = nullptr;            ///< outlives the node
+    LogWriter::Persist persist;                    ///< empty: store->persistAsync
+    QString rpcAddress;                            ///< advertised addresses
+    QString httpAddress;
+};
 
 /// App RPC methods between nodes (net::AppEnvelope::method).
 enum class RpcMethod : quint16 {
@@ -70,6 +81,8 @@ class Node : public QObject, private JobHost {
     /// Opens the data directory, binds the ports and starts discovery or the cluster. False with a
     /// human-readable `error` on failure (data dir locked or corrupt, port in use, ...).
     bool start(QString* error);
+    /// Starts on the given I/O instead of its own (no HTTP listener; jobs through coordinator()).
+    bool startWith(NodeIo io, QString* error);
     /// Graceful stop: hands leadership to an up-to-date voter if this node leads, stops serving and calls
     /// `done` (at most ~3 s later).
     void shutdown(std::function<void()> done);
@@ -90,7 +103,16 @@ class Node : public QObject, private JobHost {
     bool hasLeader() const { return leaderKnown(); }
     const StateMachine& stateMachine() const { return sm_; }
     JobCoordinator& coordinator() { return *coordinator_; }
+    /// A stored file's bytes from this node's own log (safe to read from worker threads).
+    std::shared_ptr<wordcount::ByteSource> storedFileSource(const StoredFile& f) { return fileSource(f); }
     QByteArray metricsText() const;
+
+    // Input from the transports (the Qt links' signals, or the simulation).
+    void receiveRaft(const raft::Message& m);
+    void receiveRequest(const net::InboundRequest& req);
+    void receiveProbe(const net::Probe& p, raft::NodeId sender);
+    void receiveAnnounce(const net::Announce& a, raft::NodeId sender);
+    void receiveHello(const net::Hello& h, raft::NodeId sender);
 
   signals:
     /// Emitted (at most every ~100 ms) when the status may have changed.
@@ -100,6 +122,7 @@ class Node : public QObject, private JobHost {
 
   private:
     // JobHost
+    NodeEnv& env() override { return *env_; }
     raft::NodeId selfId() const override { return id_; }
     raft::Term currentTerm() const override;
     bool leaderKnown() const override;
@@ -117,11 +140,10 @@ class Node : public QObject, private JobHost {
     void processReady();
     void apply(const raft::Entry& e);
     void learnAddresses(const std::vector<raft::Entry>& entries);
-    void onRaftMessage(const raft::Message& m);
-    void onAppRequest(const net::InboundRequest& req);
-    void onProbe(const net::Probe& p, const net::FrameHeader& h);
-    void onAnnounce(const net::Announce& a, const net::FrameHeader& h);
-    void onHello(const net::Hello& h, const net::FrameHeader& hdr);
+    /// The data directory's identity: node id, cluster id (start and startWith).
+    bool adopt(std::unique_ptr<storage::RaftLogStore> store, QString* error);
+    /// The consensus core, the log writer, the job parts and the timers, over env_/link_/disco_.
+    bool startCore(LogWriter::Persist persist, QString* error);
     void onDiscoveryTimer();
     void onAnnounceTimer();
     void sendAnnounce();
@@ -137,7 +159,7 @@ class Node : public QObject, private JobHost {
     void forwardToLeader(raft::NodeId leader, RpcMethod method, raft::NodeId arg,
                          std::function<void(QString)> done);
     void sweepPending();
-    qint64 nowMs() const { return clock_.elapsed(); }
+    qint64 nowMs() const { return env_->nowMs(); }
     QString advertisedHost() const;
     void logStartup() const;
 
@@ -146,7 +168,15 @@ class Node : public QObject, private JobHost {
     QString clusterId_;
     QString rpcAddress_;
     QString httpAddress_;
-    QElapsedTimer clock_;
+
+    // I/O: either the node's own (Qt) or given by startWith. ownedEnv_ goes last (it waits for the
+    // worker threads, and the timers below cancel themselves on it).
+    std::unique_ptr<QtNodeEnv> ownedEnv_;
+    std::unique_ptr<PeerLink> ownedLink_;
+    std::unique_ptr<DiscoveryLink> ownedDisco_;
+    NodeEnv* env_ = nullptr;
+    PeerLink* link_ = nullptr;
+    DiscoveryLink* disco_ = nullptr;
 
     std::unique_ptr<storage::RaftLogStore> store_;
     std::unique_ptr<raft::RawNode> raft_;
@@ -159,10 +189,11 @@ class Node : public QObject, private JobHost {
     ShardWorker* worker_ = nullptr;
     JobCoordinator* coordinator_ = nullptr;
 
-    QTimer tickTimer_;
-    QTimer discoveryTimer_;
-    QTimer announceTimer_;
-    QTimer sweepTimer_;
+    EnvTimer tickTimer_;
+    EnvTimer discoveryTimer_;
+    EnvTimer announceTimer_;
+    EnvTimer sweepTimer_;
+    EnvTimer shutdownPoll_;
     bool readyScheduled_ = false;
     bool inReady_ = false;
     bool failed_ = false;

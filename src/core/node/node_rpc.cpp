@@ -28,11 +28,12 @@ std::optional<quint64> readU64(const QByteArray& b) {
 
 }  // namespace
 
-void Node::onAppRequest(const net::InboundRequest& req) {
+void Node::receiveRequest(const net::InboundRequest& req) {
+    if (!raft_) return;
     heard(req.from);
     const auto method = RpcMethod(req.envelope.method);
     auto replyStatus = [this, req](quint16 status, const QByteArray& payload = {}) {
-        rpc_->reply(req, status, payload);
+        link_->reply(req, status, payload);
     };
     switch (method) {
         case RpcMethod::ForwardPropose: {
@@ -51,8 +52,8 @@ void Node::onAppRequest(const net::InboundRequest& req) {
                     net::ByteWriter w;
                     w.u64(o.term);
                     w.u64(o.index);
-                    rpc_->reply(req, o.ok() ? quint16(net::RpcStatus::Ok) : quint16(NodeRpcStatus::Retry),
-                                w.take());
+                    link_->reply(req, o.ok() ? quint16(net::RpcStatus::Ok) : quint16(NodeRpcStatus::Retry),
+                                 w.take());
                 },
                 nowMs() + kProposalTimeoutMs);
             scheduleReady();
@@ -82,15 +83,16 @@ void Node::onAppRequest(const net::InboundRequest& req) {
             worker_->handle(
                 *sr,
                 [this, coordinator](const ShardProgressNote& note) {
-                    rpc_->request(coordinator, quint16(RpcMethod::ShardProgress), encodeShardProgress(note),
-                                  5000, [](const net::RpcResult&) {});
+                    link_->request(coordinator, quint16(RpcMethod::ShardProgress), encodeShardProgress(note),
+                                   5000, [](const net::RpcResult&) {});
                 },
                 [this, req](ShardReply reply) {
                     // A frequency table of millions of words: encode it off the event loop.
                     runOffLoop(
-                        QPointer<Node>(this), [reply = std::move(reply)] { return encodeShardReply(reply); },
+                        *env_, QPointer<Node>(this),
+                        [reply = std::move(reply)] { return encodeShardReply(reply); },
                         [this, req](QByteArray bytes) {
-                            rpc_->reply(req, quint16(net::RpcStatus::Ok), bytes);
+                            link_->reply(req, quint16(net::RpcStatus::Ok), bytes);
                         });
                 });
             return;
@@ -104,9 +106,9 @@ void Node::onAppRequest(const net::InboundRequest& req) {
             auto target = readU64(req.envelope.payload);
             if (!target) return replyStatus(quint16(net::RpcStatus::BadRequest));
             auto cb = [this, req](QString error) {
-                rpc_->reply(req,
-                            error.isEmpty() ? quint16(net::RpcStatus::Ok) : quint16(NodeRpcStatus::Failed),
-                            error.toUtf8());
+                link_->reply(req,
+                             error.isEmpty() ? quint16(net::RpcStatus::Ok) : quint16(NodeRpcStatus::Failed),
+                             error.toUtf8());
             };
             if (method == RpcMethod::RemoveMember)
                 removeMember(*target, cb);
@@ -149,7 +151,7 @@ void Node::proposeCommand(QByteArray command, std::function<void(ProposeOutcome)
     // proposal is failed at once so the caller retries with the new leader instead of waiting for the
     // RPC timeout (requests queued for a dead peer only time out).
     const std::uint64_t key = proposals_.forwarded(st.leader, std::move(done));
-    rpc_->request(
+    link_->request(
         st.leader, quint16(RpcMethod::ForwardPropose), command, kForwardTimeoutMs,
         [this, key](const net::RpcResult& r) {
             if (!r.ok()) {
@@ -182,7 +184,7 @@ void Node::sendShard(raft::NodeId to, const ShardRequest& req, int timeoutMs,
             req, [this](const ShardProgressNote& n) { coordinator_->onProgress(n); }, std::move(done));
         return;
     }
-    rpc_->request(
+    link_->request(
         to, quint16(RpcMethod::Shard), encodeShardRequest(req), timeoutMs,
         [this, done = std::move(done)](const net::RpcResult& r) {
             if (!r.ok()) {
@@ -195,7 +197,8 @@ void Node::sendShard(raft::NodeId to, const ShardRequest& req, int timeoutMs,
             }
             // Decoding a table of millions of words runs off the event loop.
             runOffLoop(
-                QPointer<Node>(this), [payload = r.response.payload] { return decodeShardReply(payload); },
+                *env_, QPointer<Node>(this),
+                [payload = r.response.payload] { return decodeShardReply(payload); },
                 [done](std::optional<ShardReply> reply) {
                     if (!reply) {
                         done({false, QStringLiteral("bad shard reply (undecodable)"), {}, 0});
@@ -209,7 +212,7 @@ void Node::sendShard(raft::NodeId to, const ShardRequest& req, int timeoutMs,
 void Node::forwardToLeader(raft::NodeId leader, RpcMethod method, raft::NodeId arg,
                            std::function<void(QString)> done) {
     if (leader == raft::kNoNode) return done(QStringLiteral("no leader"));
-    rpc_->request(leader, quint16(method), u64Payload(arg), 10000, [done](const net::RpcResult& r) {
+    link_->request(leader, quint16(method), u64Payload(arg), 10000, [done](const net::RpcResult& r) {
         if (!r.ok())
             return done(QStringLiteral("leader unreachable: %1").arg(QString(net::rpcErrorName(r.error))));
         done(r.response.status == 0 ? QString() : QString::fromUtf8(r.response.payload));

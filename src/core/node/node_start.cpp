@@ -9,6 +9,7 @@
 #include "net/rpc_transport.h"
 #include "node/api.h"
 #include "node/node.h"
+#include "node/qt_env.h"
 #include "storage/raft_log_store.h"
 
 namespace raftwc::node {
@@ -46,53 +47,12 @@ bool Node::start(QString* error) {
     };
     auto opened = storage::RaftLogStore::open(so);
     if (!opened.ok()) return fail(QString::fromStdString(opened.status().message()));
-    store_ = opened.take();
+    if (!adopt(opened.take(), error)) return false;
 
-    // 2. Identity: the node id is generated once and kept in the data dir.
-    id_ = store_->nodeId();
-    if (opt_.nodeId != 0 && id_ != 0 && opt_.nodeId != id_)
-        return fail(QStringLiteral("data directory %1 belongs to node %2, not %3")
-                        .arg(opt_.dataDir, nodeIdString(id_), nodeIdString(opt_.nodeId)));
-    if (id_ == 0) id_ = opt_.nodeId;
-    while (id_ == 0)
-        id_ = QRandomGenerator::system()->generate64();
-    peers_ = PeerBook(id_, opt_.aliveMs());
-    discovery_ = Discovery(id_, opt_.bootstrapExpect, opt_.discoveryMs);
-    clusterId_ = QString::fromStdString(store_->clusterId());
-    if (store_->nodeId() != id_) {
-        if (auto st = store_->setIdentity(store_->clusterId(), id_); !st.ok())
-            return fail(QString::fromStdString(st.message()));
-    }
-
-    // 3. The consensus core.
-    raft::Config rc = opt_.raftConfig(id_, QRandomGenerator::system()->generate64() | 1);
-    rc.checkInvariants = false;
-    rc.asyncStorageWrites = true;  // the event loop never waits for an fdatasync (log_writer.h)
-    rc.idToString = [](raft::NodeId id) { return nodeIdString(id).toStdString(); };
-    rc.logger = [](raft::LogLevel level, std::string_view msg) {
-        const QString m = QString::fromUtf8(msg.data(), qsizetype(msg.size()));
-        if (level == raft::LogLevel::Debug)
-            qDebug().noquote() << "raft:" << m;
-        else if (level == raft::LogLevel::Info)
-            qInfo().noquote() << "raft:" << m;
-        else
-            qWarning().noquote() << "raft:" << m;
-    };
-    try {
-        raft_ = std::make_unique<raft::RawNode>(rc, *store_);
-    } catch (const std::exception& e) {  // stored state the core refuses (docs/STORAGE.md, recovery rules)
-        return fail(QString::fromStdString(e.what()));
-    }
-    writer_ = std::make_unique<LogWriter>(
-        *store_,
-        [this](std::function<void()> f) {
-            QMetaObject::invokeMethod(this, std::move(f), Qt::QueuedConnection);
-        },
-        [this](WrittenReady w, const storage::Status& st) { onWritten(std::move(w), st); });
-    const bool hasData = store_->lastIndex() > 0;
-    discovery_.start(hasData, nowMs());
-
-    // 4. Transports. The same incarnation identifies this process on both.
+    // 2. The Qt I/O: event loop and worker threads, transports. The same incarnation identifies this
+    // process on both.
+    ownedEnv_ = std::make_unique<QtNodeEnv>();
+    env_ = ownedEnv_.get();
     net::AuthConfig auth;
     auth.key = opt_.clusterKey;
     auth.self = id_;
@@ -119,11 +79,15 @@ bool Node::start(QString* error) {
     rpc_ = new net::RpcTransport(rpcc, auth, this);
     if (!rpc_->listen(&err))
         return fail(QStringLiteral("RPC listener on %1: %2").arg(opt_.rpc.toString(), err));
+    ownedLink_ = std::make_unique<RpcPeerLink>(*rpc_);
+    ownedDisco_ = std::make_unique<ChannelDiscoveryLink>(*channel_);
+    link_ = ownedLink_.get();
+    disco_ = ownedDisco_.get();
 
     const QString host = advertisedHost();
     rpcAddress_ = HostPort{host, rpc_->serverPort()}.toString();
 
-    // 5. HTTP.
+    // 3. HTTP.
     api_ = std::make_unique<NodeApi>(*this);
     http_ = new http::HttpFrontend(api_.get(), this);
     http_->setMaxUpload(opt_.maxUpload);
@@ -131,32 +95,101 @@ bool Node::start(QString* error) {
         return fail(QStringLiteral("HTTP listener on %1: %2").arg(opt_.http.toString(), err));
     httpAddress_ = HostPort{host, http_->port()}.toString();
 
+    connect(rpc_, &net::RpcTransport::raftMessageReceived, this, &Node::receiveRaft);
+    connect(rpc_, &net::RpcTransport::appRequestReceived, this, &Node::receiveRequest);
+    connect(channel_, &net::MulticastChannel::probeReceived, this,
+            [this](const net::Probe& p, const net::FrameHeader& h, const QHostAddress&) {
+                receiveProbe(p, h.sender);
+            });
+    connect(channel_, &net::MulticastChannel::announceReceived, this,
+            [this](const net::Announce& a, const net::FrameHeader& h, const QHostAddress&) {
+                receiveAnnounce(a, h.sender);
+            });
+    connect(channel_, &net::MulticastChannel::helloReceived, this,
+            [this](const net::Hello& hl, const net::FrameHeader& h, const QHostAddress&) {
+                receiveHello(hl, h.sender);
+            });
+
+    // 4. Consensus, jobs, timers.
+    return startCore({}, error);
+}
+
+bool Node::startWith(NodeIo io, QString* error) {
+    if (!io.store || !io.env || !io.peers || !io.discovery) {
+        if (error) *error = QStringLiteral("startWith: incomplete I/O");
+        return false;
+    }
+    env_ = io.env;
+    link_ = io.peers;
+    disco_ = io.discovery;
+    if (!adopt(std::move(io.store), error)) return false;
+    rpcAddress_ = io.rpcAddress;
+    httpAddress_ = io.httpAddress;
+    return startCore(std::move(io.persist), error);
+}
+
+bool Node::adopt(std::unique_ptr<storage::RaftLogStore> store, QString* error) {
+    auto fail = [error](const QString& m) {
+        if (error) *error = m;
+        return false;
+    };
+    store_ = std::move(store);
+    // The node id is generated once and kept in the data dir.
+    id_ = store_->nodeId();
+    if (opt_.nodeId != 0 && id_ != 0 && opt_.nodeId != id_)
+        return fail(QStringLiteral("data directory %1 belongs to node %2, not %3")
+                        .arg(opt_.dataDir, nodeIdString(id_), nodeIdString(opt_.nodeId)));
+    if (id_ == 0) id_ = opt_.nodeId;
+    while (id_ == 0)
+        id_ = QRandomGenerator::system()->generate64();
+    peers_ = PeerBook(id_, opt_.aliveMs());
+    discovery_ = Discovery(id_, opt_.bootstrapExpect, opt_.discoveryMs);
+    clusterId_ = QString::fromStdString(store_->clusterId());
+    if (store_->nodeId() != id_) {
+        if (auto st = store_->setIdentity(store_->clusterId(), id_); !st.ok())
+            return fail(QString::fromStdString(st.message()));
+    }
+    return true;
+}
+
+bool Node::startCore(LogWriter::Persist persist, QString* error) {
+    raft::Config rc = opt_.raftConfig(id_, env_->random64() | 1);
+    rc.checkInvariants = false;
+    rc.asyncStorageWrites = true;  // the event loop never waits for an fdatasync (log_writer.h)
+    rc.idToString = [](raft::NodeId id) { return nodeIdString(id).toStdString(); };
+    rc.logger = [](raft::LogLevel level, std::string_view msg) {
+        const QString m = QString::fromUtf8(msg.data(), qsizetype(msg.size()));
+        if (level == raft::LogLevel::Debug)
+            qDebug().noquote() << "raft:" << m;
+        else if (level == raft::LogLevel::Info)
+            qInfo().noquote() << "raft:" << m;
+        else
+            qWarning().noquote() << "raft:" << m;
+    };
+    try {
+        raft_ = std::make_unique<raft::RawNode>(rc, *store_);
+    } catch (const std::exception& e) {  // stored state the core refuses (docs/STORAGE.md, recovery rules)
+        if (error) *error = QString::fromStdString(e.what());
+        return false;
+    }
+    LogWriter::Post post = [env = env_](std::function<void()> f) { env->post(std::move(f)); };
+    LogWriter::Done done = [this](WrittenReady w, const storage::Status& st) { onWritten(std::move(w), st); };
+    writer_ = persist ? std::make_unique<LogWriter>(std::move(persist), std::move(post), std::move(done))
+                      : std::make_unique<LogWriter>(*store_, std::move(post), std::move(done));
+    const bool hasData = store_->lastIndex() > 0;
+    discovery_.start(hasData, nowMs());
+
     worker_ = new ShardWorker(*this, this);
     coordinator_ = new JobCoordinator(*this, this);
-
-    connect(rpc_, &net::RpcTransport::raftMessageReceived, this, &Node::onRaftMessage);
-    connect(rpc_, &net::RpcTransport::appRequestReceived, this, &Node::onAppRequest);
-    connect(channel_, &net::MulticastChannel::probeReceived, this,
-            [this](const net::Probe& p, const net::FrameHeader& h, const QHostAddress&) { onProbe(p, h); });
-    connect(
-        channel_, &net::MulticastChannel::announceReceived, this,
-        [this](const net::Announce& a, const net::FrameHeader& h, const QHostAddress&) { onAnnounce(a, h); });
-    connect(channel_, &net::MulticastChannel::helloReceived, this,
-            [this](const net::Hello& hl, const net::FrameHeader& h, const QHostAddress&) { onHello(hl, h); });
 
     // Addresses of members we already know from our own log.
     for (const raft::Entry& e : store_->confEntries())
         learnAddresses({e});
 
-    tickTimer_.setTimerType(Qt::PreciseTimer);
-    connect(&tickTimer_, &QTimer::timeout, this, &Node::onTick);
-    tickTimer_.start(opt_.tickMs);
-    connect(&announceTimer_, &QTimer::timeout, this, &Node::onAnnounceTimer);
-    announceTimer_.start(opt_.heartbeatMs);
-    connect(&discoveryTimer_, &QTimer::timeout, this, &Node::onDiscoveryTimer);
-    discoveryTimer_.start(250);
-    connect(&sweepTimer_, &QTimer::timeout, this, &Node::sweepPending);
-    sweepTimer_.start(500);
+    tickTimer_.start(*env_, opt_.tickMs, [this] { onTick(); });
+    announceTimer_.start(*env_, opt_.heartbeatMs, [this] { onAnnounceTimer(); });
+    discoveryTimer_.start(*env_, 250, [this] { onDiscoveryTimer(); });
+    sweepTimer_.start(*env_, 500, [this] { sweepPending(); });
 
     logStartup();
     onDiscoveryTimer();
@@ -177,7 +210,9 @@ void Node::logStartup() const {
         << QStringLiteral("  http       %1  (http://%2/)").arg(opt_.http.toString(), httpAddress_);
     qInfo().noquote()
         << QStringLiteral("  rpc        %1  (advertised %2)").arg(opt_.rpc.toString(), rpcAddress_);
-    if (channel_->staticPeersMode())
+    if (!channel_)
+        qInfo().noquote() << QStringLiteral("  discovery  given by the embedding (simulation)");
+    else if (channel_->staticPeersMode())
         qInfo().noquote() << QStringLiteral("  discovery  static peers (%1), udp port %2")
                                  .arg(opt_.peers.size())
                                  .arg(opt_.group.port);

@@ -1,31 +1,27 @@
 // runOffLoop: CPU-heavy work (decoding, merging, sorting and compressing frequency tables, encoding
-// replies) on the global thread pool, its continuation back on the main thread — the event loop never
-// waits on it, so heartbeats and health checks keep flowing while a node counts (docs/ARCHITECTURE.md).
+// replies) on the node environment's worker threads, its continuation back on the node's thread — the
+// event loop never waits on it, so heartbeats and health checks keep flowing while a node counts
+// (docs/ARCHITECTURE.md).
 #pragma once
 
-#include <QCoreApplication>
-#include <QMetaObject>
 #include <QPointer>
-#include <QThreadPool>
 #include <memory>
 #include <utility>
 
+#include "node/node_env.h"
+
 namespace raftwc::node {
 
-/// Runs `work()` on QThreadPool::globalInstance(), then `then(result)` on the main thread if `guard` still
-/// exists there (checked on the main thread only). `work` must not touch objects of the main thread.
+/// Runs `work()` off the loop, then `then(result)` on the node's thread if `guard` still exists there
+/// (checked on the node's thread only). `work` must not touch objects of the node's thread.
 template <class Guard, class Work, class Then>
-void runOffLoop(QPointer<Guard> guard, Work work, Then then) {
-    QThreadPool::globalInstance()->start(
-        [guard = std::move(guard), work = std::move(work), then = std::move(then)]() mutable {
-            auto result = std::make_shared<decltype(work())>(work());
-            QMetaObject::invokeMethod(
-                QCoreApplication::instance(),
-                [guard, then = std::move(then), result]() mutable {
-                    if (guard) then(std::move(*result));
-                },
-                Qt::QueuedConnection);
+void runOffLoop(NodeEnv& env, QPointer<Guard> guard, Work work, Then then) {
+    env.offLoop([guard = std::move(guard), work = std::move(work), then = std::move(then)]() mutable {
+        auto result = std::make_shared<decltype(work())>(work());
+        return std::function<void()>([guard, then = std::move(then), result]() mutable {
+            if (guard) then(std::move(*result));
         });
+    });
 }
 
 }  // namespace raftwc::node

@@ -1,7 +1,5 @@
 // ShardWorker: counts one shard of a stored file for a coordinator (this node's or another's), from this
 // node's own copy of the file in the log, on the thread pool, with progress notes.
-#include <QElapsedTimer>
-#include <QThreadPool>
 
 #include "node/jobs.h"
 #include "wordcount/wordcount.h"
@@ -50,18 +48,18 @@ void ShardWorker::run(const ShardRequest& req, ProgressFn progress, std::functio
     const std::uint64_t fileSize = file->size;
     std::shared_ptr<std::atomic<bool>> alive = alive_;
     QPointer<ShardWorker> self(this);
+    NodeEnv& env = host_.env();
     // Count in pieces so progress shows; merging pieces is exact whatever the cuts.
-    QThreadPool::globalInstance()->start([=, this] {
-        QElapsedTimer timer;
-        timer.start();
+    env.offLoop([=, &env]() -> std::function<void()> {
+        const qint64 startMs = env.nowMs();
         constexpr std::uint64_t kPiece = 16u << 20;
         ShardCounts acc;
         acc.mode = req.mode;
         std::string error;
         std::uint64_t done_ = 0;
-        qint64 lastNote = -1000;
+        qint64 lastNote = startMs - 1000;
         while (done_ < req.shard.length || (req.shard.length == 0 && done_ == 0)) {
-            if (!*alive) return;
+            if (!*alive) return {};
             const std::uint64_t n = std::min(kPiece, req.shard.length - done_);
             wordcount::CountOptions opt;
             opt.mode = req.mode;
@@ -73,33 +71,27 @@ void ShardWorker::run(const ShardRequest& req, ProgressFn progress, std::functio
             wordcount::mergeInto(acc, res.counts);
             done_ += n;
             if (req.shard.length == 0) break;
-            if (timer.elapsed() - lastNote >= 200 && done_ < req.shard.length) {
-                lastNote = timer.elapsed();
+            if (env.nowMs() - lastNote >= 200 && done_ < req.shard.length) {
+                lastNote = env.nowMs();
                 ShardProgressNote note{req.jobId, req.shardNo, done_};
-                QMetaObject::invokeMethod(
-                    self,
-                    [self, note, progress] {
-                        if (self && progress) progress(note);
-                    },
-                    Qt::QueuedConnection);
+                env.post([self, note, progress] {
+                    if (self && progress) progress(note);
+                });
             }
         }
-        ShardReply reply;
-        reply.ok = error.empty();
-        reply.error = QString::fromStdString(error);
-        reply.counts = std::move(acc);
-        reply.ms = std::uint32_t(timer.elapsed());
-        QMetaObject::invokeMethod(
-            self,
-            [self, reply = std::move(reply), done, n = req.shard.length]() {
-                if (!self) return;
-                if (reply.ok) {
-                    self->bytesCounted_ += n;
-                    ++self->shardsCounted_;
-                }
-                done(reply);
-            },
-            Qt::QueuedConnection);
+        auto reply = std::make_shared<ShardReply>();
+        reply->ok = error.empty();
+        reply->error = QString::fromStdString(error);
+        reply->counts = std::move(acc);
+        reply->ms = std::uint32_t(env.nowMs() - startMs);
+        return [self, reply, done, n = req.shard.length]() {
+            if (!self) return;
+            if (reply->ok) {
+                self->bytesCounted_ += n;
+                ++self->shardsCounted_;
+            }
+            done(std::move(*reply));
+        };
     });
 }
 
