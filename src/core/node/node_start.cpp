@@ -14,6 +14,13 @@
 
 namespace raftwc::node {
 
+namespace {
+bool failWith(QString* error, const QString& message) {
+    if (error) *error = message;
+    return false;
+}
+}  // namespace
+
 QString Node::advertisedHost() const {
     if (!opt_.advertise.isEmpty()) return opt_.advertise;
     const QHostAddress bound(opt_.rpc.host);
@@ -27,10 +34,7 @@ QString Node::advertisedHost() const {
 }
 
 bool Node::start(QString* error) {
-    auto fail = [error](const QString& m) {
-        if (error) *error = m;
-        return false;
-    };
+    auto fail = [error](const QString& m) { return failWith(error, m); };
     // 1. The data directory: lock, hard state, log recovery.
     storage::RaftLogStoreOptions so;
     so.dir = opt_.dataDir.toStdString();
@@ -115,10 +119,8 @@ bool Node::start(QString* error) {
 }
 
 bool Node::startWith(NodeIo io, QString* error) {
-    if (!io.store || !io.env || !io.peers || !io.discovery) {
-        if (error) *error = QStringLiteral("startWith: incomplete I/O");
-        return false;
-    }
+    if (!io.store || !io.env || !io.peers || !io.discovery)
+        return failWith(error, QStringLiteral("startWith: incomplete I/O"));
     env_ = io.env;
     link_ = io.peers;
     disco_ = io.discovery;
@@ -129,10 +131,7 @@ bool Node::startWith(NodeIo io, QString* error) {
 }
 
 bool Node::adopt(std::unique_ptr<storage::RaftLogStore> store, QString* error) {
-    auto fail = [error](const QString& m) {
-        if (error) *error = m;
-        return false;
-    };
+    auto fail = [error](const QString& m) { return failWith(error, m); };
     store_ = std::move(store);
     // The node id is generated once and kept in the data dir.
     id_ = store_->nodeId();
@@ -169,8 +168,7 @@ bool Node::startCore(LogWriter::Persist persist, QString* error) {
     try {
         raft_ = std::make_unique<raft::RawNode>(rc, *store_);
     } catch (const std::exception& e) {  // stored state the core refuses (docs/STORAGE.md, recovery rules)
-        if (error) *error = QString::fromStdString(e.what());
-        return false;
+        return failWith(error, QString::fromStdString(e.what()));
     }
     LogWriter::Post post = [env = env_](std::function<void()> f) { env->post(std::move(f)); };
     LogWriter::Done done = [this](WrittenReady w, const storage::Status& st) { onWritten(std::move(w), st); };

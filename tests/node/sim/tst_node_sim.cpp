@@ -40,6 +40,13 @@ void verifyHealed(Cluster& c) {
     QVERIFY2(wrong.isEmpty(), qPrintable(failureReport(c, wrong)));
 }
 
+/// Rows "seed 1" .. "seed n" of a column `seed`.
+void addSeedRows(std::uint64_t n) {
+    QTest::addColumn<std::uint64_t>("seed");
+    for (std::uint64_t s = 1; s <= n; ++s)
+        QTest::newRow(qPrintable(QStringLiteral("seed %1").arg(s))) << s;
+}
+
 std::uint64_t num(const QJsonObject& o, const char* key) {
     return std::uint64_t(o.value(QLatin1String(key)).toInteger());
 }
@@ -160,9 +167,7 @@ void tst_NodeSim::leaderChangeDuringUpload() {
 }
 
 void tst_NodeSim::memberDiesMidShard_data() {
-    QTest::addColumn<std::uint64_t>("seed");
-    for (std::uint64_t s = 1; s <= 6; ++s)
-        QTest::newRow(qPrintable(QStringLiteral("seed %1").arg(s))) << s;
+    addSeedRows(6);
 }
 
 void tst_NodeSim::memberDiesMidShard() {
@@ -204,9 +209,7 @@ void tst_NodeSim::memberDiesMidShard() {
 }
 
 void tst_NodeSim::forwardedProposalToDeposedLeader_data() {
-    QTest::addColumn<std::uint64_t>("seed");
-    for (std::uint64_t s = 1; s <= 6; ++s)
-        QTest::newRow(qPrintable(QStringLiteral("seed %1").arg(s))) << s;
+    addSeedRows(6);
 }
 
 void tst_NodeSim::forwardedProposalToDeposedLeader() {
