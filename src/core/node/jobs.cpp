@@ -426,7 +426,14 @@ void JobCoordinator::commitResult(const std::shared_ptr<Job>& job, QByteArray co
                                   const QJsonObject& result) {
     QPointer<JobCoordinator> self(this);
     proposeWithRetry(
-        job, std::move(command), [self, job, result](const ProposeOutcome&) { self->complete(job, result); },
+        job, std::move(command),
+        [self, job, result](const ProposeOutcome& o) {
+            // Read your writes: answer once the result is applied here too (a forwarded proposal commits on
+            // the leader first), so this node's /api/jobs lists the job the client was just answered.
+            self->host_.whenApplied(o.index, 15000, [self, job, result](bool) {
+                if (self) self->complete(job, result);
+            });
+        },
         [self, job](const ProposeOutcome& o) {
             self->fail(job, JobOutcome::Kind::Unavailable, QStringLiteral("commit_failed"),
                        QStringLiteral("counted, but could not commit the result: %1").arg(o.error));

@@ -422,7 +422,8 @@ std::size_t Cluster::upload(int i, QByteArray text, QString jobId) {
     up.mode = QStringLiteral("normalized");
     up.jobId = rec.jobId;
     // The client holds the connection: the answer is recorded whenever it comes (never, if the node dies).
-    node(i).coordinator().count(std::move(up), [this, k](node::JobOutcome o) {
+    node(i).coordinator().count(std::move(up), [this, k, i](node::JobOutcome o) {
+        uploads_[k].visibleAtAnswer = this->up(i) && node(i).stateMachine().job(uploads_[k].jobId.toLatin1());
         uploads_[k].outcome = std::move(o);
         uploads_[k].answeredMs = w_.now();
     });
@@ -514,6 +515,8 @@ QString Cluster::checkConsistent() const {
                     .arg(ref.lines)
                     .arg(ref.unique)
                     .arg(u.text.size());
+        if (!u.visibleAtAnswer)
+            out += QStringLiteral("upload %1: answered 200 before its node had applied the result\n").arg(k);
         const QByteArray sha = QCryptographicHash::hash(u.text, QCryptographicHash::Sha256).toHex();
         if (r.value(QLatin1String("sha256")).toString().toLatin1() != sha)
             out += QStringLiteral("upload %1: answered sha256 differs from the bytes sent\n").arg(k);

@@ -111,7 +111,8 @@ struct UploadRecord {
     qint64 sentMs = 0;
     std::optional<node::JobOutcome> outcome;  ///< empty: no answer (the node died, or still running)
     qint64 answeredMs = -1;
-    int incarnation = 0;  ///< of the node it was sent to, at the time
+    int incarnation = 0;           ///< of the node it was sent to, at the time
+    bool visibleAtAnswer = false;  ///< the answering node listed the job when it answered (read your writes)
 };
 
 /// Reference counts of an ASCII text of lowercase words separated by spaces, tabs and newlines (the
