@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections import Counter, defaultdict
 
 sys.dont_write_bytecode = True
@@ -645,11 +646,17 @@ class Run:
         try:
             self._check_inner(res)
         except Exception as e:  # noqa: BLE001 - a checker that cannot finish is a failed run
-            self.violate(f"checker crashed: {type(e).__name__}: {e}")
+            self.violate(f"checker crashed: {type(e).__name__}: {e}", traceback=traceback.format_exc())
         if "acked" not in res and not self.violations:
             self.violate("checker did not reach the listing comparison")
 
     def _check_inner(self, res):
+        def leader_id(v):
+            # a view without a "leader" key (or with a non-object one) must not crash the checker: the
+            # first 60-minute run died here on an unhashable {} from `get("leader", {}) and ...`
+            lead = v.get("leader") if isinstance(v, dict) else None
+            return lead.get("id") if isinstance(lead, dict) else None
+
         enter_netns(self.hub)
         t_heal = now()
         slots = list(range(1, self.n + 1))
@@ -664,7 +671,7 @@ class Run:
         agreed = None
         while now() - t_heal < LEADER_BOUND_S:
             views = [cluster(i) for i in slots]
-            ids = {(v or {}).get("leader", {}) and (v or {}).get("leader", {}).get("id") for v in views}
+            ids = {leader_id(v) for v in views}
             if len(ids) == 1 and None not in ids and all(v for v in views):
                 li = [i for i, v in zip(slots, views) if v["id"] == next(iter(ids))]
                 if li:
