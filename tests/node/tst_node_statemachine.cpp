@@ -292,6 +292,15 @@ void tst_NodeStateMachine::duplicateManifestKeepsTheFile() {
     QCOMPARE(f->manifestIndex, first);
     QCOMPARE(log.readBack(*f), content);
     QCOMPARE(log.sm.fileForJob("twice"), f);
+    // A repeat of a completed file's manifest or chunks is not a problem: no note (the chaos run saw
+    // "chunks cover 0 of N bytes; file rejected" on every node for intact files), nothing left pending.
+    QCOMPARE(log.sm.takeNotes(), QStringList());
+    QCOMPARE(log.sm.pendingFiles(), std::size_t(0));
+    // A different file under the same id cannot replace it.
+    log.command(FileChunk{fileId('T'), 0, QByteArray("other")});
+    log.command(manifestFor(fileId('T'), QByteArray("other"), "twice"));
+    QCOMPARE(log.sm.file(fileId('T'))->manifestIndex, first);
+    QCOMPARE(log.sm.takeNotes().size(), 1);
 }
 
 void tst_NodeStateMachine::jobResults() {

@@ -31,7 +31,9 @@ Applied StateMachine::apply(const raft::Entry& e) {
         std::uint8_t(e.data[1]) == std::uint8_t(CommandKind::FileChunk)) {
         const auto h = decodeChunkHeader(payload);
         if (h && kChunkHeaderBytes + h->length == e.data.size()) {
-            pendingChunks_[h->fileId].push_back({e.index, h->fileOffset, h->length});
+            // A chunk re-proposed after its file was completed (an unknown outcome retried) is a copy.
+            if (!files_.count(h->fileId))
+                pendingChunks_[h->fileId].push_back({e.index, h->fileOffset, h->length});
             return out;
         }
     }
@@ -42,10 +44,23 @@ Applied StateMachine::apply(const raft::Entry& e) {
         return out;
     }
     if (const auto* chunk = std::get_if<FileChunk>(&*cmd)) {
-        auto& list = pendingChunks_[QByteArray(chunk->fileId.constData(), chunk->fileId.size())];
-        list.push_back({e.index, chunk->fileOffset, std::uint32_t(chunk->bytes.size())});
+        const QByteArray id(chunk->fileId.constData(), chunk->fileId.size());
+        if (!files_.count(id))
+            pendingChunks_[id].push_back({e.index, chunk->fileOffset, std::uint32_t(chunk->bytes.size())});
     } else if (const auto* m = std::get_if<FileManifest>(&*cmd)) {
         auto it = pendingChunks_.find(m->fileId);
+        if (const auto stored = files_.find(m->fileId); stored != files_.end()) {
+            // A manifest proposed again because the first one's outcome was unknown (a leader change):
+            // the file is already complete. Same file: nothing to do. Anything else: keep the first.
+            if (it != pendingChunks_.end()) pendingChunks_.erase(it);
+            if (stored->second.size != m->size || stored->second.sha256 != m->sha256)
+                notes_ << QStringLiteral(
+                              "manifest at %1 for %2 conflicts with the file stored at %3; ignored")
+                              .arg(e.index)
+                              .arg(QString::fromLatin1(m->fileId.toHex()))
+                              .arg(stored->second.manifestIndex);
+            return out;
+        }
         std::vector<ChunkRef> chunks;
         if (it != pendingChunks_.end()) {
             chunks = std::move(it->second);

@@ -62,6 +62,8 @@ class StateMachine {
     /// Finished jobs, newest first.
     std::vector<const StoredJob*> jobs() const;
     const std::map<raft::NodeId, MemberAddress>& memberAddresses() const { return addresses_; }
+    /// Files with chunks applied but no manifest yet (uploads in progress, or abandoned).
+    std::size_t pendingFiles() const { return pendingChunks_.size(); }
     /// Problems seen while applying (malformed entries, incomplete manifests); drained by the node's log.
     QStringList takeNotes();
 
