@@ -153,6 +153,15 @@ class tst_HttpFrontend : public QObject {
     void concurrentUploads();
     void pipelinedAnswersInOrder();
     void garbageConnectionsNeverCrash();
+    void smuggledRequestRefused();
+    void hundredHeaderFieldsAccepted();
+    void pipelinedPostThenPartialUpload();
+    void slowBodyGets408();
+    void slowHeadGets408();
+    void connectionBound();
+    void concurrentUploadBound();
+    void uploadBytesBound();
+    void smallRoutesHaveSmallBodies();
 
   private:
     std::unique_ptr<FakeBackend> m_backend;
@@ -636,6 +645,7 @@ void tst_HttpFrontend::malformedRequest_data() {
     QTest::newRow("bad-length") << QByteArray("POST /api/count HTTP/1.1\r\nContent-Length: abc\r\n\r\n")
                                 << 400;
     QTest::newRow("unknown-method") << QByteArray("BREW / HTTP/1.1\r\n\r\n") << 501;
+    // Answers stay in request order: the good request's answer first, then the refusal.
     QTest::newRow("after-good") << QByteArray("GET /healthz HTTP/1.1\r\n\r\n!!!\r\n\r\n") << 400;
 }
 
@@ -646,6 +656,10 @@ void tst_HttpFrontend::malformedRequest() {
     c.send(bytes);
     Response r;
     QVERIFY(c.next(&r));
+    if (QByteArrayView(QTest::currentDataTag()) == "after-good") {
+        QCOMPARE(r.status, 200);
+        QVERIFY(c.next(&r));
+    }
     QCOMPARE(r.status, status);
     QVERIFY(r.json().contains(QStringLiteral("error")));
     QVERIFY(c.waitClosed());
@@ -809,6 +823,185 @@ void tst_HttpFrontend::garbageConnectionsNeverCrash() {
     Response r;
     QVERIFY(c.next(&r));
     QCOMPARE(r.status, 200);
+}
+
+namespace {
+QByteArray manyFields(int n) {
+    QByteArray h;
+    for (int i = 0; i < n; ++i)
+        h += "X-F" + QByteArray::number(i) + ": v\r\n";
+    return h;
+}
+}  // namespace
+
+void tst_HttpFrontend::smuggledRequestRefused() {
+    // Issue 10's bypass: a request of 122 header lines (Qt 6.4 dropped all of them, Content-Length
+    // included) carrying a hidden 2 MiB upload under a 1 MiB limit. The head is refused with 431, the
+    // hidden request is never read, and the backend sees nothing.
+    m_fe->setMaxUpload(1 << 20);
+    const QByteArray hiddenBody(2 << 20, 'w');
+    const QByteArray hidden = post("/api/count", hiddenBody);
+    const QByteArray outer = "POST /api/count HTTP/1.1\r\nHost: t\r\n" + manyFields(120) +
+                             "Content-Length: " + QByteArray::number(hidden.size()) + "\r\n\r\n";
+    Client c(m_port);
+    c.send(outer + hidden);
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 431);
+    QVERIFY(r.json().value(QStringLiteral("message")).toString().contains(QStringLiteral("header fields")));
+    QVERIFY(c.waitClosed());
+    QCOMPARE(m_backend->countCalls, 0);
+    QCOMPARE(m_fe->metrics().headersTooLarge, 1u);
+}
+
+void tst_HttpFrontend::hundredHeaderFieldsAccepted() {
+    // Up to the field limit the request is read whole, its Content-Length honoured.
+    Client c(m_port);
+    c.send("POST /api/count HTTP/1.1\r\n" + manyFields(98) + "Host: t\r\nContent-Length: 9\r\n\r\nthree wee" +
+           get("/healthz"));
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(m_backend->uploads.value(0).bytes().toByteArray(), QByteArray("three wee"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(r.json().value(QStringLiteral("status")).toString(), QStringLiteral("ok"));
+}
+
+void tst_HttpFrontend::pipelinedPostThenPartialUpload() {
+    // Issue 10: a small POST followed by a partly sent 500 KB POST on one connection was refused with
+    // "400 malformed HTTP request line" (bytes counted twice). Both are answered, each with its own bytes.
+    Client c(m_port);
+    const QByteArray big = randomBytes(500000, 3);
+    const QByteArray second = post("/api/count?mode=raw", big);
+    c.send(post("/api/count", "tiny post") + second.left(200000));
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QVERIFY(!c.next(&r, 300));  // the second is still being sent
+    c.send(second.mid(200000));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(m_backend->uploads.size(), 2);
+    QCOMPARE(m_backend->uploads[0].bytes().toByteArray(), QByteArray("tiny post"));
+    QCOMPARE(m_backend->uploads[1].bytes().toByteArray(), big);
+    QCOMPARE(m_fe->metrics().malformed, 0u);
+}
+
+void tst_HttpFrontend::slowBodyGets408() {
+    // A body trickled below the minimum rate is answered 408, not held for ever (the idle timer alone
+    // restarted on every byte).
+    m_fe->setMinBodyRate(2000, 400);  // 800 bytes per 400 ms window at least
+    Client c(m_port);
+    c.send("POST /api/count HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n");
+    QTimer trickle;
+    QObject::connect(&trickle, &QTimer::timeout, &c, [&c] { c.send("aaaaaaaaaa"); });  // 100 B/s
+    trickle.start(100);
+    Response r;
+    QVERIFY(c.next(&r, 5000));
+    trickle.stop();
+    QCOMPARE(r.status, 408);
+    QVERIFY(r.json().value(QStringLiteral("message")).toString().contains(QStringLiteral("slower than")));
+    QVERIFY(c.waitClosed());
+    QCOMPARE(m_backend->countCalls, 0);
+    QCOMPARE(m_fe->metrics().requestTimeouts, 1u);
+}
+
+void tst_HttpFrontend::slowHeadGets408() {
+    m_fe->setHeadTimeoutMs(500);
+    Client c(m_port);
+    const QByteArray head = "GET /healthz HTTP/1.1\r\nHost: t\r\n" + manyFields(50);
+    qsizetype sent = 0;
+    QTimer trickle;  // one byte every 20 ms: never idle, never complete in time
+    QObject::connect(&trickle, &QTimer::timeout, &c, [&] {
+        if (sent < head.size()) c.send(head.mid(sent++, 1));
+    });
+    trickle.start(20);
+    Response r;
+    QVERIFY(c.next(&r, 5000));
+    trickle.stop();
+    QCOMPARE(r.status, 408);
+    QVERIFY(sent < head.size());
+    QVERIFY(c.waitClosed());
+}
+
+void tst_HttpFrontend::connectionBound() {
+    m_fe->setMaxConnections(2);
+    Client a(m_port), b(m_port);
+    QVERIFY(a.connected() && b.connected());
+    QTRY_COMPARE(m_fe->metrics().connectionsOpen, 2u);
+    Client c(m_port);
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 503);
+    QCOMPARE(r.headers.value("retry-after"), QByteArray("1"));
+    QVERIFY(c.waitClosed());
+    // The others still work, and once one leaves a new connection is served.
+    a.send(get("/healthz"));
+    QVERIFY(a.next(&r));
+    QCOMPARE(r.status, 200);
+    b.socket.abort();
+    QTRY_COMPARE(m_fe->metrics().connectionsOpen, 1u);
+    Client d(m_port);
+    d.send(get("/healthz"));
+    QVERIFY(d.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(m_fe->metrics().connectionsRefused, 1u);
+}
+
+void tst_HttpFrontend::concurrentUploadBound() {
+    m_backend->mode = FakeBackend::Mode::Deferred;
+    m_fe->setMaxConcurrentUploads(1);
+    Client a(m_port);
+    a.send(post("/api/count", "first upload"));
+    QTRY_COMPARE(m_backend->pending.size(), 1);
+    QCOMPARE(m_fe->uploadsInFlight(), 1);
+    Client b(m_port);
+    b.send(post("/api/count", "second upload"));
+    Response r;
+    QVERIFY(b.next(&r));
+    QCOMPARE(r.status, 503);
+    QCOMPARE(r.json().value(QStringLiteral("error")).toString(), QStringLiteral("busy"));
+    QCOMPARE(r.headers.value("retry-after"), QByteArray("1"));
+    QCOMPARE(m_backend->countCalls, 1);
+    // The first is answered: its place is free again.
+    m_backend->pending.takeFirst()(ApiReply::json(200, QJsonObject{{QStringLiteral("words"), 2}}));
+    QVERIFY(a.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(m_fe->uploadsInFlight(), 0);
+    QCOMPARE(m_fe->uploadBytesInFlight(), 0);
+    Client c(m_port);
+    c.send(post("/api/count", "third upload"));
+    QTRY_COMPARE(m_backend->pending.size(), 1);
+    QCOMPARE(m_fe->metrics().uploadsRefusedBusy, 1u);
+}
+
+void tst_HttpFrontend::uploadBytesBound() {
+    m_backend->mode = FakeBackend::Mode::Deferred;
+    m_fe->setMaxUploadBytesInFlight(1000);
+    Client a(m_port);
+    a.send(post("/api/count", QByteArray(600, 'a')));
+    QTRY_COMPARE(m_backend->pending.size(), 1);
+    QCOMPARE(m_fe->uploadBytesInFlight(), 600);
+    Client b(m_port);
+    b.send(post("/api/count", QByteArray(600, 'b')));  // 1200 > 1000
+    Response r;
+    QVERIFY(b.next(&r));
+    QCOMPARE(r.status, 503);
+    // A client that leaves releases its bytes (the backend still answers into the void).
+    a.socket.abort();
+    m_backend->pending.takeFirst()(ApiReply::json(200, QJsonObject{}));
+    QTRY_COMPARE(m_fe->uploadBytesInFlight(), 0);
+}
+
+void tst_HttpFrontend::smallRoutesHaveSmallBodies() {
+    // Only the upload route takes large bodies; any other route's body is bounded (64 KiB).
+    Client c(m_port);
+    c.send(post("/api/leader/transfer", QByteArray(100000, 'x')));
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 413);
+    QVERIFY(c.waitClosed());
 }
 
 QTEST_GUILESS_MAIN(tst_HttpFrontend)

@@ -1,7 +1,7 @@
 // Unit tests of the pure parts of raftwc_http: the request-head peek, the stream tracker and the
 // multipart parser, including randomized garbage that must never crash or break invariants.
 #include "http/multipart.h"
-#include "http/request_guard.h"
+#include "http/request_reader.h"
 
 #include <QRandomGenerator>
 #include <QTest>
@@ -20,7 +20,11 @@ class tst_HttpParsers : public QObject {
     void streamKeepAliveAndPipelining();
     void streamChunked();
     void streamChunkedOverLimit();
-    void streamSkipBodyEqualsFeed();
+    void pipelinedPostThenPartialUpload();
+    void headerFieldLimit();
+    void smuggledRequestRefused();
+    void http10ClosesUnlessKeepAlive();
+    void bodyIsAViewNeverACopy();
     void streamExpectContinue();
     void streamGarbageNeverCrashes();
     void multipart_data();
@@ -133,8 +137,60 @@ quint32 testSeed() {
     return ok ? env : 20261129u;
 }
 
-RequestStream::Result feedInPieces(RequestStream& s, const QByteArray& bytes, QList<qsizetype> cuts) {
-    RequestStream::Result total;
+// Drives a RequestReader as a connection does: keeps the unconsumed bytes, reads events until it needs
+// more, and records what it saw.
+struct Feeder {
+    explicit Feeder(StreamLimits limits) : reader(limits) {}
+    struct Result {
+        int requestsCompleted = 0;
+        int continuesWanted = 0;
+        bool rejected = false;
+        int status = 0;
+    };
+    Result feed(QByteArrayView bytes) {
+        Result r;
+        pending.append(bytes.data(), bytes.size());
+        qsizetype pos = 0;
+        for (;;) {
+            const auto e = reader.next(QByteArrayView(pending).sliced(pos));
+            if (e.consumed < 0 || e.consumed > pending.size() - pos) {
+                r.rejected = true;  // a reader bug: surfaces as a failed comparison
+                r.status = -1;
+                break;
+            }
+            pos += e.consumed;
+            using K = RequestReader::Event::Kind;
+            if (e.kind == K::NeedMore) {
+                if (e.consumed > 0) continue;
+                break;
+            }
+            if (e.kind == K::Head) {
+                heads.append(e.head);
+                bodies.append(QByteArray());
+                if (e.head.expectContinue && (e.head.chunked || e.head.contentLength > 0))
+                    ++r.continuesWanted;
+            } else if (e.kind == K::Body) {
+                bodies.last().append(e.body.data(), e.body.size());
+            } else if (e.kind == K::End) {
+                ++r.requestsCompleted;
+            } else {
+                r.rejected = true;
+                r.status = e.status;
+                break;
+            }
+        }
+        pending.remove(0, pos);
+        return r;
+    }
+    bool idle() const { return !reader.inRequest() && pending.isEmpty(); }
+    RequestReader reader;
+    QByteArray pending;
+    QList<HeadPeek> heads;
+    QList<QByteArray> bodies;
+};
+
+Feeder::Result feedInPieces(Feeder& s, const QByteArray& bytes, QList<qsizetype> cuts) {
+    Feeder::Result total;
     qsizetype pos = 0;
     cuts.append(bytes.size());
     for (qsizetype cut : cuts) {
@@ -158,28 +214,39 @@ QByteArray twoRequests() {
         "POST /api/count HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n "
         "world\r\n0\r\nX-T: 1\r\n\r\n");
 }
+
+QByteArray headWithFields(int fields, const QByteArray& extra = {}) {
+    QByteArray h = "POST /api/count HTTP/1.1\r\n";
+    for (int i = 0; i < fields; ++i)
+        h += "X-F" + QByteArray::number(i) + ": v\r\n";
+    return h + extra + "\r\n";
+}
 }  // namespace
 
 void tst_HttpParsers::streamSplitsAnywhere() {
     const QByteArray bytes = twoRequests();
-    // Every single cut point, and byte-by-byte: always 3 requests, never a rejection.
+    const QList<QByteArray> bodies{"hello world", "", "hello world"};
+    // Every single cut point, and byte-by-byte: always the same 3 requests and bodies, never a rejection.
     for (qsizetype cut = 0; cut <= bytes.size(); ++cut) {
-        RequestStream s(StreamLimits{1000, 4096});
+        Feeder s(StreamLimits{1000, 4096});
         const auto r = feedInPieces(s, bytes, {cut});
         QVERIFY2(!r.rejected, qPrintable(QString::number(cut)));
         QCOMPARE(r.requestsCompleted, 3);
         QVERIFY(s.idle());
-        QCOMPARE(s.totalBodyBytes(), 22);
+        QCOMPARE(s.bodies, bodies);
+        QCOMPARE(s.heads[1].target, QByteArray("/healthz"));
+        QCOMPARE(s.heads[1].header("HOST"), QByteArray("x"));
     }
     QList<qsizetype> all;
     for (qsizetype i = 1; i < bytes.size(); ++i)
         all.append(i);
-    RequestStream s(StreamLimits{1000, 4096});
+    Feeder s(StreamLimits{1000, 4096});
     QCOMPARE(feedInPieces(s, bytes, all).requestsCompleted, 3);
+    QCOMPARE(s.bodies, bodies);
 }
 
 void tst_HttpParsers::streamKeepAliveAndPipelining() {
-    RequestStream s(StreamLimits{1000, 4096});
+    Feeder s(StreamLimits{1000, 4096});
     auto r = s.feed("GET / HTTP/1.1\r\n\r\nGET /a HTTP/1.1\r\n\r\nGET /b HT");
     QCOMPARE(r.requestsCompleted, 2);
     QVERIFY(!s.idle());
@@ -189,26 +256,90 @@ void tst_HttpParsers::streamKeepAliveAndPipelining() {
     r = s.feed("garbage\r\n\r\n");
     QVERIFY(r.rejected);
     QCOMPARE(r.status, 400);
-    QVERIFY(s.rejected());
+    QVERIFY(s.reader.rejected());
+}
+
+void tst_HttpParsers::pipelinedPostThenPartialUpload() {
+    // The pair: a small POST, then a 500 KB POST of which only part has arrived. Each byte is
+    // read once: one complete request, the second one in its body, nothing refused.
+    Feeder s(StreamLimits{1 << 20, 4096});
+    const QByteArray first = "POST /api/count HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+    const QByteArray second =
+        "POST /api/count HTTP/1.1\r\nContent-Length: 500000\r\n\r\n" + QByteArray(200000, 'w');
+    auto r = s.feed(QByteArray(first + second));
+    QVERIFY(!r.rejected);
+    QCOMPARE(r.requestsCompleted, 1);
+    QVERIFY(s.reader.inRequest());
+    QCOMPARE(s.bodies[1].size(), 200000);
+    r = s.feed(QByteArray(QByteArray(300000, 'w') + "GET / HTTP/1.1\r\n\r\n"));
+    QCOMPARE(r.requestsCompleted, 2);
+    QCOMPARE(s.bodies[1].size(), 500000);
+    QCOMPARE(s.heads.size(), 3);
+}
+
+void tst_HttpParsers::headerFieldLimit() {
+    // 100 fields are read, with their Content-Length honoured; the 101st is refused (431) whether the head
+    // is complete or not, so no request is ever routed with fields dropped.
+    Feeder ok(StreamLimits{1000, 1 << 16});
+    auto r = ok.feed(QByteArray(headWithFields(99, "Content-Length: 2\r\n") + "hi"));
+    QCOMPARE(r.requestsCompleted, 1);
+    QCOMPARE(ok.heads[0].headers.size(), 100);
+    QCOMPARE(ok.bodies[0], QByteArray("hi"));
+    Feeder complete(StreamLimits{1000, 1 << 16});
+    r = complete.feed(headWithFields(101));
+    QVERIFY(r.rejected);
+    QCOMPARE(r.status, 431);
+    Feeder partial(StreamLimits{1000, 1 << 16});
+    QByteArray head = headWithFields(102);
+    head.chop(2);  // not complete yet
+    r = partial.feed(head);
+    QVERIFY(r.rejected);
+    QCOMPARE(r.status, 431);
+    QCOMPARE(peekRequestHead(headWithFields(101), StreamLimits{1000, 1 << 16}).status, 431);
+}
+
+void tst_HttpParsers::smuggledRequestRefused() {
+    // Qt 6.4's parser dropped every header of a request with more than 100 header lines (Content-Length
+    // too) and read the "body" as a new request: a 20 MiB upload hidden behind a 122-header request was
+    // counted under a 1 MiB limit. Here the head is refused and nothing after it is read.
+    const QByteArray hidden = "POST /api/count HTTP/1.1\r\nContent-Length: 20971520\r\n\r\n";
+    const QByteArray outer =
+        headWithFields(121, "Content-Length: " + QByteArray::number(hidden.size()) + "\r\n");
+    Feeder s(StreamLimits{1 << 20, 1 << 16});
+    const auto r = s.feed(QByteArray(outer + hidden + QByteArray(4096, 'x')));
+    QVERIFY(r.rejected);
+    QCOMPARE(r.status, 431);
+    QCOMPARE(r.requestsCompleted, 0);
+    QVERIFY(s.heads.isEmpty());
+}
+
+void tst_HttpParsers::http10ClosesUnlessKeepAlive() {
+    QVERIFY(peekRequestHead("GET / HTTP/1.0\r\n\r\n", StreamLimits{}).connectionClose);
+    QVERIFY(
+        !peekRequestHead("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", StreamLimits{}).connectionClose);
+    QVERIFY(!peekRequestHead("GET / HTTP/1.1\r\n\r\n", StreamLimits{}).connectionClose);
+    QVERIFY(
+        peekRequestHead("GET / HTTP/1.1\r\nConnection: x, close\r\n\r\n", StreamLimits{}).connectionClose);
 }
 
 void tst_HttpParsers::streamChunked() {
-    RequestStream s(StreamLimits{100, 4096});
+    Feeder s(StreamLimits{100, 4096});
     auto r = s.feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
     QCOMPARE(r.requestsCompleted, 0);
     r = s.feed("A\r\n0123456789\r\n");
     QVERIFY(!r.rejected);
     r = s.feed("0\r\n\r\n");
     QCOMPARE(r.requestsCompleted, 1);
+    QCOMPARE(s.bodies[0], QByteArray("0123456789"));
     // Malformed chunk size and missing CRLF after data are 400.
-    RequestStream bad1(StreamLimits{100, 4096});
+    Feeder bad1(StreamLimits{100, 4096});
     QCOMPARE(bad1.feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").status, 400);
-    RequestStream bad2(StreamLimits{100, 4096});
+    Feeder bad2(StreamLimits{100, 4096});
     QCOMPARE(bad2.feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX").status, 400);
 }
 
 void tst_HttpParsers::streamChunkedOverLimit() {
-    RequestStream s(StreamLimits{100, 4096});
+    Feeder s(StreamLimits{100, 4096});
     auto r = s.feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
     for (int i = 0; i < 2 && !r.rejected; ++i)
         r = s.feed(QByteArray("32\r\n" + QByteArray(50, 'x') + "\r\n"));  // 2 x 50 = 100 ok
@@ -217,31 +348,33 @@ void tst_HttpParsers::streamChunkedOverLimit() {
     QVERIFY(r.rejected);
     QCOMPARE(r.status, 413);
     // A single enormous chunk is rejected from its size line alone.
-    RequestStream big(StreamLimits{100, 4096});
+    Feeder big(StreamLimits{100, 4096});
     QCOMPARE(big.feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFF\r\n").status, 413);
 }
 
-void tst_HttpParsers::streamSkipBodyEqualsFeed() {
-    RequestStream a(StreamLimits{1 << 20, 4096}), b(StreamLimits{1 << 20, 4096});
-    const QByteArray head("POST / HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
-    a.feed(head);
-    b.feed(head);
-    QCOMPARE(a.skippableBodyBytes(), 1000);
-    const auto ra = a.skipBody(1000);
-    const auto rb = b.feed(QByteArray(1000, 'z'));
-    QCOMPARE(ra.requestsCompleted, 1);
-    QCOMPARE(rb.requestsCompleted, 1);
-    QVERIFY(a.idle() && b.idle());
-    QVERIFY(a.skipBody(1).rejected);  // out of sync is reported, never ignored
+void tst_HttpParsers::bodyIsAViewNeverACopy() {
+    // Body events point into the caller's bytes: the reader itself holds no body.
+    RequestReader reader(StreamLimits{1 << 20, 4096});
+    const QByteArray bytes = "POST / HTTP/1.1\r\nContent-Length: 1000\r\n\r\n" + QByteArray(1000, 'z');
+    auto e = reader.next(bytes);
+    QCOMPARE(e.kind, RequestReader::Event::Kind::Head);
+    const qsizetype headSize = e.consumed;
+    e = reader.next(QByteArrayView(bytes).sliced(headSize));
+    QCOMPARE(e.kind, RequestReader::Event::Kind::Body);
+    QCOMPARE(e.body.data(), bytes.constData() + headSize);
+    QCOMPARE(e.body.size(), 1000);
+    QCOMPARE(reader.bodyBytes(), 1000);
+    QCOMPARE(reader.next({}).kind, RequestReader::Event::Kind::End);
+    QVERIFY(!reader.inRequest());
 }
 
 void tst_HttpParsers::streamExpectContinue() {
-    RequestStream s(StreamLimits{100, 4096});
+    Feeder s(StreamLimits{100, 4096});
     auto r = s.feed("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
     QCOMPARE(r.continuesWanted, 1);
     r = s.feed("abc");
     QCOMPARE(r.requestsCompleted, 1);
-    RequestStream t(StreamLimits{100, 4096});
+    Feeder t(StreamLimits{100, 4096});
     r = t.feed("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 300\r\n\r\n");
     QVERIFY(r.rejected);
     QCOMPARE(r.status, 413);
@@ -275,20 +408,28 @@ void tst_HttpParsers::streamGarbageNeverCrashes() {
             for (auto& c : bytes)
                 c = char(rng.bounded(256));
         }
-        RequestStream s(StreamLimits{64, 256});
+        // Split invariance: the same bytes in random pieces give the same requests, bodies and verdict as
+        // all at once.
+        Feeder whole(StreamLimits{64, 256});
+        const auto w = whole.feed(bytes);
+        Feeder s(StreamLimits{64, 256});
         qsizetype pos = 0;
         bool rejected = false;
-        while (pos < bytes.size()) {
+        int completed = 0;
+        while (pos < bytes.size() && !rejected) {
             const qsizetype n = rng.bounded(1, 40);
             const auto r = s.feed(QByteArrayView(bytes).sliced(pos, std::min(n, bytes.size() - pos)));
             pos += n;
-            QVERIFY(r.requestsCompleted >= 0);
+            completed += r.requestsCompleted;
             if (r.rejected) {
                 QVERIFY2(r.status >= 400 && r.status < 600, qPrintable(QStringLiteral("seed %1").arg(seed)));
                 rejected = true;
             }
-            QVERIFY2(!rejected || s.rejected(), qPrintable(QStringLiteral("seed %1").arg(seed)));
         }
+        const QString where = QStringLiteral("seed %1 round %2").arg(seed).arg(round);
+        QVERIFY2(rejected == w.rejected, qPrintable(where));
+        QVERIFY2(completed == w.requestsCompleted, qPrintable(where));
+        if (!rejected) QVERIFY2(s.bodies == whole.bodies, qPrintable(where));
         (void)peekRequestHead(bytes, StreamLimits{64, 256});
     }
 }

@@ -1,18 +1,14 @@
 #include "http/http_frontend.h"
 
-#include "http/connection_guard_p.h"
+#include "http/http_connection_p.h"
 #include "http/multipart.h"
 
-#include <QAbstractHttpServer>
 #include <QFile>
-#include <QHttpServerRequest>
 #include <QJsonDocument>
 #include <QRegularExpression>
 #include <QTcpSocket>
 #include <QUrl>
 #include <QUrlQuery>
-
-#include <sys/socket.h>
 
 namespace raftwc::http {
 
@@ -37,206 +33,11 @@ ApiReply ApiReply::text(int status, const QByteArray& body, const QByteArray& co
     return r;
 }
 
-namespace detail {
-
-// ---- the QAbstractHttpServer subclass: every complete request goes to HttpFrontend ------------------
-
-class FrontendServer final : public QAbstractHttpServer {
-  public:
-    explicit FrontendServer(HttpFrontend* frontend) : QAbstractHttpServer(frontend), m_frontend(frontend) {}
-
-  protected:
-    bool handleRequest(const QHttpServerRequest& request, QTcpSocket* socket) override {
-        m_frontend->handleRequest(request, socket);
-        return true;
-    }
-    void missingHandler(const QHttpServerRequest& request, QTcpSocket* socket) override {
-        m_frontend->handleRequest(request, socket);
-    }
-
-  private:
-    HttpFrontend* m_frontend;
-};
-
-// ---- GuardedTcpServer ------------------------------------------------------------------------------
-
-void GuardedTcpServer::incomingConnection(qintptr socketDescriptor) {
-    auto* socket = new QTcpSocket(this);
-    if (!socket->setSocketDescriptor(socketDescriptor)) {
-        delete socket;
-        return;
-    }
-    // The guard connects to readyRead now, before QHttpServer does (it only sees the socket through
-    // nextPendingConnection after addPendingConnection), so the guard's slot always runs first.
-    new ConnectionGuard(socket, m_frontend, StreamLimits{m_frontend->m_maxUpload, m_frontend->m_maxHead},
-                        m_frontend->m_idleTimeoutMs);
-    ++m_frontend->m_metrics.connectionsAccepted;
-    ++m_frontend->m_metrics.connectionsOpen;
-    addPendingConnection(socket);
-}
-
-// ---- ConnectionGuard -------------------------------------------------------------------------------
-
-ConnectionGuard::ConnectionGuard(QTcpSocket* socket, HttpFrontend* frontend, StreamLimits limits,
-                                 int idleTimeoutMs)
-    : QObject(socket), m_socket(socket), m_frontend(frontend), m_stream(limits) {
-    m_idle.setSingleShot(true);
-    m_idle.setInterval(idleTimeoutMs);
-    m_linger.setSingleShot(true);
-    m_linger.setInterval(2000);
-    connect(socket, &QTcpSocket::readyRead, this, &ConnectionGuard::onReadyRead);
-    connect(socket, &QTcpSocket::disconnected, this, &ConnectionGuard::onDisconnected);
-    connect(socket, &QTcpSocket::bytesWritten, this, [this] {
-        if (!m_rejected) m_idle.start();
-    });
-    connect(&m_idle, &QTimer::timeout, this, &ConnectionGuard::onIdleTimeout);
-    connect(&m_linger, &QTimer::timeout, this, [this] {
-        m_socket->abort();
-        m_socket->deleteLater();
-    });
-    m_idle.start();
-}
-
-ConnectionGuard* ConnectionGuard::of(QTcpSocket* socket) {
-    return socket ? socket->findChild<ConnectionGuard*>(QString(), Qt::FindDirectChildrenOnly) : nullptr;
-}
-
-quint64 ConnectionGuard::requestStarted() {
-    ++m_pending;
-    m_idle.start();
-    return m_nextSeq++;
-}
-
-void ConnectionGuard::submit(quint64 seq, const QByteArray& response, bool close) {
-    if (m_rejected || m_closed) return;
-    m_ready.insert(seq, {response, close});
-    while (!m_ready.isEmpty() && m_ready.firstKey() == m_nextWrite) {
-        const auto [bytes, closeAfter] = m_ready.take(m_nextWrite);
-        ++m_nextWrite;
-        if (m_pending > 0) --m_pending;
-        m_socket->write(bytes);
-        if (closeAfter) {
-            m_ready.clear();
-            m_socket->disconnectFromHost();
-            return;
-        }
-    }
-    m_idle.start();
-}
-
-void ConnectionGuard::onReadyRead() {
-    if (m_rejected) {
-        // Lingering close after a rejection: discard (never buffer) what the client still sends.
-        m_socket->skip(m_socket->bytesAvailable());
-        return;
-    }
-    m_idle.start();
-    // QHttpServer 6.4 reads inside a QIODevice transaction that it only commits when a request is
-    // complete, so the socket buffer would keep a second copy of the whole body next to the parsed one.
-    // Inside a body everything read so far has been parsed already (the transaction only matters for a
-    // WebSocket upgrade, which has no body): committing here halves the memory a large upload costs.
-    if (m_stream.inBody() && m_socket->isTransactionStarted()) m_socket->commitTransaction();
-    // QHttpServer reads everything available in its own readyRead slot (which runs after this one), so
-    // what is available now is exactly what arrived since the last call.
-    const qint64 available = m_socket->bytesAvailable();
-    if (available <= 0) return;
-    RequestStream::Result r;
-    if (m_stream.skippableBodyBytes() >= available) {
-        r = m_stream.skipBody(available);  // plain body bytes: count them without copying
-    } else {
-        r = m_stream.feed(m_socket->peek(available));
-    }
-    if (r.rejected) {
-        reject(r.status, r.code, r.message);
-        return;
-    }
-    for (int i = 0; i < r.continuesWanted; ++i)
-        m_socket->write("HTTP/1.1 100 Continue\r\n\r\n");
-}
-
-void ConnectionGuard::reject(int status, const QString& code, const QString& message) {
-    m_rejected = true;
-    m_idle.stop();
-    auto& metrics = m_frontend->m_metrics;
-    if (status == 413) {
-        ++metrics.uploadsTooLarge;
-    } else if (status == 431) {
-        ++metrics.headersTooLarge;
-    } else if (status != 408) {
-        ++metrics.malformed;
-    }
-    ++metrics.responsesByStatus[status];
-    // QHttpServer must not see these bytes nor anything after them.
-    if (m_frontend->m_server)
-        QObject::disconnect(m_socket, &QTcpSocket::readyRead, m_frontend->m_server, nullptr);
-    if (m_socket->isTransactionStarted()) m_socket->commitTransaction();
-    m_socket->skip(m_socket->bytesAvailable());
-    m_socket->write(HttpFrontend::serializeResponse(ApiReply::error(status, code, message), true));
-    m_socket->flush();
-    if (m_socket->bytesToWrite() == 0) {
-        finishReject();
-    } else {
-        connect(m_socket, &QTcpSocket::bytesWritten, this, [this] {
-            if (m_socket->bytesToWrite() == 0) finishReject();
-        });
-    }
-}
-
-void ConnectionGuard::finishReject() {
-    if (m_linger.isActive() || m_closed) return;
-    // Half-close: the client reads our answer and sees EOF; we keep discarding its remaining upload for
-    // a short while so it is not reset before it has read the answer, then drop the connection.
-    ::shutdown(static_cast<int>(m_socket->socketDescriptor()), SHUT_WR);
-    m_linger.start();
-}
-
-void ConnectionGuard::onDisconnected() {
-    if (m_closed) return;
-    m_closed = true;
-    m_idle.stop();
-    m_linger.stop();
-    --m_frontend->m_metrics.connectionsOpen;
-    // QHttpServer 6.4 only deletes a socket whose read transaction is not open (a client that left
-    // mid-request leaves one open): close it so the socket is freed, and free it ourselves as well.
-    if (m_socket->isTransactionStarted()) m_socket->commitTransaction();
-    m_socket->deleteLater();
-}
-
-void ConnectionGuard::onIdleTimeout() {
-    if (m_pending > 0) {  // the backend is still working on a request: not idle
-        m_idle.start();
-        return;
-    }
-    ++m_frontend->m_metrics.idleTimeouts;
-    if (!m_stream.idle()) {
-        reject(408, QStringLiteral("request_timeout"),
-               QStringLiteral("no data received for %1 ms").arg(m_idle.interval()));
-        return;
-    }
-    m_socket->abort();
-    m_socket->deleteLater();
-}
-
-}  // namespace detail
-
 // ---- HttpFrontend ----------------------------------------------------------------------------------
 
 namespace {
 
-QByteArray headerValue(const QHttpServerRequest& request, QByteArrayView name) {
-    const auto headers = request.headers();
-    for (const auto& [key, value] : headers) {
-        if (QByteArrayView(key).compare(name, Qt::CaseInsensitive) == 0) return value;
-    }
-    return {};
-}
-
-bool wantsClose(const QHttpServerRequest& request) {
-    const QList<QByteArray> tokens = headerValue(request, "connection").split(',');
-    return std::any_of(tokens.begin(), tokens.end(), [](const QByteArray& t) {
-        return t.trimmed().compare("close", Qt::CaseInsensitive) == 0;
-    });
-}
+using detail::HttpRequest;
 
 QString sanitizeName(QString name) {
     // Control characters, and bidirectional controls that would let a name show as another
@@ -264,14 +65,14 @@ const QRegularExpression& pathIdPattern() {
 /// A browser names the site of the page behind a request (Sec-Fetch-Site, Origin); a state-changing
 /// request caused by another site's page (cross-site request forgery, even a "simple" text/plain POST that
 /// needs no CORS preflight) is refused. Clients that are not browsers (curl, the CLI) send neither header.
-bool fromAnotherOrigin(const QHttpServerRequest& request) {
-    const QByteArray site = headerValue(request, "sec-fetch-site").trimmed().toLower();
+bool fromAnotherOrigin(const HttpRequest& request) {
+    const QByteArray site = request.header("sec-fetch-site").trimmed().toLower();
     if (!site.isEmpty() && site != "same-origin" && site != "none") return true;
-    const QByteArray origin = headerValue(request, "origin").trimmed();
+    const QByteArray origin = request.header("origin").trimmed();
     if (origin.isEmpty()) return false;
     const QUrl o(QString::fromLatin1(origin));
     if (!o.isValid() || o.host().isEmpty()) return true;  // "null" (sandboxed, file:) or garbage
-    const QUrl h(QStringLiteral("http://") + QString::fromLatin1(headerValue(request, "host").trimmed()));
+    const QUrl h(QStringLiteral("http://") + QString::fromLatin1(request.header("host").trimmed()));
     return h.host().compare(o.host(), Qt::CaseInsensitive) != 0 || h.port(80) != o.port(80);
 }
 
@@ -300,33 +101,41 @@ bool intParam(const QUrlQuery& q, const QString& key, qint64 fallback, qint64* o
 
 }  // namespace
 
-HttpFrontend::HttpFrontend(ApiBackend* backend, QObject* parent)
-    : QObject(parent), m_backend(backend), m_server(new detail::FrontendServer(this)) {}
+HttpFrontend::HttpFrontend(ApiBackend* backend, QObject* parent) : QObject(parent), m_backend(backend) {}
 
 HttpFrontend::~HttpFrontend() {
-    // Delete the server (and with it every socket and guard) while this object is still whole: guards
-    // update our metrics when their sockets disconnect.
-    delete m_server;
-    m_server = nullptr;
+    // Delete the listeners (and with them every socket and connection) while this object is still
+    // whole: connections update our metrics and bounds when they end.
+    for (const auto& l : std::as_const(m_listeners))
+        delete l.data();
 }
 
 bool HttpFrontend::listen(const QHostAddress& address, quint16 port, QString* error) {
-    auto* tcp = new detail::GuardedTcpServer(this);
+    auto* tcp = new detail::HttpListener(this);
     if (!tcp->listen(address, port)) {
         if (error) *error = tcp->errorString();
         delete tcp;
         return false;
     }
-    m_server->bind(tcp);
-    m_tcpServers.append(tcp);
+    m_listeners.append(tcp);
     return true;
 }
 
 quint16 HttpFrontend::port() const {
-    for (const auto& s : m_tcpServers) {
+    for (const auto& s : m_listeners) {
         if (s && s->isListening()) return s->serverPort();
     }
     return 0;
+}
+
+detail::ConnectionSettings HttpFrontend::connectionSettings() const {
+    detail::ConnectionSettings c;
+    c.stream = StreamLimits{m_maxUpload, m_maxHead, 100};
+    c.idleTimeoutMs = m_idleTimeoutMs;
+    c.headTimeoutMs = m_headTimeoutMs;
+    c.minBodyRate = m_minBodyRate;
+    c.rateWindowMs = m_rateWindowMs;
+    return c;
 }
 
 QByteArray HttpFrontend::reasonPhrase(int status) {
@@ -419,21 +228,16 @@ QByteArray HttpFrontend::serializeResponse(const ApiReply& reply, bool connectio
     return out;
 }
 
-void HttpFrontend::deliver(const QPointer<QTcpSocket>& socket, quint64 seq, const ApiReply& reply, bool close,
-                           bool headOnly) {
-    if (!socket || socket->state() != QAbstractSocket::ConnectedState) {
+void HttpFrontend::deliver(const QPointer<detail::HttpConnection>& connection, quint64 seq,
+                           const ApiReply& reply, bool close, bool headOnly) {
+    if (!connection || !connection->isOpen()) {
         ++m_metrics.repliesDropped;
         return;
     }
     ++m_metrics.responsesByStatus[reply.status];
     QByteArray out = serializeResponse(reply, close);
     if (headOnly) out.chop(reply.body.size());  // HEAD: same headers (and Content-Length), no body
-    if (auto* guard = detail::ConnectionGuard::of(socket)) {
-        guard->submit(seq, out, close);
-    } else {
-        socket->write(out);
-        if (close) socket->disconnectFromHost();
-    }
+    connection->submit(seq, out, close);
 }
 
 ApiReply HttpFrontend::handleStatic(const QString& path) const {
@@ -466,23 +270,20 @@ ApiReply HttpFrontend::handleStatic(const QString& path) const {
     return r;
 }
 
-void HttpFrontend::handleRequest(const QHttpServerRequest& request, QTcpSocket* socket) {
+void HttpFrontend::route(const HttpRequest& request, detail::HttpConnection* connection, quint64 seq,
+                         std::shared_ptr<detail::UploadTicket> ticket) {
     ++m_metrics.requests;
-    auto* guard = detail::ConnectionGuard::of(socket);
-    const quint64 seq = guard ? guard->requestStarted() : 0;
-    const QPointer<QTcpSocket> sock(socket);
-    const bool close = wantsClose(request);
-    const QString path = request.url().path();
-    const auto method = request.method();
-    const bool isGet =
-        method == QHttpServerRequest::Method::Get || method == QHttpServerRequest::Method::Head;
-    const bool headOnly = method == QHttpServerRequest::Method::Head;
+    const QPointer<detail::HttpConnection> sock(connection);
+    const bool close = request.close;
+    const QString& path = request.path;
+    const bool isGet = request.is("GET") || request.is("HEAD");
+    const bool headOnly = request.is("HEAD");
     auto answer = [&](const ApiReply& reply) { deliver(sock, seq, reply, close, headOnly); };
 
     if (path == QLatin1String("/api/count")) {
-        if (method != QHttpServerRequest::Method::Post) return answer(methodNotAllowed("POST"));
+        if (!request.is("POST")) return answer(methodNotAllowed("POST"));
         if (fromAnotherOrigin(request)) return answer(crossOriginRefused());
-        return handleCount(request, socket, seq, close);
+        return handleCount(request, sock, seq, std::move(ticket));
     }
     if (path == QLatin1String("/api/cluster"))
         return answer(isGet ? m_backend->cluster() : methodNotAllowed("GET"));
@@ -504,9 +305,16 @@ void HttpFrontend::handleRequest(const QHttpServerRequest& request, QTcpSocket* 
     }
     if (path == QLatin1String("/api/limits")) {  // answered by the front end itself
         if (!isGet) return answer(methodNotAllowed("GET"));
-        return answer(ApiReply::json(200, QJsonObject{{QStringLiteral("maxUpload"), m_maxUpload},
-                                                      {QStringLiteral("maxHeaderBytes"), qint64(m_maxHead)},
-                                                      {QStringLiteral("idleTimeoutMs"), m_idleTimeoutMs}}));
+        return answer(ApiReply::json(
+            200, QJsonObject{{QStringLiteral("maxUpload"), m_maxUpload},
+                             {QStringLiteral("maxHeaderBytes"), qint64(m_maxHead)},
+                             {QStringLiteral("maxHeaderFields"), 100},
+                             {QStringLiteral("idleTimeoutMs"), m_idleTimeoutMs},
+                             {QStringLiteral("headTimeoutMs"), m_headTimeoutMs},
+                             {QStringLiteral("minBodyRate"), m_minBodyRate},
+                             {QStringLiteral("maxConnections"), m_maxConnections},
+                             {QStringLiteral("maxConcurrentUploads"), m_maxConcurrentUploads},
+                             {QStringLiteral("maxUploadBytesInFlight"), m_maxUploadBytesInFlight}}));
     }
     if (path == QLatin1String("/api/jobs"))
         return answer(isGet ? m_backend->jobs() : methodNotAllowed("GET"));
@@ -517,7 +325,7 @@ void HttpFrontend::handleRequest(const QHttpServerRequest& request, QTcpSocket* 
             return answer(isGet ? m_backend->job(parts[0]) : methodNotAllowed("GET"));
         if (validId && parts.size() == 2 && parts[1] == QLatin1String("words")) {
             if (!isGet) return answer(methodNotAllowed("GET"));
-            const QUrlQuery q = request.query();
+            const QUrlQuery& q = request.query;
             qint64 limit = 0, offset = 0;
             if (!intParam(q, QStringLiteral("limit"), 100, &limit) || limit < 1 || limit > 10000)
                 return answer(ApiReply::error(400, QStringLiteral("bad_request"),
@@ -537,21 +345,21 @@ void HttpFrontend::handleRequest(const QHttpServerRequest& request, QTcpSocket* 
     }
     // Membership administration (asynchronous: the change goes through the leader and the log).
     auto later = [this, sock, seq, close](const ApiReply& reply) { deliver(sock, seq, reply, close, false); };
-    const QByteArray authorization = request.value(QByteArrayLiteral("Authorization"));
+    const QByteArray authorization = request.header("authorization");
     if (path.startsWith(QLatin1String("/api/members/"))) {
         const QString id = path.mid(13);
         if (!pathIdPattern().match(id).hasMatch())
             return answer(ApiReply::error(404, QStringLiteral("not_found"),
                                           QStringLiteral("no such path: %1").arg(path)));
-        if (method != QHttpServerRequest::Method::Delete) return answer(methodNotAllowed("DELETE"));
+        if (!request.is("DELETE")) return answer(methodNotAllowed("DELETE"));
         if (fromAnotherOrigin(request)) return answer(crossOriginRefused());
         m_backend->removeMember(id, authorization, later);
         return;
     }
     if (path == QLatin1String("/api/leader/transfer")) {
-        if (method != QHttpServerRequest::Method::Post) return answer(methodNotAllowed("POST"));
+        if (!request.is("POST")) return answer(methodNotAllowed("POST"));
         if (fromAnotherOrigin(request)) return answer(crossOriginRefused());
-        m_backend->transferLeadership(request.query().queryItemValue(QStringLiteral("to")), authorization,
+        m_backend->transferLeadership(request.query.queryItemValue(QStringLiteral("to")), authorization,
                                       later);
         return;
     }
@@ -564,12 +372,12 @@ void HttpFrontend::handleRequest(const QHttpServerRequest& request, QTcpSocket* 
     return answer(file);
 }
 
-void HttpFrontend::handleCount(const QHttpServerRequest& request, QTcpSocket* socket, quint64 seq,
-                               bool close) {
-    const QPointer<QTcpSocket> sock(socket);
-    const QUrlQuery query = request.query();
+void HttpFrontend::handleCount(const HttpRequest& request, const QPointer<detail::HttpConnection>& sock,
+                               quint64 seq, std::shared_ptr<detail::UploadTicket> ticket) {
+    const bool close = request.close;
+    const QUrlQuery& query = request.query;
     Upload upload;
-    upload.data = request.body();  // implicitly shared: copied before deferring, no byte copy
+    upload.data = request.body;  // implicitly shared, no byte copy
     upload.mode = query.hasQueryItem(QStringLiteral("mode")) ? query.queryItemValue(QStringLiteral("mode"))
                                                              : QStringLiteral("normalized");
     if (upload.mode != QLatin1String("normalized") && upload.mode != QLatin1String("raw"))
@@ -577,13 +385,13 @@ void HttpFrontend::handleCount(const QHttpServerRequest& request, QTcpSocket* so
                        ApiReply::error(400, QStringLiteral("bad_request"),
                                        QStringLiteral("mode must be normalized or raw")),
                        close);
-    upload.jobId = QString::fromLatin1(headerValue(request, "x-job-id"));
+    upload.jobId = QString::fromLatin1(request.header("x-job-id"));
     if (!upload.jobId.isEmpty() && !jobIdPattern().match(upload.jobId).hasMatch())
         return deliver(sock, seq,
                        ApiReply::error(400, QStringLiteral("bad_request"),
                                        QStringLiteral("X-Job-Id must match [A-Za-z0-9-]{8,64}")),
                        close);
-    const QByteArray contentType = headerValue(request, "content-type");
+    const QByteArray contentType = request.header("content-type");
     if (isMultipartFormData(contentType)) {
         const MultipartFile part = parseMultipartFile(contentType, upload.data);
         if (!part.ok)
@@ -595,7 +403,7 @@ void HttpFrontend::handleCount(const QHttpServerRequest& request, QTcpSocket* so
     } else {
         upload.offset = 0;
         upload.length = upload.data.size();
-        const QByteArray header = headerValue(request, "x-filename");
+        const QByteArray header = request.header("x-filename");
         upload.name = !header.isEmpty() ? QString::fromUtf8(QByteArray::fromPercentEncoding(header))
                                         : query.queryItemValue(QStringLiteral("name"), QUrl::FullyDecoded);
     }
@@ -606,9 +414,11 @@ void HttpFrontend::handleCount(const QHttpServerRequest& request, QTcpSocket* so
 
     const QPointer<HttpFrontend> self(this);
     auto answered = std::make_shared<bool>(false);
-    m_backend->count(std::move(upload), [self, sock, seq, close, answered](ApiReply reply) {
+    // The ticket (this upload's share of the global bounds) is released with the answer.
+    m_backend->count(std::move(upload), [self, sock, seq, close, answered, ticket](ApiReply reply) mutable {
         if (*answered) return;  // the contract says once; be safe anyway
         *answered = true;
+        ticket.reset();
         if (self) self->deliver(sock, seq, reply, close);
     });
 }
@@ -644,6 +454,22 @@ QByteArray HttpFrontend::prometheusText() const {
     t += "raftwc_http_rejected_total{reason=\"malformed\"} " + QByteArray::number(m.malformed) + '\n';
     metric("raftwc_http_idle_timeouts_total", "counter", "Connections closed for idleness.",
            qint64(m.idleTimeouts));
+    metric("raftwc_http_request_timeouts_total", "counter",
+           "408 answers: head not complete in time, body slower than the minimum rate, or stalled.",
+           qint64(m.requestTimeouts));
+    metric("raftwc_http_connections_refused_total", "counter", "Connections refused (503) at the bound.",
+           qint64(m.connectionsRefused));
+    metric("raftwc_http_connections_limit", "gauge", "Open connections at most.", m_maxConnections);
+    metric("raftwc_http_uploads_refused_busy_total", "counter",
+           "Uploads refused (503) at the concurrent-upload or in-flight-bytes bound.",
+           qint64(m.uploadsRefusedBusy));
+    metric("raftwc_http_uploads_in_flight", "gauge", "Uploads being received or counted.", m_uploadsInFlight);
+    metric("raftwc_http_uploads_in_flight_limit", "gauge", "Concurrent uploads at most.",
+           m_maxConcurrentUploads);
+    metric("raftwc_http_upload_bytes_in_flight", "gauge", "Declared bytes of the uploads in flight.",
+           m_uploadBytesInFlight);
+    metric("raftwc_http_upload_bytes_in_flight_limit", "gauge", "Upload bytes in flight at most.",
+           m_maxUploadBytesInFlight);
     metric("raftwc_http_replies_dropped_total", "counter", "Answers dropped because the client had left.",
            qint64(m.repliesDropped));
     return t;

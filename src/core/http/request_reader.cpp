@@ -1,4 +1,4 @@
-#include "http/request_guard.h"
+#include "http/request_reader.h"
 
 #include "http/text_util_p.h"
 
@@ -113,6 +113,7 @@ HeadPeek checkRequestLine(QByteArrayView line, bool complete, HeadPeek ok) {
     }
     ok.method = method.toByteArray();
     ok.target = target.toByteArray();
+    ok.version = version.toByteArray();
     return ok;
 }
 
@@ -140,13 +141,16 @@ HeadPeek peekRequestHead(QByteArrayView bytes, const StreamLimits& limits) {
     HeadPeek ok = line;
     ok.kind = HeadPeek::Kind::Ok;
     ok.headSize = end;
-    bool haveLength = false, haveTe = false;
+    bool haveLength = false, haveTe = false, keepAlive = false;
     qsizetype pos = firstNl + 1;
     while (pos < end) {
         const qsizetype nl = bytes.indexOf('\n', pos);
         const QByteArrayView raw = stripCr(bytes.sliced(pos, nl - pos));
         pos = nl + 1;
         if (raw.isEmpty()) break;  // the blank line
+        if (ok.headers.size() >= limits.maxHeaders)
+            return rejectHead(431, "headers_too_large",
+                              QStringLiteral("more than %1 header fields").arg(limits.maxHeaders));
         if (raw[0] == ' ' || raw[0] == '\t')
             return rejectHead(400, "bad_request", QStringLiteral("folded header lines are not allowed"));
         const qsizetype colon = raw.indexOf(':');
@@ -160,6 +164,7 @@ HeadPeek peekRequestHead(QByteArrayView bytes, const StreamLimits& limits) {
             if ((u < 0x20 && u != '\t') || u == 0x7f)
                 return rejectHead(400, "bad_request", QStringLiteral("control character in header value"));
         }
+        ok.headers.append({name.toByteArray(), value.toByteArray()});
         if (equalsIgnoreCase(name, "content-length")) {
             if (value.isEmpty() ||
                 !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
@@ -188,165 +193,158 @@ HeadPeek peekRequestHead(QByteArrayView bytes, const StreamLimits& limits) {
             const QList<QByteArray> tokens = value.toByteArray().split(',');
             for (const QByteArray& token : tokens) {
                 if (equalsIgnoreCase(trimOws(token), "close")) ok.connectionClose = true;
+                if (equalsIgnoreCase(trimOws(token), "keep-alive")) keepAlive = true;
             }
         }
     }
     if (haveLength && haveTe)
         return rejectHead(400, "bad_request", QStringLiteral("both Content-Length and Transfer-Encoding"));
+    if (ok.version == "HTTP/1.0" && !keepAlive) ok.connectionClose = true;
     return ok;
 }
 
-RequestStream::Result RequestStream::reject(Result r, int status, const char* code, const QString& message) {
-    m_state = State::Rejected;
-    r.rejected = true;
-    r.status = status;
-    r.code = QString::fromLatin1(code);
-    r.message = message;
-    return r;
-}
-
-void RequestStream::finishRequest(Result& r) {
-    ++r.requestsCompleted;
-    m_state = State::Head;
-    m_head.clear();
-    m_scanFrom = 0;
-    m_firstLineChecked = false;
-}
-
-RequestStream::Result RequestStream::skipBody(qint64 n) {
-    Result r;
-    if (m_state != State::Body || n > m_bodyRemaining || n < 0)
-        return reject(r, 500, "internal_error", QStringLiteral("request stream out of sync"));
-    m_bodyRemaining -= n;
-    m_totalBody += n;
-    if (m_bodyRemaining == 0) finishRequest(r);
-    return r;
-}
-
-RequestStream::Result RequestStream::feed(QByteArrayView bytes) {
-    Result r;
-    qsizetype i = 0;
-    const qsizetype n = bytes.size();
-    if (m_state == State::Rejected)
-        return reject(r, 400, "bad_request", QStringLiteral("connection already rejected"));
-    while (i < n) {
-        switch (m_state) {
-            case State::Rejected:
-                return r;
-            case State::Head: {
-                const qsizetype oldSize = m_head.size();
-                const qsizetype room = m_limits.maxHead + 1 - oldSize;
-                const qsizetype take = std::min(n - i, std::max<qsizetype>(room, 0));
-                m_head.append(bytes.sliced(i, take));
-                const qsizetype end = findHeadEnd(m_head, m_scanFrom - 2);
-                if (end < 0) {
-                    i += take;
-                    m_scanFrom = m_head.size();
-                    if (!m_firstLineChecked || m_head.size() > m_limits.maxHead) {
-                        const HeadPeek p = peekRequestHead(m_head, m_limits);
-                        if (p.kind == HeadPeek::Kind::Reject)
-                            return reject(r, p.status, p.code.toLatin1().constData(), p.message);
-                        if (m_head.contains('\n')) m_firstLineChecked = true;
-                    }
-                    break;
-                }
-                const HeadPeek p = peekRequestHead(QByteArrayView(m_head).first(end), m_limits);
-                if (p.kind != HeadPeek::Kind::Ok)
-                    return reject(r, p.status ? p.status : 400,
-                                  p.code.isEmpty() ? "bad_request" : p.code.toLatin1().constData(),
-                                  p.message.isEmpty() ? QStringLiteral("malformed request head") : p.message);
-                i += end - oldSize;  // bytes after the head belong to the body or the next request
-                m_head.clear();
-                m_scanFrom = 0;
-                m_firstLineChecked = false;
-                if (p.chunked) {
-                    m_state = State::ChunkSize;
-                    m_chunkedTotal = 0;
-                    if (p.expectContinue) ++r.continuesWanted;
-                } else if (p.contentLength > 0) {
-                    m_state = State::Body;
-                    m_bodyRemaining = p.contentLength;
-                    if (p.expectContinue) ++r.continuesWanted;
-                } else {
-                    finishRequest(r);
-                }
-                break;
-            }
-            case State::Body: {
-                const qint64 take = std::min<qint64>(m_bodyRemaining, n - i);
-                m_bodyRemaining -= take;
-                m_totalBody += take;
-                i += take;
-                if (m_bodyRemaining == 0) finishRequest(r);
-                break;
-            }
-            case State::ChunkSize:
-            case State::Trailer: {
-                const qsizetype nl = bytes.indexOf('\n', i);
-                const qsizetype take = (nl < 0 ? n : nl + 1) - i;
-                m_head.append(bytes.sliced(i, take));
-                i += take;
-                const qsizetype cap = m_state == State::ChunkSize ? kMaxChunkLine : m_limits.maxHead;
-                if (m_head.size() > cap)
-                    return reject(r, 400, "bad_request", QStringLiteral("chunk header or trailer too long"));
-                if (nl < 0) break;
-                QByteArrayView line = stripCr(QByteArrayView(m_head).first(m_head.size() - 1));
-                if (m_state == State::Trailer) {
-                    const bool blank = line.isEmpty();
-                    m_head.clear();
-                    if (blank) finishRequest(r);
-                    break;
-                }
-                const qsizetype semi = line.indexOf(';');
-                if (semi >= 0) line = line.first(semi);
-                line = trimOws(line);
-                const bool hex =
-                    !line.isEmpty() && line.size() <= 15 && std::all_of(line.begin(), line.end(), [](char c) {
-                        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-                    });
-                if (!hex) return reject(r, 400, "bad_request", QStringLiteral("malformed chunk size"));
-                const qint64 size = line.toLongLong(nullptr, 16);
-                m_head.clear();
-                if (size == 0) {
-                    m_state = State::Trailer;
-                    break;
-                }
-                m_chunkedTotal += size;
-                if (m_chunkedTotal > m_limits.maxBody)
-                    return reject(r, 413, "payload_too_large",
-                                  QStringLiteral("chunked request body exceeds the limit of %1 bytes")
-                                      .arg(m_limits.maxBody));
-                m_chunkRemaining = size;
-                m_state = State::ChunkData;
-                break;
-            }
-            case State::ChunkData: {
-                const qint64 take = std::min<qint64>(m_chunkRemaining, n - i);
-                m_chunkRemaining -= take;
-                m_totalBody += take;
-                i += take;
-                if (m_chunkRemaining == 0) {
-                    m_state = State::ChunkDataEnd;
-                    m_chunkEndSeen = 0;
-                }
-                break;
-            }
-            case State::ChunkDataEnd: {
-                const char c = bytes[i];
-                if (c == '\r' && m_chunkEndSeen == 0) {
-                    m_chunkEndSeen = 1;
-                    ++i;
-                } else if (c == '\n') {
-                    ++i;
-                    m_state = State::ChunkSize;
-                } else {
-                    return reject(r, 400, "bad_request", QStringLiteral("missing CRLF after chunk data"));
-                }
-                break;
-            }
-        }
+QByteArray HeadPeek::header(QByteArrayView name) const {
+    for (const auto& [key, value] : headers) {
+        if (equalsIgnoreCase(key, name)) return value;
     }
-    return r;
+    return {};
+}
+
+RequestReader::Event RequestReader::reject(int status, const char* code, const QString& message) {
+    m_state = State::Rejected;
+    Event e;
+    e.kind = Event::Kind::Reject;
+    e.status = status;
+    e.code = QString::fromLatin1(code);
+    e.message = message;
+    return e;
+}
+
+RequestReader::Event RequestReader::next(QByteArrayView in) {
+    Event e;
+    switch (m_state) {
+        case State::Rejected:
+            return reject(400, "bad_request", QStringLiteral("connection already rejected"));
+        case State::Head: {
+            if (in.isEmpty()) return e;
+            // The caller calls again with the same bytes plus more: scan only what is new, so a head
+            // trickled in one byte at a time costs linear, not quadratic, time.
+            const qsizetype from = std::min(m_headScanned, in.size());
+            const bool complete = findHeadEnd(in, from - 2) >= 0;
+            m_headLines += in.sliced(from).count('\n');
+            m_headScanned = in.size();
+            if (!complete) {
+                // Refuse a head that is already over a limit before it is complete.
+                if (m_headLines > m_limits.maxHeaders + 1)
+                    return reject(431, "headers_too_large",
+                                  QStringLiteral("more than %1 header fields").arg(m_limits.maxHeaders));
+                if (in.size() > m_limits.maxHead)
+                    return reject(431, "headers_too_large",
+                                  QStringLiteral("request headers exceed %1 bytes").arg(m_limits.maxHead));
+                if (m_firstLineChecked) return e;
+                const qsizetype nl = in.indexOf('\n');
+                const HeadPeek p = peekRequestHead(nl < 0 ? in : in.first(nl + 1), m_limits);
+                if (p.kind == HeadPeek::Kind::Reject)
+                    return reject(p.status, p.code.toLatin1().constData(), p.message);
+                m_firstLineChecked = nl >= 0;
+                return e;
+            }
+            const HeadPeek p = peekRequestHead(in, m_limits);
+            if (p.kind != HeadPeek::Kind::Ok)
+                return reject(p.status ? p.status : 400,
+                              p.code.isEmpty() ? "bad_request" : p.code.toLatin1().constData(),
+                              p.message.isEmpty() ? QStringLiteral("malformed request head") : p.message);
+            m_headScanned = 0;
+            m_headLines = 0;
+            m_firstLineChecked = false;
+            e.kind = Event::Kind::Head;
+            e.consumed = p.headSize;
+            e.head = p;
+            m_bodyBytes = 0;
+            m_trailerBytes = 0;
+            if (p.chunked) {
+                m_state = State::ChunkSize;
+            } else if (p.contentLength > 0) {
+                m_state = State::Body;
+                m_bodyRemaining = p.contentLength;
+            } else {
+                m_state = State::End;
+            }
+            return e;
+        }
+        case State::Body:
+        case State::ChunkData: {
+            const qint64 take = std::min<qint64>(m_bodyRemaining, in.size());
+            if (take == 0) return e;
+            m_bodyRemaining -= take;
+            m_bodyBytes += take;
+            e.kind = Event::Kind::Body;
+            e.consumed = qsizetype(take);
+            e.body = in.first(qsizetype(take));
+            if (m_bodyRemaining == 0) m_state = m_state == State::Body ? State::End : State::ChunkDataEnd;
+            return e;
+        }
+        case State::ChunkDataEnd: {
+            if (in.isEmpty()) return e;
+            if (in[0] == '\n') {
+                e.consumed = 1;
+            } else if (in[0] == '\r') {
+                if (in.size() < 2) return e;
+                if (in[1] != '\n')
+                    return reject(400, "bad_request", QStringLiteral("missing CRLF after chunk data"));
+                e.consumed = 2;
+            } else {
+                return reject(400, "bad_request", QStringLiteral("missing CRLF after chunk data"));
+            }
+            m_state = State::ChunkSize;
+            return e;  // NeedMore with consumed > 0: the caller calls again
+        }
+        case State::ChunkSize:
+        case State::Trailer: {
+            const qsizetype nl = in.indexOf('\n');
+            const qsizetype cap =
+                m_state == State::ChunkSize ? kMaxChunkLine : m_limits.maxHead - m_trailerBytes;
+            if (nl < 0) {
+                if (in.size() > cap)
+                    return reject(400, "bad_request", QStringLiteral("chunk header or trailer too long"));
+                return e;
+            }
+            if (nl + 1 > cap)
+                return reject(400, "bad_request", QStringLiteral("chunk header or trailer too long"));
+            e.consumed = nl + 1;
+            QByteArrayView line = stripCr(in.first(nl));
+            if (m_state == State::Trailer) {
+                m_trailerBytes += nl + 1;
+                if (line.isEmpty()) m_state = State::End;
+                return e;
+            }
+            const qsizetype semi = line.indexOf(';');
+            if (semi >= 0) line = line.first(semi);
+            line = trimOws(line);
+            const bool hex =
+                !line.isEmpty() && line.size() <= 15 && std::all_of(line.begin(), line.end(), [](char c) {
+                    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+                });
+            if (!hex) return reject(400, "bad_request", QStringLiteral("malformed chunk size"));
+            const qint64 size = line.toLongLong(nullptr, 16);
+            if (size == 0) {
+                m_state = State::Trailer;
+                return e;
+            }
+            if (m_bodyBytes + size > m_limits.maxBody)
+                return reject(413, "payload_too_large",
+                              QStringLiteral("chunked request body exceeds the limit of %1 bytes")
+                                  .arg(m_limits.maxBody));
+            m_bodyRemaining = size;
+            m_state = State::ChunkData;
+            return e;
+        }
+        case State::End:
+            e.kind = Event::Kind::End;
+            m_state = State::Head;
+            return e;
+    }
+    return e;
 }
 
 }  // namespace raftwc::http

@@ -1,0 +1,128 @@
+// Private to raftwc_http: one HTTP/1.1 connection on port 3000 (reading, back-pressure, timeouts, answers
+// in request order) and the QTcpServer that creates them.
+#pragma once
+
+#include "http/request_reader.h"
+
+#include <QByteArray>
+#include <QElapsedTimer>
+#include <QMap>
+#include <QPair>
+#include <QPointer>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTimer>
+#include <QUrlQuery>
+
+#include <memory>
+
+namespace raftwc::http {
+class HttpFrontend;
+}
+
+namespace raftwc::http::detail {
+
+/// What the router sees of one complete request: its head and its whole body.
+struct HttpRequest {
+    HeadPeek head;
+    QByteArray body;
+    QString path;        ///< decoded path of the target
+    QUrlQuery query;     ///< the target's query
+    bool close = false;  ///< the connection closes after this request's answer
+
+    bool is(const char* method) const { return head.method == method; }
+    QByteArray header(QByteArrayView name) const { return head.header(name); }
+};
+
+/// Limits and timeouts of one connection, from the front end's settings.
+struct ConnectionSettings {
+    StreamLimits stream;
+    int idleTimeoutMs = 60000;       ///< no traffic while nothing is in progress: close (408 mid-request)
+    int headTimeoutMs = 30000;       ///< a request's head must be complete this long after its first byte
+    qint64 minBodyRate = 1024;       ///< bytes/s a body must average over each rate window (0: off)
+    int rateWindowMs = 10000;        ///< the window of the minimum rate
+    qsizetype maxSmallBody = 65536;  ///< body limit of every route except the upload
+    int maxPipelined = 16;           ///< requests read ahead of their answers
+};
+
+/// Bytes of in-flight uploads held against the front end's global bounds; released when destroyed
+/// (the answer was written, or the client left).
+class UploadTicket {
+  public:
+    UploadTicket(HttpFrontend* frontend, qint64 bytes);
+    ~UploadTicket();
+    UploadTicket(const UploadTicket&) = delete;
+    UploadTicket& operator=(const UploadTicket&) = delete;
+    /// Grows the reservation (chunked bodies); false if the front end's byte bound would be passed.
+    bool grow(qint64 bytes);
+
+  private:
+    QPointer<HttpFrontend> m_frontend;
+    qint64 m_bytes = 0;
+};
+
+class HttpConnection : public QObject {
+    Q_OBJECT
+  public:
+    /// Takes over `socket` (becomes its child; both are deleted when the connection ends).
+    HttpConnection(QTcpSocket* socket, HttpFrontend* frontend, ConnectionSettings settings);
+
+    /// Queues the serialized answer to request `seq`. Answers are written in request order (HTTP/1.1
+    /// pipelining), whatever order the backend finishes them in. `close`: close after writing it.
+    void submit(quint64 seq, const QByteArray& response, bool close);
+    bool isOpen() const { return !m_closed; }
+
+  private:
+    void onReadyRead();
+    /// Reads requests out of the bytes received; false when reading must pause (pipelining bound,
+    /// closing), true when it wants more bytes.
+    bool process();
+    void onHead(const HeadPeek& head);
+    void onBody(QByteArrayView bytes);
+    void onEnd();
+    void fail(int status, const QString& code, const QString& message);
+    void onIdleTimeout();
+    void onRateCheck();
+    void onDisconnected();
+    void lingerAndClose();
+    void compact();
+
+    QTcpSocket* m_socket;
+    HttpFrontend* m_frontend;
+    ConnectionSettings m_settings;
+    RequestReader m_reader;
+    QByteArray m_in;  // bytes received and not yet consumed start at m_pos
+    qsizetype m_pos = 0;
+    bool m_headStarted = false;              // bytes of a next head have arrived
+    std::unique_ptr<HttpRequest> m_request;  // the request being read
+    std::shared_ptr<UploadTicket> m_ticket;  // its upload reservation (POST /api/count)
+    bool m_isUpload = false;
+    QTimer m_idle;
+    QTimer m_headDeadline;
+    QTimer m_rate;
+    QTimer m_linger;
+    qint64 m_rateBytes = 0;  // body bytes received in the current rate window
+    int m_pending = 0;       // requests read whose answers are not written yet
+    quint64 m_nextSeq = 0;
+    quint64 m_nextWrite = 0;
+    QMap<quint64, QPair<QByteArray, bool>> m_ready;  // answers waiting for earlier ones
+    bool m_stopReading = false;                      // a closing request or a rejection: read nothing more
+    bool m_finalWritten = false;                     // the last answer was written: close once it is sent
+    bool m_closed = false;
+};
+
+/// Creates an HttpConnection for each accepted socket, or refuses it (503) when the front end's
+/// connection bound is reached.
+class HttpListener : public QTcpServer {
+    Q_OBJECT
+  public:
+    explicit HttpListener(HttpFrontend* frontend);
+
+  protected:
+    void incomingConnection(qintptr socketDescriptor) override;
+
+  private:
+    HttpFrontend* m_frontend;
+};
+
+}  // namespace raftwc::http::detail
