@@ -95,6 +95,11 @@ bool Node::start(QString* error) {
     api_ = std::make_unique<NodeApi>(*this);
     http_ = new http::HttpFrontend(api_.get(), this);
     http_->setMaxUpload(opt_.maxUpload);
+    http_->setMaxConnections(opt_.maxConnections);
+    http_->setMaxConcurrentUploads(opt_.maxConcurrentUploads);
+    http_->setMaxUploadBytesInFlight(opt_.maxUploadInflight);
+    http_->setMinBodyRate(opt_.minUploadRate);
+    http_->setHeadTimeoutMs(opt_.headTimeoutMs);
     if (!http_->listen(QHostAddress(opt_.http.host), opt_.http.port, &err))
         return fail(QStringLiteral("HTTP listener on %1: %2").arg(opt_.http.toString(), err));
     httpAddress_ = HostPort{host, http_->port()}.toString();

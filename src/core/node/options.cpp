@@ -176,6 +176,41 @@ const std::vector<Spec>& specs() {
              o.maxUpload = n;
              return QString();
          }},
+        {"max-connections", true, "Open HTTP connections at most; more are answered 503 (default 1024)",
+         [](NodeOptions& o, const QString& v) {
+             return setInt(o.maxConnections, v, 1, 1000000, "--max-connections");
+         }},
+        {"max-uploads", true,
+         "Uploads received or counted at once at most; more are answered 503 + Retry-After (default 16)",
+         [](NodeOptions& o, const QString& v) {
+             return setInt(o.maxConcurrentUploads, v, 1, 100000, "--max-uploads");
+         }},
+        {"max-upload-inflight", true,
+         "Bytes of the uploads in flight at most, e.g. 2G; more are answered 503 + Retry-After (default 2G)",
+         [](NodeOptions& o, const QString& v) {
+             bool ok = false;
+             const qint64 n = parseSize(v, &ok);
+             if (!ok || n <= 0)
+                 return QStringLiteral("--max-upload-inflight must be a size like 2G or 512M, got '%1'")
+                     .arg(v);
+             o.maxUploadInflight = n;
+             return QString();
+         }},
+        {"min-upload-rate", true,
+         "Bytes/s a request body must average over each 10 s, e.g. 1K; slower clients get 408; 0 turns it "
+         "off (default 1K)",
+         [](NodeOptions& o, const QString& v) {
+             bool ok = false;
+             const qint64 n = v == QLatin1String("0") ? 0 : parseSize(v, &ok);
+             if (v != QLatin1String("0") && (!ok || n < 0))
+                 return QStringLiteral("--min-upload-rate must be a size like 1K, or 0, got '%1'").arg(v);
+             o.minUploadRate = n;
+             return QString();
+         }},
+        {"head-timeout", true, "Milliseconds a request head may take to arrive; then 408 (default 30000)",
+         [](NodeOptions& o, const QString& v) {
+             return setInt(o.headTimeoutMs, v, 100, 3600000, "--head-timeout");
+         }},
         {"discovery", true, "Discovery window in ms before a fresh node bootstraps (default 3000)",
          [](NodeOptions& o, const QString& v) { return setInt(o.discoveryMs, v, 0, 600000, "--discovery"); }},
         {"verbose", false, "Log debug lines",
@@ -210,6 +245,11 @@ QString helpText() {
         {QStringLiteral("peers"), QStringLiteral("HOST:PORT,...")},
         {QStringLiteral("bootstrap-expect"), QStringLiteral("N")},
         {QStringLiteral("max-upload"), QStringLiteral("SIZE")},
+        {QStringLiteral("max-connections"), QStringLiteral("N")},
+        {QStringLiteral("max-uploads"), QStringLiteral("N")},
+        {QStringLiteral("max-upload-inflight"), QStringLiteral("SIZE")},
+        {QStringLiteral("min-upload-rate"), QStringLiteral("SIZE")},
+        {QStringLiteral("head-timeout"), QStringLiteral("MS")},
         {QStringLiteral("discovery"), QStringLiteral("MS")},
     };
     QString out = QStringLiteral(

@@ -41,6 +41,11 @@ struct NodeOptions {
     /// surprise).
     int bootstrapExpect = 0;
     qint64 maxUpload = qint64(1) << 30;
+    int maxConnections = 1024;                   ///< open HTTP connections at most
+    int maxConcurrentUploads = 16;               ///< uploads received or counted at once at most
+    qint64 maxUploadInflight = qint64(2) << 30;  ///< their declared bytes at most
+    qint64 minUploadRate = 1024;                 ///< bytes/s a request body must keep up (0: off)
+    int headTimeoutMs = 30000;                   ///< a request head must be complete within this
     int discoveryMs = 3000;  ///< How long a fresh node listens for a leader before bootstrapping.
     bool verbose = false;
     /// Not errors, but worth a line in the log at start (e.g. an unknown RAFTWC_* variable).
