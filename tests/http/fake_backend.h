@@ -221,6 +221,56 @@ class FakeBackend : public QObject, public ApiBackend {
 
     bool thirdDown = false;
 
+    // ---- streamed uploads, observed (streamSinks = true): a sink with a window the test opens ----------
+    struct SinkLog {
+        QByteArray received;        ///< bytes written so far
+        qint64 window = 64 * 1024;  ///< bytes the sink takes before the test frees room
+        qint64 maxOverRoom = 0;     ///< largest write beyond the room announced (must stay 0)
+        bool finished = false;
+        bool destroyed = false;
+        std::function<void(ApiReply)> done;
+        std::function<void()> freeRoom;  ///< the test: the window's bytes were "stored"
+    };
+    bool streamSinks = false;
+    QList<std::shared_ptr<SinkLog>> sinks;
+
+    std::unique_ptr<UploadSink> beginUpload(UploadMeta meta, std::function<void(ApiReply)> done) override {
+        if (!streamSinks) return ApiBackend::beginUpload(std::move(meta), std::move(done));
+        class Sink final : public UploadSink {
+          public:
+            explicit Sink(std::shared_ptr<SinkLog> log) : m_log(std::move(log)) {
+                m_log->freeRoom = [this] {
+                    m_stored = m_log->received.size();
+                    roomAvailable();
+                };
+            }
+            ~Sink() override {
+                m_log->destroyed = true;
+                m_log->freeRoom = nullptr;
+            }
+            qint64 room() const override {
+                return std::max<qint64>(0, m_log->window - (m_log->received.size() - m_stored));
+            }
+            void write(QByteArrayView bytes) override {
+                m_log->maxOverRoom = std::max(m_log->maxOverRoom, qint64(bytes.size()) - room());
+                m_log->received.append(bytes.data(), bytes.size());
+            }
+            void finish() override {
+                m_log->finished = true;
+                m_log->done(ApiReply::json(
+                    200, QJsonObject{{QStringLiteral("bytes"), qint64(m_log->received.size())}}));
+            }
+
+          private:
+            std::shared_ptr<SinkLog> m_log;
+            qint64 m_stored = 0;
+        };
+        auto log = std::make_shared<SinkLog>();
+        log->done = std::move(done);
+        sinks.append(log);
+        return std::make_unique<Sink>(log);
+    }
+
   private:
     void storeDone(const QString& id, const QJsonObject& result, const Upload& upload) {
         if (!m_order.contains(id)) m_order.append(id);

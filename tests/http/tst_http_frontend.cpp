@@ -162,6 +162,10 @@ class tst_HttpFrontend : public QObject {
     void concurrentUploadBound();
     void uploadBytesBound();
     void smallRoutesHaveSmallBodies();
+    void streamedUploadFollowsTheBackend();
+    void streamedMultipartFollowsTheBackend();
+    void earlyAnswerStopsTheUpload();
+    void clientLeavingAbandonsTheUpload();
 
   private:
     std::unique_ptr<FakeBackend> m_backend;
@@ -446,8 +450,7 @@ void tst_HttpFrontend::multipartUploadExactBytes() {
     const Upload& u = m_backend->uploads[0];
     QCOMPARE(u.bytes().toByteArray(), data);
     QCOMPARE(u.name, QStringLiteral("wörds.txt"));
-    QVERIFY(u.offset > 0);
-    QCOMPARE(u.data.size(), body.size());  // the whole body, shared, not a copy of the file
+    QCOMPARE(u.data, data);  // only the file reaches the backend: the multipart body is streamed through
 }
 
 void tst_HttpFrontend::badMultipartAndJobId() {
@@ -1002,6 +1005,86 @@ void tst_HttpFrontend::smallRoutesHaveSmallBodies() {
     QVERIFY(c.next(&r));
     QCOMPARE(r.status, 413);
     QVERIFY(c.waitClosed());
+}
+
+void tst_HttpFrontend::streamedUploadFollowsTheBackend() {
+    // The body goes to the backend as it arrives, never more than the backend has room for: with the
+    // window closed the node stops reading (TCP holds the client back), and it goes on as room is freed.
+    m_backend->streamSinks = true;
+    const QByteArray file = randomBytes(4 << 20, 11);
+    Client c(m_port);
+    c.send(post("/api/count", file));
+    QTRY_COMPARE(m_backend->sinks.size(), 1);
+    auto sink = m_backend->sinks[0];
+    QTRY_COMPARE(sink->received.size(), sink->window);  // the window is full...
+    QTest::qWait(200);
+    QCOMPARE(sink->received.size(), sink->window);  // ...and nothing more is taken
+    QVERIFY(c.socket.bytesToWrite() > 0 || c.buffer.isEmpty());
+    Response r;
+    int rounds = 0;
+    while (!c.next(&r, 20) && rounds++ < 2000) {
+        if (sink->freeRoom && sink->received.size() < file.size()) sink->freeRoom();
+    }
+    QCOMPARE(r.status, 200);
+    QCOMPARE(sink->received, file);
+    QCOMPARE(sink->maxOverRoom, 0);
+    QVERIFY(sink->finished);
+    QVERIFY(rounds > 10);  // it took many windows
+    QCOMPARE(m_fe->uploadBytesInFlight(), 0);
+}
+
+void tst_HttpFrontend::streamedMultipartFollowsTheBackend() {
+    m_backend->streamSinks = true;
+    const QByteArray file = randomBytes(1 << 20, 12);
+    const QByteArray boundary = "----XyZ";
+    const QByteArray body = "--" + boundary +
+                            "\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi\r\n--" + boundary +
+                            "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r.bin\"\r\n\r\n" +
+                            file + "\r\n--" + boundary + "--\r\n";
+    Client c(m_port);
+    c.send(post("/api/count", body, "Content-Type: multipart/form-data; boundary=" + boundary + "\r\n"));
+    QTRY_COMPARE(m_backend->sinks.size(), 1);
+    auto sink = m_backend->sinks[0];
+    Response r;
+    int rounds = 0;
+    while (!c.next(&r, 20) && rounds++ < 2000) {
+        if (sink->freeRoom) sink->freeRoom();
+    }
+    QCOMPARE(r.status, 200);
+    QCOMPARE(sink->received, file);
+    QCOMPARE(sink->maxOverRoom, 0);
+}
+
+void tst_HttpFrontend::earlyAnswerStopsTheUpload() {
+    // The backend fails the upload while its body is still arriving (no leader, say): the client gets the
+    // answer at once, not after sending everything, and the connection closes.
+    m_backend->streamSinks = true;
+    Client c(m_port);
+    c.send("POST /api/count HTTP/1.1\r\nHost: t\r\nContent-Length: 10000000\r\n\r\n" + QByteArray(1000, 'a'));
+    QTRY_COMPARE(m_backend->sinks.size(), 1);
+    QTRY_COMPARE(m_backend->sinks[0]->received.size(), 1000);
+    ApiReply busy = ApiReply::error(503, QStringLiteral("no_leader"), QStringLiteral("no leader"));
+    busy.headers.append({QByteArrayLiteral("Retry-After"), QByteArrayLiteral("2")});
+    m_backend->sinks[0]->done(busy);
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 503);
+    QCOMPARE(r.headers.value("connection"), QByteArray("close"));
+    QVERIFY(c.waitClosed());
+    QTRY_VERIFY(m_backend->sinks[0]->destroyed);
+    QVERIFY(!m_backend->sinks[0]->finished);
+}
+
+void tst_HttpFrontend::clientLeavingAbandonsTheUpload() {
+    m_backend->streamSinks = true;
+    Client c(m_port);
+    c.send("POST /api/count HTTP/1.1\r\nHost: t\r\nContent-Length: 10000000\r\n\r\n" + QByteArray(5000, 'a'));
+    QTRY_COMPARE(m_backend->sinks.size(), 1);
+    QTRY_COMPARE(m_backend->sinks[0]->received.size(), 5000);
+    c.socket.abort();
+    QTRY_VERIFY(m_backend->sinks[0]->destroyed);  // the backend learns the upload is abandoned
+    QVERIFY(!m_backend->sinks[0]->finished);
+    QTRY_COMPARE(m_fe->uploadsInFlight(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_HttpFrontend)

@@ -30,6 +30,8 @@ class tst_HttpParsers : public QObject {
     void multipart_data();
     void multipart();
     void multipartFilenameStar();
+    void multipartStreamSplits_data() { multipart_data(); }
+    void multipartStreamSplits();
     void multipartGarbageNeverCrashes();
 };
 
@@ -516,6 +518,41 @@ void tst_HttpParsers::multipart() {
     QVERIFY(f.offset >= 0 && f.offset + f.length <= body.size());
     QCOMPARE(body.mid(f.offset, f.length), data);
     QCOMPARE(f.filename, filename);
+}
+
+void tst_HttpParsers::multipartStreamSplits() {
+    // The streaming reader, fed in every split of two pieces and in random small pieces, passes on exactly
+    // the file's bytes, never holds more than a delimiter's length of them, and gives the same verdict.
+    QFETCH(QByteArray, contentType);
+    QFETCH(QByteArray, body);
+    QFETCH(bool, ok);
+    QFETCH(QByteArray, data);
+    const QByteArray boundary = multipartBoundary(contentType);
+    if (boundary.isEmpty() || !isMultipartFormData(contentType)) return;  // refused before any stream
+    QRandomGenerator rng(testSeed());
+    for (qsizetype cut = -1; cut <= body.size(); ++cut) {
+        if (cut == 0) continue;  // (a first piece of 0 bytes is no piece)
+        MultipartStream stream(boundary);
+        QByteArray got;
+        bool fine = true;
+        qsizetype pos = 0;
+        while (pos < body.size() && fine) {
+            const qsizetype n = cut >= 0 ? (pos == 0 ? cut : body.size() - pos) : rng.bounded(1, 7);
+            const auto step = stream.feed(QByteArrayView(body).sliced(pos, std::min(n, body.size() - pos)),
+                                          [&](QByteArrayView v) { got.append(v.data(), v.size()); });
+            pos += std::min(n, body.size() - pos);
+            fine = step.ok;
+            // Whatever arrived of the file, all but a delimiter's length has been passed on already.
+            if (fine && stream.fileStarted() && !ok) continue;
+            if (fine && stream.fileStarted())
+                QVERIFY(stream.fileOffset() + got.size() + boundary.size() + 4 >=
+                        std::min(pos, stream.fileOffset() + data.size()));
+        }
+        QString error;
+        const bool verdict = fine && stream.finish(&error);
+        QCOMPARE(verdict, ok);
+        if (ok) QCOMPARE(got, data);
+    }
 }
 
 void tst_HttpParsers::multipartFilenameStar() {

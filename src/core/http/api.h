@@ -5,12 +5,14 @@
 #pragma once
 
 #include <QByteArray>
+#include <QByteArrayView>
 #include <QJsonObject>
 #include <QList>
 #include <QPair>
 #include <QString>
 
 #include <functional>
+#include <memory>
 
 namespace raftwc::http {
 
@@ -27,6 +29,37 @@ struct Upload {
 
     /// The file's bytes as a view into `data` (valid while `data` lives).
     QByteArrayView bytes() const { return QByteArrayView(data.constData() + offset, length); }
+};
+
+/// What is known of an upload when its bytes start to arrive.
+struct UploadMeta {
+    QString name;              ///< file name (X-Filename, ?name=, or the multipart filename), sanitized
+    QString mode;              ///< "normalized" or "raw"
+    QString jobId;             ///< client-chosen id or empty
+    qint64 declaredSize = -1;  ///< the file's size if known up front (raw body with Content-Length)
+};
+
+/// The backend's side of a streamed upload (ApiBackend::beginUpload): the file's bytes in order, as they
+/// arrive. Destroying it before finish() abandons the upload (the client left, or the body was refused).
+class UploadSink {
+  public:
+    virtual ~UploadSink() = default;
+    /// Bytes write() takes now without holding more than its window; 0: wait for the room callback.
+    virtual qint64 room() const = 0;
+    /// The next bytes of the file (it may take more than room(), but should not be given more).
+    virtual void write(QByteArrayView bytes) = 0;
+    /// All bytes were written; the answer comes through the `done` given to beginUpload.
+    virtual void finish() = 0;
+    /// Called (on the event thread) when room() became non-zero again.
+    void setRoomCallback(std::function<void()> f) { m_onRoom = std::move(f); }
+
+  protected:
+    void roomAvailable() {
+        if (m_onRoom) m_onRoom();
+    }
+
+  private:
+    std::function<void()> m_onRoom;
 };
 
 /// An answer to one API request. Errors use the JSON shape {"error": code, "message": text}.
@@ -50,6 +83,10 @@ class ApiBackend {
     /// POST /api/count. Asynchronous: `done` must be called exactly once, on the event thread, possibly
     /// before count() returns. If the client has left meanwhile, the answer is dropped (no crash).
     virtual void count(Upload upload, std::function<void(ApiReply)> done) = 0;
+    /// POST /api/count, streamed: returns the sink for the file's bytes, or nullptr after calling `done`
+    /// with a refusal. `done` is called exactly once, on the event thread: early if the upload fails while
+    /// its bytes arrive, else after finish(). The default buffers the file and calls count() at finish().
+    virtual std::unique_ptr<UploadSink> beginUpload(UploadMeta meta, std::function<void(ApiReply)> done);
     /// GET /api/cluster
     virtual ApiReply cluster() = 0;
     /// GET /healthz: the node knows a live leader (200) or not (503).

@@ -32,9 +32,15 @@ UploadTicket::UploadTicket(HttpFrontend* frontend, qint64 bytes) : m_frontend(fr
 }
 
 UploadTicket::~UploadTicket() {
+    release();
+}
+
+void UploadTicket::release() {
     if (!m_frontend) return;
     --m_frontend->m_uploadsInFlight;
     m_frontend->m_uploadBytesInFlight -= m_bytes;
+    m_frontend = nullptr;
+    m_bytes = 0;
 }
 
 bool UploadTicket::grow(qint64 bytes) {
@@ -156,7 +162,18 @@ bool HttpConnection::process() {
     while (!m_stopReading && !m_closed) {
         // Back-pressure: a client that pipelines far ahead waits until earlier answers are written.
         if (!m_reader.inRequest() && m_pending >= m_settings.maxPipelined) return false;
-        const auto e = m_reader.next(QByteArrayView(m_in).sliced(m_pos));
+        QByteArrayView input = QByteArrayView(m_in).sliced(m_pos);
+        if (m_pipe && m_reader.inBodyData()) {
+            // Back-pressure from the backend: give the upload only what it takes now.
+            const qint64 room = m_pipe->room();
+            if (room <= 0) {
+                m_paused = true;
+                m_rate.stop();  // the slowness is ours, not the client's
+                return false;
+            }
+            if (input.size() > room) input = input.first(qsizetype(room));
+        }
+        const auto e = m_reader.next(input);
         m_pos += e.consumed;
         switch (e.kind) {
             case RequestReader::Event::Kind::NeedMore:
@@ -210,7 +227,25 @@ void HttpConnection::onHead(const HeadPeek& head) {
             return;
         }
         m_ticket = std::make_shared<UploadTicket>(m_frontend, head.contentLength);
-        if (head.contentLength > 0) m_request->body.reserve(qsizetype(head.contentLength));
+        // The upload is a request from its head on: its answer may come before its body is read.
+        const quint64 seq = m_nextSeq++;
+        ++m_pending;
+        m_uploadSeq = seq;
+        bool drain = false;
+        m_pipe = m_frontend->openUpload(*m_request, this, seq, std::move(m_ticket), &drain);
+        if (!m_pipe) {     // refused and answered at its head
+            if (!drain) {  // a large body is not read: the connection closes after the answer
+                m_stopReading = true;
+                m_request.reset();
+                return;
+            }
+            m_isUpload = false;  // a small body is read and dropped, the connection stays
+            m_discardBody = true;
+            return;
+        }
+        m_pipe->setRoomCallback([self = QPointer<HttpConnection>(this)] {
+            if (self) QTimer::singleShot(0, self, &HttpConnection::resume);
+        });
     } else if (head.contentLength > m_settings.maxSmallBody) {
         ++m_frontend->m_metrics.uploadsTooLarge;
         fail(413, QStringLiteral("payload_too_large"),
@@ -222,18 +257,21 @@ void HttpConnection::onHead(const HeadPeek& head) {
     if (hasBody) m_rate.start();
     // "Expect: 100-continue": go ahead, unless an earlier answer is still owed (interim answers are in
     // order too; the client then sends after its own short wait).
-    if (head.expectContinue && hasBody && m_pending == 0) m_socket->write("HTTP/1.1 100 Continue\r\n\r\n");
+    const quint64 thisSeq = m_uploadSeq ? *m_uploadSeq : m_nextSeq;
+    if (head.expectContinue && hasBody && m_nextWrite == thisSeq)
+        m_socket->write("HTTP/1.1 100 Continue\r\n\r\n");
 }
 
 void HttpConnection::onBody(QByteArrayView bytes) {
-    if (!m_request) return;
+    if (!m_request || m_discardBody) return;
     if (m_isUpload) {
-        if (m_request->head.chunked && !m_ticket->grow(bytes.size())) {
-            ++m_frontend->m_metrics.uploadsRefusedBusy;
-            fail(503, QStringLiteral("busy"),
-                 QStringLiteral("the node's upload memory is in use; retry shortly"));
-            return;
+        if (!m_pipe) return;
+        if (!m_pipe->write(bytes)) {  // answered early (refused or failed): the rest is not read
+            m_pipe.reset();
+            m_stopReading = true;
+            m_rate.stop();
         }
+        return;
     } else if (m_request->body.size() + bytes.size() > m_settings.maxSmallBody) {
         ++m_frontend->m_metrics.uploadsTooLarge;
         fail(413, QStringLiteral("payload_too_large"),
@@ -245,16 +283,26 @@ void HttpConnection::onBody(QByteArrayView bytes) {
 
 void HttpConnection::onEnd() {
     m_rate.stop();
+    if (m_isUpload || m_discardBody) {
+        ++m_frontend->m_metrics.requests;
+        m_isUpload = false;
+        m_discardBody = false;
+        m_uploadSeq.reset();
+        if (m_request && m_request->close) m_stopReading = true;
+        m_request.reset();
+        if (auto pipe = std::move(m_pipe)) pipe->finish();
+        return;
+    }
     if (!m_request) return;
     std::unique_ptr<HttpRequest> request = std::move(m_request);
     const quint64 seq = m_nextSeq++;
     ++m_pending;
     if (request->close) m_stopReading = true;  // nothing after this request is read
-    m_frontend->route(*request, this, seq, std::move(m_ticket));
+    m_frontend->route(*request, this, seq);
 }
 
 void HttpConnection::submit(quint64 seq, const QByteArray& response, bool close) {
-    if (m_closed) return;
+    if (m_closed || seq < m_nextWrite || m_ready.contains(seq)) return;  // answered once only
     m_ready.insert(seq, {response, close});
     while (!m_ready.isEmpty() && m_ready.firstKey() == m_nextWrite) {
         const auto [bytes, closeAfter] = m_ready.take(m_nextWrite);
@@ -287,8 +335,20 @@ void HttpConnection::fail(int status, const QString& code, const QString& messag
     ++m_frontend->m_metrics.responsesByStatus[status];
     m_request.reset();
     m_ticket.reset();
-    const quint64 seq = m_nextSeq++;
-    ++m_pending;
+    // An upload whose body is being read already holds its place in the answer order: the refusal takes
+    // that place (unless the upload was answered already).
+    const bool uploadUnanswered = m_uploadSeq && m_pipe && !m_pipe->answered();
+    m_pipe.reset();  // an upload not finished is abandoned
+    m_rate.stop();
+    m_headDeadline.stop();
+    quint64 seq = 0;
+    if (uploadUnanswered) {
+        seq = *m_uploadSeq;
+    } else {
+        seq = m_nextSeq++;
+        ++m_pending;
+    }
+    m_uploadSeq.reset();
     QList<QPair<QByteArray, QByteArray>> headers;
     if (status == 503) headers.append({QByteArrayLiteral("Retry-After"), QByteArrayLiteral("1")});
     m_stopReading = true;
@@ -308,7 +368,10 @@ void HttpConnection::lingerAndClose() {
 
 void HttpConnection::onIdleTimeout() {
     if (m_finalWritten || m_closed) return;
-    if (m_pending > 0) {  // the backend is still working on a request: not idle
+    // The backend is still working on a request, or the upload waits for room: not idle. (An upload whose
+    // body is being read holds a place in the answer order but is the client's to continue.)
+    const int owed = m_pending - (m_uploadSeq ? 1 : 0);
+    if (owed > 0 || m_paused) {
         m_idle.start();
         return;
     }
@@ -321,6 +384,16 @@ void HttpConnection::onIdleTimeout() {
     }
     m_socket->abort();
     onDisconnected();
+}
+
+void HttpConnection::resume() {
+    if (!m_paused || m_closed) return;
+    m_paused = false;
+    if (m_reader.inRequest()) {
+        m_rateBytes = 0;
+        m_rate.start();
+    }
+    if (process()) onReadyRead();
 }
 
 void HttpConnection::onRateCheck() {
@@ -347,6 +420,7 @@ void HttpConnection::onDisconnected() {
     m_headDeadline.stop();
     m_request.reset();
     m_ticket.reset();
+    m_pipe.reset();  // a client that left mid-upload: the upload is abandoned
     m_in.clear();
     --m_frontend->m_metrics.connectionsOpen;
     m_socket->deleteLater();  // and this connection with it

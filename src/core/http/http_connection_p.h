@@ -2,6 +2,8 @@
 // in request order) and the QTcpServer that creates them.
 #pragma once
 
+#include "http/api.h"
+#include "http/multipart.h"
 #include "http/request_reader.h"
 
 #include <QByteArray>
@@ -15,6 +17,7 @@
 #include <QUrlQuery>
 
 #include <memory>
+#include <optional>
 
 namespace raftwc::http {
 class HttpFrontend;
@@ -55,10 +58,55 @@ class UploadTicket {
     UploadTicket& operator=(const UploadTicket&) = delete;
     /// Grows the reservation (chunked bodies); false if the front end's byte bound would be passed.
     bool grow(qint64 bytes);
+    /// Gives the reservation back now (idempotent).
+    void release();
 
   private:
     QPointer<HttpFrontend> m_frontend;
     qint64 m_bytes = 0;
+};
+
+class HttpConnection;
+
+/// One streamed upload (POST /api/count) between a connection and the backend: unwraps a multipart body
+/// if there is one, hands the file's bytes to the backend's UploadSink, answers once. Made by
+/// HttpFrontend::openUpload.
+class UploadPipe {
+  public:
+    struct Shared {             // shared with the backend's `done`
+        bool finished = false;  // the whole body was read
+        bool answered = false;  // the answer was given (possibly early: the rest of the body is not read)
+    };
+    UploadPipe(HttpFrontend* frontend, QPointer<HttpConnection> connection, quint64 seq, bool close,
+               UploadMeta meta, std::optional<MultipartStream> multipart,
+               std::shared_ptr<UploadTicket> ticket);
+    /// Before finish(): the upload is abandoned (the sink is destroyed, no answer is delivered).
+    ~UploadPipe();
+    /// Bytes of body the pipe takes now; 0: wait for the room callback.
+    qint64 room() const;
+    /// The next body bytes; false once the upload has been answered (refused or failed): read no more.
+    bool write(QByteArrayView body);
+    /// The body is complete.
+    void finish();
+    bool answered() const { return m_shared->answered; }
+    void setRoomCallback(std::function<void()> f);
+
+  private:
+    bool start();  // beginUpload on the backend
+    /// Answers now; `bodyRead`: the whole body was read (the connection may go on after the answer).
+    void answer(const ApiReply& reply, bool bodyRead = false);
+
+    HttpFrontend* m_frontend;
+    QPointer<HttpConnection> m_connection;
+    quint64 m_seq;
+    bool m_close;
+    UploadMeta m_meta;
+    std::optional<MultipartStream> m_multipart;
+    std::shared_ptr<UploadTicket> m_ticket;
+    std::shared_ptr<Shared> m_shared = std::make_shared<Shared>();
+    std::unique_ptr<UploadSink> m_sink;
+    std::function<void()> m_onRoom;
+    qint64 m_fileBytes = 0;
 };
 
 class HttpConnection : public QObject {
@@ -84,6 +132,7 @@ class HttpConnection : public QObject {
     void onIdleTimeout();
     void onRateCheck();
     void onDisconnected();
+    void resume();
     void lingerAndClose();
     void compact();
 
@@ -97,6 +146,10 @@ class HttpConnection : public QObject {
     std::unique_ptr<HttpRequest> m_request;  // the request being read
     std::shared_ptr<UploadTicket> m_ticket;  // its upload reservation (POST /api/count)
     bool m_isUpload = false;
+    std::unique_ptr<UploadPipe> m_pipe;  // the upload being streamed to the backend
+    bool m_paused = false;               // the pipe has no room: wait for it
+    std::optional<quint64> m_uploadSeq;  // the streamed upload's place in the answer order
+    bool m_discardBody = false;          // the request was answered at its head: drop its small body
     QTimer m_idle;
     QTimer m_headDeadline;
     QTimer m_rate;

@@ -12,27 +12,6 @@
 
 namespace raftwc::http {
 
-// ---- ApiReply --------------------------------------------------------------------------------------
-
-ApiReply ApiReply::json(int status, const QJsonObject& object) {
-    ApiReply r;
-    r.status = status;
-    r.body = QJsonDocument(object).toJson(QJsonDocument::Compact);
-    return r;
-}
-
-ApiReply ApiReply::error(int status, const QString& code, const QString& message) {
-    return json(status, QJsonObject{{QStringLiteral("error"), code}, {QStringLiteral("message"), message}});
-}
-
-ApiReply ApiReply::text(int status, const QByteArray& body, const QByteArray& contentType) {
-    ApiReply r;
-    r.status = status;
-    r.body = body;
-    r.contentType = contentType;
-    return r;
-}
-
 // ---- HttpFrontend ----------------------------------------------------------------------------------
 
 namespace {
@@ -270,8 +249,7 @@ ApiReply HttpFrontend::handleStatic(const QString& path) const {
     return r;
 }
 
-void HttpFrontend::route(const HttpRequest& request, detail::HttpConnection* connection, quint64 seq,
-                         std::shared_ptr<detail::UploadTicket> ticket) {
+void HttpFrontend::route(const HttpRequest& request, detail::HttpConnection* connection, quint64 seq) {
     ++m_metrics.requests;
     const QPointer<detail::HttpConnection> sock(connection);
     const bool close = request.close;
@@ -280,11 +258,8 @@ void HttpFrontend::route(const HttpRequest& request, detail::HttpConnection* con
     const bool headOnly = request.is("HEAD");
     auto answer = [&](const ApiReply& reply) { deliver(sock, seq, reply, close, headOnly); };
 
-    if (path == QLatin1String("/api/count")) {
-        if (!request.is("POST")) return answer(methodNotAllowed("POST"));
-        if (fromAnotherOrigin(request)) return answer(crossOriginRefused());
-        return handleCount(request, sock, seq, std::move(ticket));
-    }
+    if (path == QLatin1String("/api/count"))  // POST is streamed (openUpload) and never routed here
+        return answer(methodNotAllowed("POST"));
     if (path == QLatin1String("/api/cluster"))
         return answer(isGet ? m_backend->cluster() : methodNotAllowed("GET"));
     if (path == QLatin1String("/healthz"))
@@ -372,56 +347,168 @@ void HttpFrontend::route(const HttpRequest& request, detail::HttpConnection* con
     return answer(file);
 }
 
-void HttpFrontend::handleCount(const HttpRequest& request, const QPointer<detail::HttpConnection>& sock,
-                               quint64 seq, std::shared_ptr<detail::UploadTicket> ticket) {
-    const bool close = request.close;
+std::unique_ptr<detail::UploadPipe> HttpFrontend::openUpload(const HttpRequest& request,
+                                                             detail::HttpConnection* connection, quint64 seq,
+                                                             std::shared_ptr<detail::UploadTicket> ticket,
+                                                             bool* drain) {
+    const QPointer<detail::HttpConnection> sock(connection);
+    // A refusal at the head: a small body is read and dropped (the connection stays usable), a large one
+    // is not read at all (the connection closes after the answer).
+    *drain = !request.head.chunked && request.head.contentLength <= 64 * 1024;
+    auto refuse = [&](const ApiReply& reply) -> std::unique_ptr<detail::UploadPipe> {
+        deliver(sock, seq, reply, request.close || !*drain);
+        return nullptr;
+    };
+    if (fromAnotherOrigin(request)) return refuse(crossOriginRefused());
     const QUrlQuery& query = request.query;
-    Upload upload;
-    upload.data = request.body;  // implicitly shared, no byte copy
-    upload.mode = query.hasQueryItem(QStringLiteral("mode")) ? query.queryItemValue(QStringLiteral("mode"))
-                                                             : QStringLiteral("normalized");
-    if (upload.mode != QLatin1String("normalized") && upload.mode != QLatin1String("raw"))
-        return deliver(sock, seq,
-                       ApiReply::error(400, QStringLiteral("bad_request"),
-                                       QStringLiteral("mode must be normalized or raw")),
-                       close);
-    upload.jobId = QString::fromLatin1(request.header("x-job-id"));
-    if (!upload.jobId.isEmpty() && !jobIdPattern().match(upload.jobId).hasMatch())
-        return deliver(sock, seq,
-                       ApiReply::error(400, QStringLiteral("bad_request"),
-                                       QStringLiteral("X-Job-Id must match [A-Za-z0-9-]{8,64}")),
-                       close);
+    UploadMeta meta;
+    meta.mode = query.hasQueryItem(QStringLiteral("mode")) ? query.queryItemValue(QStringLiteral("mode"))
+                                                           : QStringLiteral("normalized");
+    if (meta.mode != QLatin1String("normalized") && meta.mode != QLatin1String("raw"))
+        return refuse(ApiReply::error(400, QStringLiteral("bad_request"),
+                                      QStringLiteral("mode must be normalized or raw")));
+    meta.jobId = QString::fromLatin1(request.header("x-job-id"));
+    if (!meta.jobId.isEmpty() && !jobIdPattern().match(meta.jobId).hasMatch())
+        return refuse(ApiReply::error(400, QStringLiteral("bad_request"),
+                                      QStringLiteral("X-Job-Id must match [A-Za-z0-9-]{8,64}")));
+    std::optional<MultipartStream> multipart;
     const QByteArray contentType = request.header("content-type");
     if (isMultipartFormData(contentType)) {
-        const MultipartFile part = parseMultipartFile(contentType, upload.data);
-        if (!part.ok)
-            return deliver(sock, seq, ApiReply::error(400, QStringLiteral("bad_multipart"), part.error),
-                           close);
-        upload.offset = part.offset;
-        upload.length = part.length;
-        upload.name = part.filename;
+        const QByteArray boundary = multipartBoundary(contentType);
+        if (boundary.isEmpty())
+            return refuse(ApiReply::error(400, QStringLiteral("bad_multipart"),
+                                          QStringLiteral("multipart Content-Type without a valid boundary")));
+        multipart.emplace(boundary);
     } else {
-        upload.offset = 0;
-        upload.length = upload.data.size();
         const QByteArray header = request.header("x-filename");
-        upload.name = !header.isEmpty() ? QString::fromUtf8(QByteArray::fromPercentEncoding(header))
-                                        : query.queryItemValue(QStringLiteral("name"), QUrl::FullyDecoded);
+        meta.name = !header.isEmpty() ? QString::fromUtf8(QByteArray::fromPercentEncoding(header))
+                                      : query.queryItemValue(QStringLiteral("name"), QUrl::FullyDecoded);
+        meta.name = sanitizeName(meta.name);
+        if (!request.head.chunked) meta.declaredSize = request.head.contentLength;
     }
-    upload.name = sanitizeName(upload.name);
-    ++m_metrics.uploadsAccepted;
-    m_metrics.uploadBytes += quint64(upload.length);
-    m_metrics.largestUpload = std::max<qint64>(m_metrics.largestUpload, upload.length);
-
-    const QPointer<HttpFrontend> self(this);
-    auto answered = std::make_shared<bool>(false);
-    // The ticket (this upload's share of the global bounds) is released with the answer.
-    m_backend->count(std::move(upload), [self, sock, seq, close, answered, ticket](ApiReply reply) mutable {
-        if (*answered) return;  // the contract says once; be safe anyway
-        *answered = true;
-        ticket.reset();
-        if (self) self->deliver(sock, seq, reply, close);
-    });
+    auto pipe = std::make_unique<detail::UploadPipe>(this, sock, seq, request.close, std::move(meta),
+                                                     std::move(multipart), std::move(ticket));
+    if (pipe->answered()) {  // the backend refused it at once (answered, closing)
+        *drain = false;
+        return nullptr;
+    }
+    return pipe;
 }
+
+// ---- UploadPipe ------------------------------------------------------------------------------------
+
+namespace detail {
+
+UploadPipe::UploadPipe(HttpFrontend* frontend, QPointer<HttpConnection> connection, quint64 seq, bool close,
+                       UploadMeta meta, std::optional<MultipartStream> multipart,
+                       std::shared_ptr<UploadTicket> ticket)
+    : m_frontend(frontend),
+      m_connection(std::move(connection)),
+      m_seq(seq),
+      m_close(close),
+      m_meta(std::move(meta)),
+      m_multipart(std::move(multipart)),
+      m_ticket(std::move(ticket)) {
+    if (!m_multipart) start();  // a raw body is the file: the backend can start now
+}
+
+UploadPipe::~UploadPipe() {
+    // Abandoned before the body was complete: whatever the backend says later is not delivered (the
+    // connection answered otherwise, or is gone). The sink, destroyed now, abandons its upload.
+    if (!m_shared->finished) {
+        m_shared->answered = true;
+        if (m_ticket) m_ticket->release();
+    }
+}
+
+bool UploadPipe::start() {
+    ++m_frontend->m_metrics.uploadsAccepted;
+    const QPointer<HttpFrontend> fe(m_frontend);
+    m_sink = m_frontend->m_backend->beginUpload(
+        m_meta, [fe, sock = m_connection, seq = m_seq, close = m_close, shared = m_shared,
+                 ticket = m_ticket](ApiReply reply) mutable {
+            if (ticket) ticket->release();  // this upload's share of the bounds is free again
+            ticket.reset();
+            if (shared->answered) return;  // the contract says once; be safe anyway
+            shared->answered = true;
+            // Answered before the whole body was read: the connection cannot go on after it.
+            if (fe) fe->deliver(sock, seq, reply, close || !shared->finished);
+        });
+    if (m_sink) m_sink->setRoomCallback(m_onRoom);  // m_ticket is shared with `done` from now on
+    return m_sink != nullptr;
+}
+
+void UploadPipe::answer(const ApiReply& reply, bool bodyRead) {
+    if (m_shared->answered) return;
+    m_shared->answered = true;
+    if (m_ticket) m_ticket->release();
+    m_sink.reset();  // abandons the upload if it started
+    m_frontend->deliver(m_connection, m_seq, reply, !bodyRead || m_close);
+}
+
+void UploadPipe::setRoomCallback(std::function<void()> f) {
+    m_onRoom = std::move(f);
+    if (m_sink) m_sink->setRoomCallback(m_onRoom);
+}
+
+qint64 UploadPipe::room() const {
+    if (m_shared->answered) return 0;
+    // Multipart: headers and fields before the file are only scanned; the file's bytes go to the sink.
+    if (!m_sink) return 64 * 1024;
+    return m_sink->room();
+}
+
+bool UploadPipe::write(QByteArrayView body) {
+    if (m_shared->answered) return false;
+    if (m_meta.declaredSize < 0 && m_ticket && !m_ticket->grow(body.size())) {
+        ++m_frontend->m_metrics.uploadsRefusedBusy;
+        answer(ApiReply::error(503, QStringLiteral("busy"),
+                               QStringLiteral("the node's upload memory is in use; retry shortly")));
+        return false;
+    }
+    if (!m_multipart) {
+        m_fileBytes += body.size();
+        m_sink->write(body);
+        return !m_shared->answered;
+    }
+    const auto step = m_multipart->feed(body, [&](QByteArrayView file) {
+        if (m_shared->answered) return;
+        if (!m_sink) {
+            m_meta.name = sanitizeName(m_multipart->filename());
+            if (!start()) return;
+        }
+        m_fileBytes += file.size();
+        m_sink->write(file);
+    });
+    if (!step.ok) {
+        answer(ApiReply::error(400, QStringLiteral("bad_multipart"), m_multipart->error()));
+        return false;
+    }
+    if (step.fileStarted && !m_sink && !m_shared->answered) {
+        m_meta.name = sanitizeName(m_multipart->filename());
+        if (!start()) return false;
+    }
+    return !m_shared->answered;
+}
+
+void UploadPipe::finish() {
+    if (m_shared->answered) return;
+    if (m_multipart) {
+        QString error;
+        if (!m_multipart->finish(&error))
+            return answer(ApiReply::error(400, QStringLiteral("bad_multipart"), error), true);
+        if (!m_sink) {  // an empty file part
+            m_meta.name = sanitizeName(m_multipart->filename());
+            if (!start()) return;
+        }
+    }
+    m_shared->finished = true;
+    m_frontend->m_metrics.uploadBytes += quint64(m_fileBytes);
+    m_frontend->m_metrics.largestUpload = std::max<qint64>(m_frontend->m_metrics.largestUpload, m_fileBytes);
+    m_sink->finish();
+}
+
+}  // namespace detail
 
 QByteArray HttpFrontend::prometheusText() const {
     QByteArray t;

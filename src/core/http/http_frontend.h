@@ -24,6 +24,7 @@ struct HttpRequest;
 class HttpConnection;
 class HttpListener;
 class UploadTicket;
+class UploadPipe;
 struct ConnectionSettings;
 }  // namespace detail
 
@@ -98,13 +99,17 @@ class HttpFrontend : public QObject {
     friend class detail::HttpConnection;
     friend class detail::HttpListener;
     friend class detail::UploadTicket;
+    friend class detail::UploadPipe;
 
     detail::ConnectionSettings connectionSettings() const;
-    /// A complete request from `connection` (its `seq`-th); `ticket` holds an upload's reservation.
-    void route(const detail::HttpRequest& request, detail::HttpConnection* connection, quint64 seq,
-               std::shared_ptr<detail::UploadTicket> ticket);
-    void handleCount(const detail::HttpRequest& request, const QPointer<detail::HttpConnection>& connection,
-                     quint64 seq, std::shared_ptr<detail::UploadTicket> ticket);
+    /// A complete request from `connection` (its `seq`-th), other than an upload.
+    void route(const detail::HttpRequest& request, detail::HttpConnection* connection, quint64 seq);
+    /// The head of a POST /api/count from `connection` (its `seq`-th request): the pipe its body streams
+    /// into, or nullptr once it has been refused (answered). Then `*drain`: its body is small and is to be
+    /// read and dropped (the connection stays); else the connection closes after the answer.
+    std::unique_ptr<detail::UploadPipe> openUpload(const detail::HttpRequest& request,
+                                                   detail::HttpConnection* connection, quint64 seq,
+                                                   std::shared_ptr<detail::UploadTicket> ticket, bool* drain);
     ApiReply handleStatic(const QString& path) const;
     void deliver(const QPointer<detail::HttpConnection>& connection, quint64 seq, const ApiReply& reply,
                  bool close, bool headOnly = false);

@@ -125,102 +125,195 @@ QString contentDispositionParam(QByteArrayView disposition, QByteArrayView wante
     return plainValue;
 }
 
-MultipartFile parseMultipartFile(QByteArrayView contentType, QByteArrayView body) {
-    MultipartFile result;
-    auto fail = [&](const QString& why) {
-        result = MultipartFile{};
-        result.error = why;
-        return result;
-    };
-    if (!isMultipartFormData(contentType))
-        return fail(QStringLiteral("Content-Type is not multipart/form-data"));
-    const QByteArray boundary = multipartBoundary(contentType);
-    if (boundary.isEmpty()) return fail(QStringLiteral("multipart Content-Type without a valid boundary"));
-    const QByteArray delimiter = "--" + boundary;
-    const QByteArray crlfDelimiter = "\r\n" + delimiter;
+MultipartStream::MultipartStream(QByteArray boundary)
+    : m_delimiter("--" + boundary), m_crlfDelimiter("\r\n--" + boundary) {}
 
-    // The first delimiter: at the very start, or after a preamble ending in CRLF.
-    qsizetype pos;
-    if (body.startsWith(delimiter)) {
-        pos = delimiter.size();
-    } else {
-        const qsizetype at = body.indexOf(crlfDelimiter);
-        if (at < 0) return fail(QStringLiteral("multipart body has no boundary delimiter"));
-        pos = at + crlfDelimiter.size();
-    }
-    int fileParts = 0;
-    int fileFields = 0;  // parts named "file" without a filename
-    qsizetype fieldOffset = 0, fieldLength = 0;
-    bool closed = false;
-    while (pos <= body.size()) {
-        // After a delimiter: "--" closes, else optional padding then CRLF.
-        if (body.sliced(pos).startsWith("--")) {
-            closed = true;
-            break;
-        }
-        while (pos < body.size() && (body[pos] == ' ' || body[pos] == '\t'))
-            ++pos;
-        if (!body.sliced(pos).startsWith("\r\n"))
-            return fail(QStringLiteral("malformed multipart delimiter line"));
-        pos += 2;
-        // Part headers end with an empty line.
-        const qsizetype headEnd = body.indexOf("\r\n\r\n", pos - 2);
-        if (headEnd < 0) return fail(QStringLiteral("truncated multipart part headers"));
-        if (headEnd - pos > 16 * 1024) return fail(QStringLiteral("multipart part headers too large"));
-        QByteArrayView disposition;
-        bool hasDisposition = false;
-        if (headEnd >= pos) {
-            const QByteArrayView headers = body.sliced(pos, headEnd - pos);
-            qsizetype lineStart = 0;
-            while (lineStart <= headers.size()) {
-                qsizetype lineEnd = headers.indexOf("\r\n", lineStart);
-                if (lineEnd < 0) lineEnd = headers.size();
-                const QByteArrayView line = headers.sliced(lineStart, lineEnd - lineStart);
-                if (!line.isEmpty()) {
-                    const qsizetype colon = line.indexOf(':');
-                    if (colon <= 0) return fail(QStringLiteral("malformed multipart part header"));
-                    if (trim(line.first(colon)).compare("content-disposition", Qt::CaseInsensitive) == 0) {
-                        disposition = trim(line.sliced(colon + 1));
-                        hasDisposition = true;
-                    }
+bool MultipartStream::failWith(const QString& why) {
+    m_state = State::Failed;
+    m_error = why;
+    m_buf.clear();
+    return false;
+}
+
+void MultipartStream::consume(qsizetype n) {
+    m_buf.remove(0, n);
+    m_consumed += n;
+}
+
+MultipartStream::Step MultipartStream::run(const std::function<void(QByteArrayView)>& out) {
+    Step step;
+    auto pass = [&](QByteArrayView v) {
+        if (v.isEmpty()) return;
+        out(v);
+        m_fileLength += v.size();
+        step.fileBytes += v.size();
+    };
+    auto failed = [&](const QString& why) {
+        failWith(why);
+        step.ok = false;
+        return step;
+    };
+    // Bytes that may be the start of a delimiter are held back until the next feed decides.
+    const qsizetype holdBack = m_crlfDelimiter.size() - 1;
+    for (;;) {
+        switch (m_state) {
+            case State::Failed:
+                step.ok = false;
+                return step;
+            case State::Epilogue:
+                consume(m_buf.size());
+                return step;
+            case State::Preamble: {
+                // The first delimiter: at the very start, or after a preamble ending in CRLF.
+                if (m_consumed == 0 && m_buf.size() < m_delimiter.size() &&
+                    QByteArrayView(m_delimiter).startsWith(m_buf))
+                    return step;
+                if (m_consumed == 0 && m_buf.startsWith(m_delimiter)) {
+                    consume(m_delimiter.size());
+                    m_state = State::AfterDelimiter;
+                    continue;
                 }
-                lineStart = lineEnd + 2;
+                const qsizetype at = m_buf.indexOf(m_crlfDelimiter);
+                if (at >= 0) {
+                    consume(at + m_crlfDelimiter.size());
+                    m_state = State::AfterDelimiter;
+                    continue;
+                }
+                if (m_buf.size() > holdBack) consume(m_buf.size() - holdBack);
+                return step;
+            }
+            case State::AfterDelimiter: {
+                // "--" closes; otherwise optional padding, then CRLF.
+                if (m_buf.size() < 2) return step;
+                if (m_buf.startsWith("--")) {
+                    m_closed = true;
+                    m_state = State::Epilogue;
+                    continue;
+                }
+                qsizetype i = 0;
+                while (i < m_buf.size() && (m_buf[i] == ' ' || m_buf[i] == '\t'))
+                    ++i;
+                if (i > 256) return failed(QStringLiteral("malformed multipart delimiter line"));
+                if (m_buf.size() < i + 2) return step;
+                if (m_buf[i] != '\r' || m_buf[i + 1] != '\n')
+                    return failed(QStringLiteral("malformed multipart delimiter line"));
+                consume(i + 2);
+                m_state = State::Headers;
+                continue;
+            }
+            case State::Headers: {
+                // Part headers end with an empty line (possibly right away: no headers).
+                QByteArrayView headers;
+                qsizetype used = 0;
+                if (m_buf.startsWith("\r\n")) {
+                    used = 2;
+                } else {
+                    const qsizetype end = m_buf.indexOf("\r\n\r\n");
+                    if (end < 0) {
+                        if (m_buf.size() > 16 * 1024)
+                            return failed(QStringLiteral("multipart part headers too large"));
+                        return step;
+                    }
+                    if (end > 16 * 1024) return failed(QStringLiteral("multipart part headers too large"));
+                    headers = QByteArrayView(m_buf).first(end);
+                    used = end + 4;
+                }
+                QByteArray disposition;
+                bool hasDisposition = false;
+                qsizetype lineStart = 0;
+                while (lineStart < headers.size()) {
+                    qsizetype lineEnd = headers.indexOf("\r\n", lineStart);
+                    if (lineEnd < 0) lineEnd = headers.size();
+                    const QByteArrayView line = headers.sliced(lineStart, lineEnd - lineStart);
+                    if (!line.isEmpty()) {
+                        const qsizetype colon = line.indexOf(':');
+                        if (colon <= 0) return failed(QStringLiteral("malformed multipart part header"));
+                        if (trim(line.first(colon)).compare("content-disposition", Qt::CaseInsensitive) ==
+                            0) {
+                            disposition = trim(line.sliced(colon + 1)).toByteArray();
+                            hasDisposition = true;
+                        }
+                    }
+                    lineStart = lineEnd + 2;
+                }
+                consume(used);
+                if (!hasDisposition || !startsWithIgnoreCase(disposition, "form-data"))
+                    return failed(QStringLiteral("multipart part without Content-Disposition: form-data"));
+                const QString filename = contentDispositionParam(disposition, "filename");
+                const QString field = contentDispositionParam(disposition, "name");
+                // A part with a filename is the file; so is a plain field named "file" (curl -F
+                // 'file=<x.txt' sends the content so).
+                m_inFile = !filename.isNull() || field == QLatin1String("file");
+                if (m_inFile) {
+                    if (m_fileSeen)
+                        return failed(QStringLiteral("multipart body must contain exactly one file part"));
+                    m_fileSeen = true;
+                    m_filename = filename.isNull() ? QString() : stripPath(filename);
+                    m_fieldName = field.isNull() ? QString() : field;
+                    m_fileOffset = m_consumed;
+                    step.fileStarted = true;
+                }
+                m_state = State::Data;
+                continue;
+            }
+            case State::Data: {
+                const qsizetype at = m_buf.indexOf(m_crlfDelimiter);
+                if (at >= 0) {
+                    if (m_inFile) pass(QByteArrayView(m_buf).first(at));
+                    consume(at + m_crlfDelimiter.size());
+                    m_inFile = false;
+                    m_state = State::AfterDelimiter;
+                    continue;
+                }
+                if (m_buf.size() > holdBack) {
+                    const qsizetype n = m_buf.size() - holdBack;
+                    if (m_inFile) pass(QByteArrayView(m_buf).first(n));
+                    consume(n);
+                }
+                return step;
             }
         }
-        const qsizetype dataStart = headEnd + 4;
-        const qsizetype next = body.indexOf(crlfDelimiter, dataStart);
-        if (next < 0) return fail(QStringLiteral("multipart body is missing its closing boundary"));
-        if (!hasDisposition || !startsWithIgnoreCase(disposition, "form-data"))
-            return fail(QStringLiteral("multipart part without Content-Disposition: form-data"));
-        const QString filename = contentDispositionParam(disposition, "filename");
-        if (!filename.isNull()) {
-            ++fileParts;
-            result.offset = dataStart;
-            result.length = next - dataStart;
-            result.filename = stripPath(filename);
-            const QString field = contentDispositionParam(disposition, "name");
-            result.fieldName = field.isNull() ? QString() : field;
-        } else if (contentDispositionParam(disposition, "name") == QLatin1String("file")) {
-            // curl -F 'file=<x.txt' sends the content as a plain field named "file": accept it when
-            // there is no real file part.
-            ++fileFields;
-            fieldOffset = dataStart;
-            fieldLength = next - dataStart;
-        }
-        pos = next + crlfDelimiter.size();
     }
-    if (!closed) return fail(QStringLiteral("multipart body is missing its closing boundary"));
-    if (fileParts == 0 && fileFields == 1) {
-        result.offset = fieldOffset;
-        result.length = fieldLength;
-        result.filename.clear();
-        result.fieldName = QStringLiteral("file");
-        result.ok = true;
+}
+
+bool MultipartStream::finish(QString* error) {
+    auto no = [&](const QString& why) {
+        if (m_state != State::Failed) failWith(why);
+        if (error) *error = m_error;
+        return false;
+    };
+    if (m_state == State::Failed) return no(m_error);
+    if (!m_closed) {
+        if (m_state == State::Preamble) return no(QStringLiteral("multipart body has no boundary delimiter"));
+        return no(QStringLiteral("multipart body is missing its closing boundary"));
+    }
+    if (!m_fileSeen) return no(QStringLiteral("multipart body has no file part"));
+    return true;
+}
+
+MultipartFile parseMultipartFile(QByteArrayView contentType, QByteArrayView body) {
+    MultipartFile result;
+    if (!isMultipartFormData(contentType)) {
+        result.error = QStringLiteral("Content-Type is not multipart/form-data");
         return result;
     }
-    if (fileParts == 0) return fail(QStringLiteral("multipart body has no file part"));
-    if (fileParts > 1) return fail(QStringLiteral("multipart body must contain exactly one file part"));
+    const QByteArray boundary = multipartBoundary(contentType);
+    if (boundary.isEmpty()) {
+        result.error = QStringLiteral("multipart Content-Type without a valid boundary");
+        return result;
+    }
+    MultipartStream stream(boundary);
+    const auto step = stream.feed(body, [](QByteArrayView) {});
+    QString error;
+    if (!step.ok || !stream.finish(&error)) {
+        result.error = step.ok ? error : stream.error();
+        return result;
+    }
     result.ok = true;
+    result.offset = qsizetype(stream.fileOffset());
+    result.length = qsizetype(stream.fileLength());
+    result.filename = stream.filename();
+    result.fieldName = stream.fieldName();
     return result;
 }
 

@@ -83,6 +83,8 @@ class RequestReader {
     bool rejected() const { return m_state == State::Rejected; }
     /// True between the head and the end of a request.
     bool inRequest() const { return m_state != State::Head && m_state != State::Rejected; }
+    /// True where the next bytes are body data (not a chunk-size line, a CRLF or a trailer).
+    bool inBodyData() const { return m_state == State::Body || m_state == State::ChunkData; }
     /// Body bytes of the current request so far (decoded, for chunked).
     qint64 bodyBytes() const { return m_bodyBytes; }
     const StreamLimits& limits() const { return m_limits; }
