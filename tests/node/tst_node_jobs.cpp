@@ -186,6 +186,13 @@ struct Fixture {
             reply = std::move(o);
         });
     }
+    std::unique_ptr<http::UploadSink> open(const QString& jobId, const QString& mode = {}) {
+        return coordinator.open(http::UploadMeta{QStringLiteral("input.txt"), mode, jobId, -1},
+                                [this](JobOutcome o) {
+                                    if (reply) qFatal("done called twice");
+                                    reply = std::move(o);
+                                });
+    }
 };
 
 }  // namespace
@@ -214,6 +221,8 @@ class tst_NodeJobs : public QObject {
     void hugeVocabularyTableIsBounded();
     void generatedJobIdAndDefaults();
     void workerReportsProgressAndErrors();
+    void streamedInPiecesIsExactAndBounded();
+    void abandonedUploadFails();
 };
 
 void tst_NodeJobs::phasesMoveOnlyByTheirTransitions() {
@@ -773,6 +782,81 @@ void tst_NodeJobs::workerReportsProgressAndErrors() {
     QVERIFY(!unknown->ok && unknown->error.contains(QLatin1String("unknown file")));
     QVERIFY(!outside->ok && outside->error.contains(QLatin1String("outside")));
     QCOMPARE(worker.shardsCounted(), 1u);
+}
+
+void tst_NodeJobs::streamedInPiecesIsExactAndBounded() {
+    // The file arrives in random pieces, as a socket gives it; the sender sends only what room() allows.
+    // Chunks are stored while bytes still arrive, the bytes held never pass the window, and the result is
+    // exact and committed as for a file given whole.
+    QRandomGenerator rng(20261203);
+    for (int round = 0; round < 8; ++round) {
+        const qsizetype size = round == 0 ? 0 : rng.bounded(600 * 1024);
+        const FreqMode mode = rng.bounded(3) == 0 ? FreqMode::Raw : FreqMode::Normalized;
+        const QByteArray content = randomText(rng, size);
+        Fixture fx(1 + rng.bounded(4));
+        fx.coordinator.chunkBytes = 1000 + rng.bounded(20000);
+        fx.coordinator.chunkWindow = 1 + rng.bounded(6);
+        const QString id = QStringLiteral("streamed-%1").arg(round);
+        const QString label = QStringLiteral("round %1: %2 bytes, chunk %3, window %4")
+                                  .arg(round)
+                                  .arg(size)
+                                  .arg(fx.coordinator.chunkBytes)
+                                  .arg(fx.coordinator.chunkWindow);
+        auto sink = fx.open(id, mode == FreqMode::Raw ? QStringLiteral("raw") : QString());
+        QVERIFY(sink);
+        bool roomSignalled = false;
+        sink->setRoomCallback([&] { roomSignalled = true; });
+        const qint64 budget = qint64(fx.coordinator.chunkWindow + 1) * fx.coordinator.chunkBytes;
+        qsizetype sent = 0;
+        int proposalsBeforeEnd = 0;
+        while (sent < content.size()) {
+            const qint64 room = sink->room();
+            QVERIFY2(room <= budget, qPrintable(label));
+            if (room == 0) {
+                roomSignalled = false;
+                QTRY_VERIFY2_WITH_TIMEOUT(roomSignalled, qPrintable(label), 10000);
+                continue;
+            }
+            const qsizetype n = std::min<qsizetype>(
+                {qsizetype(room), content.size() - sent, qsizetype(1 + rng.bounded(30000))});
+            sink->write(QByteArrayView(content).sliced(sent, n));
+            sent += n;
+            if (rng.bounded(4) == 0) QTest::qWait(0);
+            proposalsBeforeEnd = fx.host.proposals;
+        }
+        sink->finish();
+        sink.reset();  // after finish(): the job goes on
+        if (size > 3 * budget) QVERIFY2(proposalsBeforeEnd > 0, qPrintable(label));
+        QTRY_VERIFY2_WITH_TIMEOUT(fx.reply.has_value(), qPrintable(label), 30000);
+        QVERIFY2(fx.reply->ok(), qPrintable(label + fx.reply->message));
+        const QString err = checkResult(fx.reply->result, content, mode, int(fx.host.liveMembers().size()));
+        QVERIFY2(err.isEmpty(), qPrintable(label + QStringLiteral(": ") + err));
+        const QString committed = checkCommitted(fx.host, id.toLatin1(), fx.reply->result, content, mode);
+        QVERIFY2(committed.isEmpty(), qPrintable(label + QStringLiteral(": ") + committed));
+        QVERIFY(fx.host.largestProposal <= fx.coordinator.chunkBytes + 1024);
+    }
+}
+
+void tst_NodeJobs::abandonedUploadFails() {
+    // The client leaves mid-upload: the job fails ("abandoned"), no manifest is committed, and the same id
+    // may be used again.
+    Fixture fx(3);
+    auto sink = fx.open(QStringLiteral("abandoned-1"));
+    QVERIFY(sink);
+    const QByteArray part(20000, 'a');
+    sink->write(part);
+    QTRY_VERIFY(fx.host.proposals > 0);
+    sink.reset();
+    QVERIFY(fx.reply.has_value());
+    QVERIFY(!fx.reply->ok());
+    QCOMPARE(fx.reply->code, QStringLiteral("abandoned"));
+    QTest::qWait(50);
+    QVERIFY(!fx.host.state().fileForJob("abandoned-1"));
+    fx.reply.reset();
+    fx.start(makeUpload("again and whole", {}, QStringLiteral("abandoned-1")));
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);
+    QVERIFY(fx.reply->ok());
+    QCOMPARE(fx.reply->result.value(QStringLiteral("words")).toInt(), 3);
 }
 
 QTEST_GUILESS_MAIN(tst_NodeJobs)

@@ -8,24 +8,36 @@
 
 namespace raftwc::node {
 
-void NodeApi::count(http::Upload upload, std::function<void(http::ApiReply)> done) {
-    // The file is written to the log of every node: refuse it up front if this node's disk cannot hold it.
+std::optional<http::ApiReply> NodeApi::noRoomFor(qint64 bytes) const {
+    // The file is written to the log of every node: refuse it up front if this node's disk cannot hold it
+    // (the size is known up front for a raw body; a streamed one of unknown size is checked for the margin).
     struct statvfs vfs {};
-    if (::statvfs(node_.dataDir().toLocal8Bit().constData(), &vfs) == 0) {
-        const quint64 freeBytes = quint64(vfs.f_bavail) * quint64(vfs.f_frsize);
-        const quint64 needed = quint64(upload.length) + quint64(upload.length) / 16 + (64u << 20);
-        if (freeBytes < needed) {
-            done(http::ApiReply::error(
-                507, QStringLiteral("insufficient_storage"),
-                QStringLiteral(
-                    "not enough disk space to store this file in the log (%1 MiB free, %2 MiB needed)")
-                    .arg(freeBytes >> 20)
-                    .arg(needed >> 20)));
-            return;
-        }
-    }
+    if (::statvfs(node_.dataDir().toLocal8Bit().constData(), &vfs) != 0) return std::nullopt;
+    const quint64 freeBytes = quint64(vfs.f_bavail) * quint64(vfs.f_frsize);
+    const quint64 size = bytes > 0 ? quint64(bytes) : 0;
+    const quint64 needed = size + size / 16 + (64u << 20);
+    if (freeBytes >= needed) return std::nullopt;
+    return http::ApiReply::error(
+        507, QStringLiteral("insufficient_storage"),
+        QStringLiteral("not enough disk space to store this file in the log (%1 MiB free, %2 MiB needed)")
+            .arg(freeBytes >> 20)
+            .arg(needed >> 20));
+}
+
+void NodeApi::count(http::Upload upload, std::function<void(http::ApiReply)> done) {
+    if (auto refused = noRoomFor(upload.length)) return done(*refused);
     node_.coordinator().count(std::move(upload),
                               [done = std::move(done)](JobOutcome o) { done(apiReply(o)); });
+}
+
+std::unique_ptr<http::UploadSink> NodeApi::beginUpload(http::UploadMeta meta,
+                                                       std::function<void(http::ApiReply)> done) {
+    if (auto refused = noRoomFor(meta.declaredSize)) {
+        done(*refused);
+        return nullptr;
+    }
+    return node_.coordinator().open(std::move(meta),
+                                    [done = std::move(done)](JobOutcome o) { done(apiReply(o)); });
 }
 
 http::ApiReply apiReply(const JobOutcome& o) {

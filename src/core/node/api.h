@@ -23,6 +23,8 @@ class NodeApi final : public http::ApiBackend {
     explicit NodeApi(Node& node) : node_(node) {}
 
     void count(http::Upload upload, std::function<void(http::ApiReply)> done) override;
+    std::unique_ptr<http::UploadSink> beginUpload(http::UploadMeta meta,
+                                                  std::function<void(http::ApiReply)> done) override;
     http::ApiReply cluster() override;
     http::ApiReply health() override;
     http::ApiReply ready() override;
@@ -37,6 +39,8 @@ class NodeApi final : public http::ApiBackend {
                             std::function<void(http::ApiReply)> done) override;
 
   private:
+    /// A 507 answer if this node's disk cannot take a file of `bytes` (unknown: < 0) now.
+    std::optional<http::ApiReply> noRoomFor(qint64 bytes) const;
     /// Membership operations need "Authorization: Bearer <cluster key>" when the node has a key.
     std::optional<http::ApiReply> denied(const QByteArray& authorization) const;
     Node& node_;

@@ -7,6 +7,7 @@
 #include <QUuid>
 #include <algorithm>
 #include <atomic>
+#include <deque>
 
 #include "net/bytes.h"
 #include "node/commands.h"
@@ -50,12 +51,23 @@ struct JobCoordinator::Job {
     QString name;
     QString mode;
     FreqMode freqMode = FreqMode::Normalized;
-    http::Upload upload;
     std::function<void(JobOutcome)> done;
+    // receiving: the file's bytes arrive (streamed) and are cut into chunks as the window allows
+    QByteArray tail;  ///< bytes received and not yet cut into a chunk start at tailPos
+    qsizetype tailPos = 0;
+    std::uint64_t received = 0;
+    bool inputDone = false;        ///< every byte was received: size is final
+    std::function<void()> onRoom;  ///< the sender may go on (UploadSink's room callback)
+    // the checksum, computed off the loop chunk by chunk, in order
+    std::shared_ptr<QCryptographicHash> hasher =
+        std::make_shared<QCryptographicHash>(QCryptographicHash::Sha256);
+    std::deque<QByteArray> hashQueue;
+    qint64 hashBacklog = 0;  ///< bytes queued or being hashed
+    bool hashing = false;
     qint64 startedMs = 0;  ///< NodeEnv::nowMs() when it started
     qint64 createdAtMs = 0;
     QByteArray fileId;
-    std::uint64_t size = 0;
+    std::uint64_t size = 0;  ///< bytes received so far; final once inputDone
     QByteArray sha256;
     bool shaReady = false;
     // storing
@@ -158,21 +170,58 @@ std::size_t JobCoordinator::running() const {
     }));
 }
 
+// The coordinator's side of a streamed upload: bytes go into the job's tail, chunks are proposed as the
+// window allows, and room() tells the sender how much more it may send.
+class JobCoordinator::Sink final : public http::UploadSink {
+  public:
+    Sink(JobCoordinator* c, std::shared_ptr<Job> job) : m_coordinator(c), m_job(std::move(job)) {
+        m_job->onRoom = [this] { roomAvailable(); };
+    }
+    ~Sink() override {
+        m_job->onRoom = nullptr;
+        if (!m_finished && m_coordinator)
+            m_coordinator->fail(m_job, JobOutcome::Kind::Unavailable, QStringLiteral("abandoned"),
+                                QStringLiteral("the upload ended before all its bytes arrived"));
+    }
+    qint64 room() const override { return m_coordinator ? m_coordinator->room(*m_job) : 0; }
+    void write(QByteArrayView bytes) override {
+        if (m_coordinator) m_coordinator->receive(m_job, bytes);
+    }
+    void finish() override {
+        m_finished = true;
+        if (m_coordinator) m_coordinator->endOfInput(m_job);
+    }
+
+  private:
+    QPointer<JobCoordinator> m_coordinator;
+    std::shared_ptr<Job> m_job;
+    bool m_finished = false;
+};
+
 void JobCoordinator::count(http::Upload upload, std::function<void(JobOutcome)> done) {
+    http::UploadMeta meta{upload.name, upload.mode, upload.jobId, qint64(upload.length)};
+    auto sink = open(std::move(meta), std::move(done));
+    if (!sink) return;
+    sink->write(upload.bytes());
+    sink->finish();
+}
+
+std::unique_ptr<http::UploadSink> JobCoordinator::open(http::UploadMeta meta,
+                                                       std::function<void(JobOutcome)> done) {
     // A job id is idempotent: a committed job answers its result again; a failed one runs again; a
     // running one is refused (two bodies must not race under one id).
-    const QByteArray requestedId = upload.jobId.toLatin1();
+    const QByteArray requestedId = meta.jobId.toLatin1();
     if (!requestedId.isEmpty()) {
         if (const StoredJob* committed = host_.state().job(requestedId)) {
             done(JobOutcome::done(committed->result));
-            return;
+            return nullptr;
         }
         if (auto it = jobs_.find(requestedId); it != jobs_.end()) {
             if (it->second->phase != Job::Phase::Failed) {
                 done(JobOutcome::failed(JobOutcome::Kind::Duplicate, QStringLiteral("duplicate_job"),
                                         QStringLiteral("a job with this id is running; poll GET /api/jobs/%1")
                                             .arg(QString::fromLatin1(requestedId))));
-                return;
+                return nullptr;
             }
             jobs_.erase(it);  // failed: run it again
             std::erase(finishedOrder_, requestedId);
@@ -183,48 +232,103 @@ void JobCoordinator::count(http::Upload upload, std::function<void(JobOutcome)> 
             JobOutcome::Kind::Unavailable, QStringLiteral("no_leader"),
             QStringLiteral(
                 "the cluster has no leader right now (election in progress or no quorum); retry shortly")));
-        return;
+        return nullptr;
     }
     auto job = std::make_shared<Job>();
     job->id = requestedId.isEmpty() ? randomUuid(host_.env()).toLatin1() : requestedId;
-    job->name = upload.name.isEmpty() ? QStringLiteral("upload") : upload.name;
-    job->mode = upload.mode == QLatin1String("raw") ? QStringLiteral("raw") : QStringLiteral("normalized");
+    job->name = meta.name.isEmpty() ? QStringLiteral("upload") : meta.name;
+    job->mode = meta.mode == QLatin1String("raw") ? QStringLiteral("raw") : QStringLiteral("normalized");
     job->freqMode = job->mode == QLatin1String("raw") ? FreqMode::Raw : FreqMode::Normalized;
-    job->size = std::uint64_t(upload.length);
-    job->upload = std::move(upload);
     job->done = std::move(done);
     job->startedMs = host_.env().nowMs();
     job->createdAtMs = host_.env().wallMs();
     job->fileId = randomBytes(host_.env(), kFileIdBytes);
     jobs_[job->id] = job;
     ++jobsStarted_;
+    return std::make_unique<Sink>(this, job);
+}
 
-    // The file's checksum is computed on a worker thread while its chunks are being stored. The work holds
-    // its own reference to the body: fail() may drop the job's while it runs.
-    runOffLoop(
-        host_.env(), QPointer<JobCoordinator>(this),
-        [body = job->upload.data, off = job->upload.offset, len = job->upload.length] {
-            return QCryptographicHash::hash(QByteArrayView(body.constData() + off, len),
-                                            QCryptographicHash::Sha256);
-        },
-        [this, job](QByteArray sha) {
-            job->sha256 = sha;
-            job->shaReady = true;
-            if (job->phase == Job::Phase::Storing && job->storedBytes == job->size && job->inflight == 0)
-                proposeManifest(job);
-        });
+qint64 JobCoordinator::room(const Job& job) const {
+    if (job.phase != Job::Phase::Storing || job.inputDone) return 0;
+    // What one upload holds: the chunks in flight (or still being hashed) and the bytes not yet cut, at
+    // most the window plus one chunk.
+    const qint64 budget = qint64(chunkWindow + 1) * chunkBytes;
+    const qint64 held = std::max<qint64>(qint64(job.inflight) * chunkBytes, job.hashBacklog) +
+                        qint64(job.tail.size() - job.tailPos);
+    return std::max<qint64>(0, budget - held);
+}
+
+void JobCoordinator::receive(const std::shared_ptr<Job>& job, QByteArrayView bytes) {
+    if (job->phase != Job::Phase::Storing || job->inputDone || bytes.isEmpty()) return;
+    if (job->tailPos > 0 && job->tailPos >= job->tail.size() / 2) {  // amortized: move the rest once
+        job->tail.remove(0, job->tailPos);
+        job->tailPos = 0;
+    }
+    job->tail.append(bytes.data(), bytes.size());
+    job->received += std::uint64_t(bytes.size());
+    job->size = job->received;
     sendChunks(job);
 }
 
-void JobCoordinator::sendChunks(const std::shared_ptr<Job>& job) {
-    while (job->phase == Job::Phase::Storing && job->inflight < chunkWindow && job->nextOffset < job->size) {
-        const std::uint64_t off = job->nextOffset;
-        job->nextOffset = std::min<std::uint64_t>(job->size, off + std::uint64_t(chunkBytes));
-        ++job->inflight;
-        proposeChunk(job, off);
+void JobCoordinator::endOfInput(const std::shared_ptr<Job>& job) {
+    if (job->phase != Job::Phase::Storing || job->inputDone) return;
+    job->inputDone = true;
+    job->size = job->received;
+    sendChunks(job);
+    pumpHash(job);
+}
+
+void JobCoordinator::pumpHash(const std::shared_ptr<Job>& job) {
+    if (job->hashing || job->phase != Job::Phase::Storing) return;
+    if (job->hashQueue.empty()) {
+        // Every byte cut and hashed: the checksum is final.
+        if (job->inputDone && job->tailPos == job->tail.size() && !job->shaReady) {
+            job->sha256 = job->hasher->result();
+            job->shaReady = true;
+            sendChunks(job);
+        }
+        return;
     }
-    if (job->phase == Job::Phase::Storing && job->storedBytes == job->size && job->inflight == 0 &&
-        job->shaReady)
+    job->hashing = true;
+    QByteArray data = std::move(job->hashQueue.front());
+    job->hashQueue.pop_front();
+    // One piece at a time, in order, on a worker thread; the work holds its own references (fail() may
+    // drop the job's while it runs).
+    runOffLoop(
+        host_.env(), QPointer<JobCoordinator>(this),
+        [hasher = job->hasher, data] {
+            hasher->addData(data);
+            return data.size();
+        },
+        [this, job](qsizetype n) {
+            job->hashing = false;
+            job->hashBacklog -= n;
+            pumpHash(job);
+            if (job->onRoom && room(*job) > 0) job->onRoom();
+        });
+}
+
+void JobCoordinator::sendChunks(const std::shared_ptr<Job>& job) {
+    while (job->phase == Job::Phase::Storing && job->inflight < chunkWindow) {
+        const qsizetype pending = job->tail.size() - job->tailPos;
+        if (pending == 0 || (pending < chunkBytes && !job->inputDone)) break;
+        const qsizetype n = std::min<qsizetype>(pending, qsizetype(chunkBytes));
+        QByteArray bytes = job->tail.mid(job->tailPos, n);
+        job->tailPos += n;
+        if (job->tailPos == job->tail.size()) {
+            job->tail.clear();
+            job->tailPos = 0;
+        }
+        const std::uint64_t off = job->nextOffset;
+        job->nextOffset += std::uint64_t(n);
+        job->hashQueue.push_back(bytes);  // shared with the chunk, not copied
+        job->hashBacklog += n;
+        ++job->inflight;
+        proposeChunk(job, off, std::move(bytes));
+    }
+    pumpHash(job);
+    if (job->phase == Job::Phase::Storing && job->inputDone && job->storedBytes == job->size &&
+        job->inflight == 0 && job->shaReady)
         proposeManifest(job);
 }
 
@@ -244,11 +348,9 @@ void JobCoordinator::proposeWithRetry(const std::shared_ptr<Job>& job, QByteArra
     });
 }
 
-void JobCoordinator::proposeChunk(const std::shared_ptr<Job>& job, std::uint64_t offset) {
-    const std::uint64_t len = std::min<std::uint64_t>(std::uint64_t(chunkBytes), job->size - offset);
-    FileChunk chunk{
-        job->fileId, offset,
-        QByteArray(job->upload.data.constData() + job->upload.offset + qsizetype(offset), qsizetype(len))};
+void JobCoordinator::proposeChunk(const std::shared_ptr<Job>& job, std::uint64_t offset, QByteArray bytes) {
+    const auto len = std::uint64_t(bytes.size());
+    FileChunk chunk{job->fileId, offset, std::move(bytes)};
     QPointer<JobCoordinator> self(this);
     proposeWithRetry(
         job, encodeCommand(chunk),
@@ -256,6 +358,7 @@ void JobCoordinator::proposeChunk(const std::shared_ptr<Job>& job, std::uint64_t
             --job->inflight;
             job->storedBytes += len;
             self->sendChunks(job);
+            if (job->onRoom && self->room(*job) > 0) job->onRoom();
         },
         [self, job](const ProposeOutcome& o) {
             self->fail(job, JobOutcome::Kind::Unavailable, QStringLiteral("store_failed"),
@@ -300,7 +403,7 @@ void JobCoordinator::startCounting(const std::shared_ptr<Job>& job) {
                              .arg(job->name)
                              .arg(job->manifestIndex)
                              .arg(host_.env().nowMs() - job->startedMs);
-    job->upload = {};  // the bytes are in the log now: free the request body
+    job->tail = {};  // the bytes are in the log now
     job->members = host_.liveMembers();
     if (job->members.empty()) job->members.push_back(host_.selfId());
     wordcount::PlanOptions plan;
@@ -444,7 +547,9 @@ void JobCoordinator::fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind
                           const QString& message) {
     if (!job->on(JobEvent::Failed)) return;  // finished already
     job->error = message;
-    job->upload = {};
+    job->tail = {};
+    job->tailPos = 0;
+    job->hashQueue.clear();
     job->parts.clear();
     ++jobsFailed_;
     qWarning().noquote() << "job" << job->id << "failed:" << message;

@@ -132,6 +132,13 @@ class JobCoordinator : public QObject {
     JobCoordinator(JobHost& host, QObject* parent = nullptr);
     ~JobCoordinator() override;
 
+    /// Starts a job for a streamed upload: the returned sink takes the file's bytes as they arrive and
+    /// stores them in the log chunk by chunk (a window of chunkWindow chunks in flight; room() is what
+    /// the sender may send now). nullptr after `done` when refused at once (no leader, duplicate id), or
+    /// answered at once (the id's result is committed). `done` exactly once. Destroying the sink before
+    /// finish() fails the job ("abandoned").
+    std::unique_ptr<http::UploadSink> open(http::UploadMeta meta, std::function<void(JobOutcome)> done);
+    /// The same for a file already in memory.
     void count(http::Upload upload, std::function<void(JobOutcome)> done);
     /// Progress of a job this node coordinates (running or recently finished); empty if unknown.
     std::optional<QJsonObject> progress(const QByteArray& jobId) const;
@@ -150,8 +157,13 @@ class JobCoordinator : public QObject {
 
   private:
     struct Job;
+    class Sink;
+    qint64 room(const Job& job) const;
+    void receive(const std::shared_ptr<Job>& job, QByteArrayView bytes);
+    void endOfInput(const std::shared_ptr<Job>& job);
+    void pumpHash(const std::shared_ptr<Job>& job);
     void sendChunks(const std::shared_ptr<Job>& job);
-    void proposeChunk(const std::shared_ptr<Job>& job, std::uint64_t offset);
+    void proposeChunk(const std::shared_ptr<Job>& job, std::uint64_t offset, QByteArray bytes);
     void proposeManifest(const std::shared_ptr<Job>& job);
     /// Proposes `command` through the leader while the job stays in the phase it is in now, retrying
     /// every kRetryMs up to kProposeAttempts times (rides out an election); then `committed` or `gaveUp`.
