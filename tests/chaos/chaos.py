@@ -82,6 +82,10 @@ class Run:
         self.keyfile = os.path.join(self.out, "cluster.key")
         with open(self.keyfile, "w") as f:
             f.write(self.key)
+        self.admin = os.urandom(32).hex()  # the administration routes' token, never the cluster key
+        self.adminfile = os.path.join(self.out, "admin.token")
+        with open(self.adminfile, "w") as f:
+            f.write(self.admin)
         self.lock = threading.RLock()
         self.proc = {}          # slot -> Popen
         self.gen = {i: 0 for i in range(1, self.n + 1)}
@@ -163,7 +167,7 @@ class Run:
         ip = self.ip(i)
         cmd = ["ip", "netns", "exec", f"{self.name}-{i}", self.a.binary, "--data-dir", self.data_dir(i),
                "--interface", "eth0", "--advertise", ip, "--rpc", f"{ip}:7000", "--http", "0.0.0.0:3000",
-               "--cluster-key-file", self.keyfile, "--election-timeout", self.a.election, "--heartbeat",
+               "--cluster-key-file", self.keyfile, "--admin-token-file", self.adminfile, "--election-timeout", self.a.election, "--heartbeat",
                str(self.a.heartbeat), "--discovery", "1500", "--bootstrap-expect", str(self.n)]
         with self.lock:
             self.proc[i] = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -206,7 +210,7 @@ class Run:
             return st, None
 
     def auth(self):
-        return {"Authorization": f"Bearer {self.key}"}
+        return {"Authorization": f"Bearer {self.admin}"}
 
     # ---------- monitor: roles/terms, leaderless time, process deaths, fds, memory ----------
     def monitor(self):

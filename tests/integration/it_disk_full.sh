@@ -25,7 +25,7 @@ log "node 3 refused a file that does not fit: $(jq -r .message "$T/507.out")"
 
 leader=$(agreed_leader 3); [ "$(index_of_id "$leader")" != 3 ] || {
   # keep node 3 a follower: hand leadership away
-  curl -sS -X POST -H "Authorization: Bearer $(cat "$KEY")" http://127.0.0.1:3003/api/leader/transfer >/dev/null
+  curl -sS -X POST -H "Authorization: Bearer $(cat "$ADMIN")" http://127.0.0.1:3003/api/leader/transfer >/dev/null
   notthree() { l=$(agreed_leader 3) && [ "$(index_of_id "$l")" != 3 ]; }
   wait_until 10 "leadership away from node 3" notthree
 }

@@ -24,15 +24,18 @@ dead() { [ "$(field 1 ".members[] | select(.id == \"$id4\") | .alive")" = false 
 wait_until 10 "node 4 seen dead" dead
 [ "$(field 1 '.members | length')" = 4 ] || fail "a dead member was removed automatically"
 code=$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE "http://127.0.0.1:3002/api/members/$id4")
-[ "$code" = 401 ] || fail "removal without the cluster key answered $code, expected 401"
-code=$(curl -sS -o "$T/rm.out" -w '%{http_code}' -X DELETE -H "Authorization: Bearer $(cat "$KEY")" \
+[ "$code" = 401 ] || fail "removal without the admin token answered $code, expected 401"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer $(cat "$KEY")" \
+       "http://127.0.0.1:3002/api/members/$id4")
+[ "$code" = 401 ] || fail "removal with the cluster key (never accepted over HTTP) answered $code, expected 401"
+code=$(curl -sS -o "$T/rm.out" -w '%{http_code}' -X DELETE -H "Authorization: Bearer $(cat "$ADMIN")" \
        "http://127.0.0.1:3002/api/members/$id4")
 [ "$code" = 200 ] || fail "removal answered $code: $(cat "$T/rm.out")"
 three() { [ "$(field 1 '.members | length')" = 3 ] && [ "$(field 3 '.members | length')" = 3 ]; }
 wait_until 10 "3 members after removal" three
 # Leadership transfer through the API.
 leader=$(agreed_leader 3)
-code=$(curl -sS -o "$T/tr.out" -w '%{http_code}' -X POST -H "Authorization: Bearer $(cat "$KEY")" \
+code=$(curl -sS -o "$T/tr.out" -w '%{http_code}' -X POST -H "Authorization: Bearer $(cat "$ADMIN")" \
        "http://127.0.0.1:3001/api/leader/transfer")
 [ "$code" = 202 ] || fail "transfer answered $code: $(cat "$T/tr.out")"
 moved() { local l; l=$(agreed_leader 3) && [ "$l" != "$leader" ]; }

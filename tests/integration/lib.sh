@@ -9,6 +9,8 @@ T=$(mktemp -d /tmp/raftwc-it.XXXXXX)
 declare -A PID=()
 KEY="$T/cluster.key"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$KEY"
+ADMIN="$T/admin.token"  # the administration routes' bearer token (never the cluster key)
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$ADMIN"
 ELECTION=${ELECTION:-300-600}
 HEARTBEAT=${HEARTBEAT:-50}
 EXPECT=${EXPECT:-1}
@@ -29,6 +31,7 @@ start_node() {
   mkdir -p "$T/n$i"
   "$RAFTWC" --data-dir "$T/n$i" --interface lo --advertise 127.0.0.1 \
     --http "127.0.0.1:$((3000 + i))" --rpc "127.0.0.1:$((7000 + i))" --cluster-key-file "$KEY" \
+    --admin-token-file "$ADMIN" \
     --election-timeout "$ELECTION" --heartbeat "$HEARTBEAT" --discovery 1500 --bootstrap-expect "$EXPECT" \
     "$@" >>"$T/n$i.log" 2>&1 &
   PID[$i]=$!

@@ -11,6 +11,7 @@
 #include "node/jobs.h"
 #include "node/node.h"
 #include "node/status.h"
+#include "storage/raft_log_store.h"
 #include "wordcount/wordcount.h"
 
 using namespace raftwc::node;
@@ -69,7 +70,8 @@ class tst_NodeApi : public QObject {
     void clusterJsonShape();
     void leaderlessNode();
     void singleNodeServesTheApi();
-    void membershipNeedsTheClusterKey();
+    void administrationNeedsTheAdminToken();
+    void identityWithoutLogStartsFresh();
 };
 
 void tst_NodeApi::roleNames() {
@@ -350,10 +352,30 @@ void tst_NodeApi::singleNodeServesTheApi() {
              qint64(top.count));
 }
 
-void tst_NodeApi::membershipNeedsTheClusterKey() {
+void tst_NodeApi::administrationNeedsTheAdminToken() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    const NodeOptions options = testOptions(dir.path(), 1);
+    NodeOptions options = testOptions(dir.path(), 1);
+    {
+        // A node with a cluster key and no admin token refuses administration outright (403), whatever the
+        // Authorization: the cluster key is never accepted over HTTP.
+        QTemporaryDir otherDir;
+        QVERIFY(otherDir.isValid());
+        Node keyOnly(testOptions(otherDir.path(), 1));
+        QString error;
+        QVERIFY2(keyOnly.start(&error), qPrintable(error));
+        NodeApi api(keyOnly);
+        for (const QByteArray& auth :
+             {QByteArray(), QByteArray(QByteArrayLiteral("Bearer ") + options.clusterKey)}) {
+            std::optional<http::ApiReply> out;
+            api.transferLeadership(QString(), auth, [&out](http::ApiReply r) { out = std::move(r); });
+            QTRY_VERIFY(out.has_value());
+            QCOMPARE(out->status, 403);
+            QCOMPARE(bodyOf(*out).value(QStringLiteral("error")).toString(),
+                     QStringLiteral("admin_disabled"));
+        }
+    }
+    options.adminToken = QByteArrayLiteral("node-api-test-admin-token");
     Node node(options);
     QString error;
     QVERIFY2(node.start(&error), qPrintable(error));
@@ -369,8 +391,9 @@ void tst_NodeApi::membershipNeedsTheClusterKey() {
         if (!QTest::qWaitFor([&] { return out.has_value(); }, 5000)) qWarning("no answer within 5 s");
         return out.value_or(http::ApiReply::error(0, QStringLiteral("no_answer"), {}));
     };
-    const QByteArray good = QByteArrayLiteral("Bearer ") + options.clusterKey;
+    const QByteArray good = QByteArrayLiteral("Bearer ") + options.adminToken;
     const QByteArray wrong[] = {QByteArray(),
+                                QByteArrayLiteral("Bearer ") + options.clusterKey,
                                 QByteArrayLiteral("Bearer"),
                                 QByteArrayLiteral("Bearer wrong"),
                                 good.chopped(1),
@@ -397,6 +420,31 @@ void tst_NodeApi::membershipNeedsTheClusterKey() {
     QCOMPARE(bodyOf(alone).value(QStringLiteral("error")).toString(), QStringLiteral("not_transferred"));
     QVERIFY(node.status().role == raftwc::raft::Role::Leader);
     QCOMPARE(node.status().members.size(), std::size_t(1));
+}
+
+void tst_NodeApi::identityWithoutLogStartsFresh() {
+    // A node stopped between writing its cluster id (bootstrap) and its first log write held a cluster id
+    // and nothing else, and then waited for ever on restart: neither bootstrapping (it was not fresh) nor
+    // finding its cluster. Found by this file's admin-token test (a node stopped right after bootstrap,
+    // restarted on the same directory, never led). Nothing of that cluster was durable: it starts fresh.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    raftwc::raft::NodeId id = 0;
+    {
+        raftwc::storage::RaftLogStoreOptions so;
+        so.dir = dir.path().toStdString();
+        auto store = raftwc::storage::RaftLogStore::open(so);
+        QVERIFY(store.ok());
+        id = 0x5eed;
+        QVERIFY(store.value()->setIdentity("orphan-cluster-id", id).ok());
+    }
+    Node node(testOptions(dir.path(), 1));
+    QString error;
+    QVERIFY2(node.start(&error), qPrintable(error));
+    QCOMPARE(node.id(), id);
+    QTRY_VERIFY_WITH_TIMEOUT(node.status().role == raftwc::raft::Role::Leader, 10000);
+    QVERIFY(!node.status().clusterId.isEmpty());
+    QVERIFY(node.status().clusterId != QLatin1String("orphan-cluster-id"));
 }
 
 QTEST_GUILESS_MAIN(tst_NodeApi)

@@ -58,17 +58,27 @@ http::ApiReply apiReply(const JobOutcome& o) {
 }
 
 std::optional<http::ApiReply> NodeApi::denied(const QByteArray& authorization) const {
-    const QByteArray& key = node_.clusterKey();
-    if (key.isEmpty()) return std::nullopt;  // open mode: anyone on the network is trusted anyway
-    const QByteArray expected = QByteArrayLiteral("Bearer ") + key;
+    const QByteArray& token = node_.adminToken();
+    if (token.isEmpty()) {
+        // Open mode (no key): anyone on the network is trusted anyway. With a cluster key and no admin token,
+        // administration over HTTP is off: the key itself is never accepted over plain HTTP (one sniffed
+        // request would give away the key that authenticates all Raft traffic).
+        if (node_.clusterKey().isEmpty()) return std::nullopt;
+        return http::ApiReply::error(
+            403, QStringLiteral("admin_disabled"),
+            QStringLiteral(
+                "administration is off on this node: start it with --admin-token-file (a token that "
+                "is not the cluster key) and send 'Authorization: Bearer <token>'"));
+    }
+    const QByteArray expected = QByteArrayLiteral("Bearer ") + token;
     // Constant-time comparison.
     unsigned diff = unsigned(authorization.size() ^ expected.size());
     for (qsizetype i = 0; i < expected.size(); ++i)
         diff |= unsigned(uchar(expected[i]) ^ uchar(i < authorization.size() ? authorization[i] : 0));
     if (diff == 0) return std::nullopt;
-    auto r = http::ApiReply::error(
-        401, QStringLiteral("unauthorized"),
-        QStringLiteral("membership operations need 'Authorization: Bearer <cluster key>'"));
+    auto r =
+        http::ApiReply::error(401, QStringLiteral("unauthorized"),
+                              QStringLiteral("administration needs 'Authorization: Bearer <admin token>'"));
     r.headers.append({QByteArrayLiteral("WWW-Authenticate"), QByteArrayLiteral("Bearer")});
     return r;
 }

@@ -100,6 +100,7 @@ class Node : public QObject, private JobHost {
     // Used by NodeApi.
     const QString& dataDir() const { return opt_.dataDir; }
     const QByteArray& clusterKey() const { return opt_.clusterKey; }
+    const QByteArray& adminToken() const { return opt_.adminToken; }
     bool hasLeader() const { return leaderKnown(); }
     const StateMachine& stateMachine() const { return sm_; }
     JobCoordinator& coordinator() { return *coordinator_; }

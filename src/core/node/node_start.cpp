@@ -149,6 +149,21 @@ bool Node::adopt(std::unique_ptr<storage::RaftLogStore> store, QString* error) {
     peers_ = PeerBook(id_, opt_.aliveMs());
     discovery_ = Discovery(id_, opt_.bootstrapExpect, opt_.discoveryMs);
     clusterId_ = QString::fromStdString(store_->clusterId());
+    if (!clusterId_.isEmpty() && store_->lastIndex() == 0 && store_->hardState().term == 0) {
+        // The identity is written before the first entries (a bootstrap's configuration, or what a joiner
+        // receives first) and those are written asynchronously: a node stopped in between holds a cluster
+        // id and nothing else. Nothing of that cluster ever became durable here, so no vote was cast, no
+        // entry acknowledged and no leadership held on it: the node starts fresh (it would otherwise wait
+        // for ever, neither bootstrapping nor finding its cluster).
+        qWarning().noquote()
+            << QStringLiteral(
+                   "data dir names cluster %1 but holds no log entry and no term: the "
+                   "bootstrap or join did not complete before the node stopped; starting fresh")
+                   .arg(clusterId_);
+        clusterId_.clear();
+        if (auto st = store_->setIdentity(std::string(), id_); !st.ok())
+            return fail(QString::fromStdString(st.message()));
+    }
     if (store_->nodeId() != id_) {
         if (auto st = store_->setIdentity(store_->clusterId(), id_); !st.ok())
             return fail(QString::fromStdString(st.message()));

@@ -144,6 +144,19 @@ const std::vector<Spec>& specs() {
                  return QStringLiteral("cluster key in %1 is shorter than 16 bytes").arg(v);
              return QString();
          }},
+        {"admin-token-file", true,
+         "File holding the token (>= 16 bytes, not the cluster key) that the administration routes require "
+         "as 'Authorization: Bearer <token>' (or env RAFTWC_ADMIN_TOKEN); without it, a node with a cluster "
+         "key refuses them",
+         [](NodeOptions& o, const QString& v) {
+             QFile f(v);
+             if (!f.open(QIODevice::ReadOnly))
+                 return QStringLiteral("cannot read admin token file %1: %2").arg(v, f.errorString());
+             o.adminToken = f.readAll().trimmed();
+             if (o.adminToken.size() < 16)
+                 return QStringLiteral("admin token in %1 is shorter than 16 bytes").arg(v);
+             return QString();
+         }},
         {"peers", true, "Static peers HOST:PORT,... (UDP port of each peer): replaces multicast",
          [](NodeOptions& o, const QString& v) {
              o.peers.clear();
@@ -242,6 +255,7 @@ QString helpText() {
         {QStringLiteral("election-timeout"), QStringLiteral("MIN-MAX")},
         {QStringLiteral("heartbeat"), QStringLiteral("MS")},
         {QStringLiteral("cluster-key-file"), QStringLiteral("FILE")},
+        {QStringLiteral("admin-token-file"), QStringLiteral("FILE")},
         {QStringLiteral("peers"), QStringLiteral("HOST:PORT,...")},
         {QStringLiteral("bootstrap-expect"), QStringLiteral("N")},
         {QStringLiteral("max-upload"), QStringLiteral("SIZE")},
@@ -280,7 +294,7 @@ std::variant<NodeOptions, QString> parseOptions(const QStringList& args, const Q
     NodeOptions o;
     std::map<QString, QString> given;    // name → value, command line over environment
     std::map<QString, QString> fromEnv;  // name → the variable it came from (if not overridden)
-    QStringList known{QStringLiteral("RAFTWC_CLUSTER_KEY")};
+    QStringList known{QStringLiteral("RAFTWC_CLUSTER_KEY"), QStringLiteral("RAFTWC_ADMIN_TOKEN")};
     for (const Spec& s : specs()) {
         const QString e = envName(s.name);
         known << e;
@@ -342,6 +356,14 @@ std::variant<NodeOptions, QString> parseOptions(const QStringList& args, const Q
         o.clusterKey = env.value(QStringLiteral("RAFTWC_CLUSTER_KEY")).toUtf8().trimmed();
         if (o.clusterKey.size() < 16) return QStringLiteral("RAFTWC_CLUSTER_KEY is shorter than 16 bytes");
     }
+    if (o.adminToken.isEmpty() && env.contains(QStringLiteral("RAFTWC_ADMIN_TOKEN"))) {
+        o.adminToken = env.value(QStringLiteral("RAFTWC_ADMIN_TOKEN")).toUtf8().trimmed();
+        if (o.adminToken.size() < 16) return QStringLiteral("RAFTWC_ADMIN_TOKEN is shorter than 16 bytes");
+    }
+    if (!o.adminToken.isEmpty() && o.adminToken == o.clusterKey)
+        return QStringLiteral(
+            "the admin token must not be the cluster key (the key authenticates all cluster "
+            "traffic and must never be sent over HTTP)");
     if (o.heartbeatMs * 2 > o.electionMinMs)
         return QStringLiteral("--heartbeat (%1 ms) must be at most half the minimum election timeout (%2 ms)")
             .arg(o.heartbeatMs)

@@ -35,6 +35,9 @@ struct NodeOptions {
     int tickMs = 50;
     QString clusterKeyFile;
     QByteArray clusterKey;  ///< Loaded from clusterKeyFile or RAFTWC_CLUSTER_KEY.
+    /// Bearer token of the administration routes (member removal, leadership transfer), from
+    /// --admin-token-file or RAFTWC_ADMIN_TOKEN; never the cluster key, which never travels over HTTP.
+    QByteArray adminToken;
     QList<HostPort> peers;  ///< Static peers (UDP discovery/heartbeat ports): replaces multicast.
     /// Fresh nodes that must hear each other before the lowest id bootstraps a new cluster; 0 (the
     /// default): never bootstrap, only join a cluster that is heard (a lone node never forms one by
