@@ -27,7 +27,7 @@ void appendReplacing(std::vector<raft::Entry>& into, std::vector<raft::Entry>&& 
 struct RaftLogStoreOptions {
     std::string dir;                           ///< data directory (created if missing)
     std::uint64_t segmentBytes = 64ull << 20;  ///< see SegmentedLogOptions
-    std::size_t cacheBytes = 64u << 20;        ///< bytes of recent entries kept in memory
+    std::size_t cacheBytes = 16u << 20;        ///< bytes of recent entries kept in memory
     Logger logger;
     std::shared_ptr<FileOps> fileOps;  ///< null: plain POSIX
 };
