@@ -89,6 +89,8 @@ void forEachDamage(const QByteArray& payload, QRandomGenerator& rng, int flips, 
 class tst_NodeCommands : public QObject {
     Q_OBJECT
   private slots:
+    void rawWordsAreLossless_data();
+    void rawWordsAreLossless();
     void fileChunkRoundTrip();
     void fileChunkIdPadding();
     void chunkHeaderLayout();
@@ -487,6 +489,38 @@ std::vector<raftwc::wordcount::WordCount> randomSortedTable(QRandomGenerator& rn
     return raftwc::wordcount::sortedEntries(t);
 }
 }  // namespace
+
+void tst_NodeCommands::rawWordsAreLossless_data() {
+    QTest::addColumn<QByteArray>("word");
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<bool>("hasBytes");
+    QTest::newRow("ascii") << QByteArray("word") << QStringLiteral("word") << false;
+    QTest::newRow("utf8") << QByteArray("h\xc3\xa9llo") << QStringLiteral("h\u00e9llo") << false;
+    QTest::newRow("astral") << QByteArray("\xf0\x9f\x98\x80") << QStringLiteral("\U0001F600") << false;
+    QTest::newRow("ff") << QByteArray("\xff") << QStringLiteral("\\xFF") << true;
+    QTest::newRow("fe") << QByteArray("\xfe") << QStringLiteral("\\xFE") << true;
+    QTest::newRow("cut-sequence") << QByteArray("a\xc3") << QStringLiteral("a\\xC3") << true;
+    QTest::newRow("overlong") << QByteArray("\xc0\xaf") << QStringLiteral("\\xC0\\xAF") << true;
+    QTest::newRow("surrogate") << QByteArray("\xed\xa0\x80") << QStringLiteral("\\xED\\xA0\\x80") << true;
+    QTest::newRow("above-10ffff") << QByteArray("\xf4\x90\x80\x80") << QStringLiteral("\\xF4\\x90\\x80\\x80")
+                                  << true;
+    QTest::newRow("mixed") << QByteArray("ok\xffok\xc3\xa9") << QStringLiteral("ok\\xFFok\u00e9") << true;
+}
+
+void tst_NodeCommands::rawWordsAreLossless() {
+    // Issue 10: invalid UTF-8 became U+FFFD in JSON, so \xff and \xfe were shown as one word. Now each
+    // invalid byte is an escape, and the exact bytes come along in base64.
+    QFETCH(QByteArray, word);
+    QFETCH(QString, text);
+    QFETCH(bool, hasBytes);
+    const QJsonObject o = wordJson(word.toStdString(), 7);
+    QCOMPARE(o.value(QStringLiteral("word")).toString(), text);
+    QCOMPARE(o.value(QStringLiteral("count")).toInteger(), 7);
+    QCOMPARE(o.contains(QStringLiteral("bytes")), hasBytes);
+    if (hasBytes)
+        QCOMPARE(QByteArray::fromBase64(o.value(QStringLiteral("bytes")).toString().toLatin1()), word);
+    QVERIFY(!o.value(QStringLiteral("word")).toString().contains(QChar(0xFFFD)));
+}
 
 void tst_NodeCommands::longWordsAreShownBounded() {
     QCOMPARE(shownWord("short"), std::string("short"));

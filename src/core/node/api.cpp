@@ -216,9 +216,7 @@ http::ApiReply NodeApi::jobWords(const QString& id, qsizetype limit, qsizetype o
     const auto page = wordcount::pageSorted(*cachedTable_, std::size_t(limit), std::size_t(offset));
     QJsonArray words;
     for (const auto& wc : page.words)
-        words.append(QJsonObject{
-            {QStringLiteral("word"), QString::fromUtf8(wc.word.data(), qsizetype(wc.word.size()))},
-            {QStringLiteral("count"), qint64(wc.count)}});
+        words.append(wordJson(wc.word, qint64(wc.count)));
     return http::ApiReply::json(
         200, QJsonObject{{QStringLiteral("id"), id},
                          {QStringLiteral("mode"), jobMode},

@@ -139,4 +139,64 @@ std::string shownWord(std::string_view word) {
            " bytes, sha256 " + hash.toStdString() + "]";
 }
 
+namespace {
+// Length of the valid UTF-8 sequence at `p` (1..4), or 0 if the bytes there are not one (RFC 3629: no
+// overlong forms, no surrogates, nothing above U+10FFFF).
+std::size_t utf8SequenceAt(const unsigned char* p, std::size_t left) {
+    const unsigned char c = p[0];
+    if (c < 0x80) return 1;
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (left < n || p[1] < lo || p[1] > hi) return 0;
+    for (std::size_t i = 2; i < n; ++i)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    return n;
+}
+}  // namespace
+
+QString wordText(std::string_view word, bool* valid) {
+    const auto* p = reinterpret_cast<const unsigned char*>(word.data());
+    std::string out;
+    out.reserve(word.size());
+    bool ok = true;
+    for (std::size_t i = 0; i < word.size();) {
+        const std::size_t n = utf8SequenceAt(p + i, word.size() - i);
+        if (n == 0) {
+            static const char hex[] = "0123456789ABCDEF";
+            out += "\\x";
+            out += hex[p[i] >> 4];
+            out += hex[p[i] & 0xF];
+            ok = false;
+            ++i;
+        } else {
+            out.append(word.data() + i, n);
+            i += n;
+        }
+    }
+    if (valid) *valid = ok;
+    return QString::fromUtf8(out.data(), qsizetype(out.size()));
+}
+
+QJsonObject wordJson(std::string_view word, qint64 count) {
+    bool valid = true;
+    QJsonObject o{{QStringLiteral("word"), wordText(word, &valid)}, {QStringLiteral("count"), count}};
+    if (!valid)
+        o.insert(QStringLiteral("bytes"),
+                 QString::fromLatin1(QByteArray(word.data(), qsizetype(word.size())).toBase64()));
+    return o;
+}
+
 }  // namespace raftwc::node

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QJsonObject>
 #include <QString>
 #include <cstdint>
 #include <optional>
@@ -60,5 +61,13 @@ inline constexpr std::size_t kMaxShownWordBytes = 256;
 /// the whole word). A space never occurs inside a word, so the form cannot be mistaken for one; counts
 /// stay exact, and no result entry or table decoder limit can be exceeded by a long word (docs/API.md).
 std::string shownWord(std::string_view word);
+
+/// One entry of a word list as JSON, losslessly: {"word": text, "count": n}, where text is the word's
+/// UTF-8 and any byte that is not part of a valid UTF-8 sequence appears as the escape \xNN (two
+/// upper-case hex digits); such a word also carries "bytes": the base64 of its exact bytes, so raw words
+/// that differ only in invalid bytes stay distinguishable and recoverable (docs/API.md).
+QJsonObject wordJson(std::string_view word, qint64 count);
+/// The word's text as wordJson shows it; *valid is false if it had bytes that are not UTF-8.
+QString wordText(std::string_view word, bool* valid = nullptr);
 
 }  // namespace raftwc::node

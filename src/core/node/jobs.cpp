@@ -617,10 +617,7 @@ QJsonObject resultJson(const QByteArray& jobId, const StoredFile& file, const Sh
                        qint64 elapsedMs, const QString& mode, qint64 createdAtMs) {
     QJsonArray top;
     for (const auto& wc : wordcount::topWords(total.freq, 20)) {
-        const std::string shown = shownWord(wc.word);
-        top.append(
-            QJsonObject{{QStringLiteral("word"), QString::fromUtf8(shown.data(), qsizetype(shown.size()))},
-                        {QStringLiteral("count"), qint64(wc.count)}});
+        top.append(wordJson(shownWord(wc.word), qint64(wc.count)));
     }
     QJsonArray sh;
     for (const ShardState& s : shards)
