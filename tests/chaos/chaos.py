@@ -379,6 +379,10 @@ class Run:
                 rec["reply"] = js
             if st in (400, 404, 405, 413):
                 self.violate(f"upload {jid} answered {st}: {js}", id=jid)
+            elif st == 500:
+                # an internal fault is never a valid answer (the first valid 60-minute run saw four, from a
+                # node that took uploads while it was copying the whole log after being replaced)
+                self.violate(f"upload {jid} answered 500: {js}", id=jid)
             elif st == 503 and js and js.get("error") == "commit_failed" and "exceeds" in js.get("message", ""):
                 # a valid file the cluster can never commit (tests/chaos/repro_long_word.sh)
                 self.violate(f"upload {jid} ({kind}, {size} B) can never commit: {js.get('message')}", id=jid)

@@ -79,7 +79,8 @@ class FakeJobHost : public QObject, public JobHost {
 
     // Knobs.
     bool hasLeader = true;
-    int failNext = 0;  ///< The next N proposals fail.
+    QString catchingUpWhy;  ///< catchingUp() answer
+    int failNext = 0;       ///< The next N proposals fail.
     ProposeOutcome::Code failCode = ProposeOutcome::Code::Failed;
     bool failSynchronously = false;  ///< Call `done` of a failed proposal before proposeCommand returns.
     raft::Term term = 7;
@@ -107,6 +108,7 @@ class FakeJobHost : public QObject, public JobHost {
     raft::NodeId selfId() const override { return 1; }
     raft::Term currentTerm() const override { return term; }
     bool leaderKnown() const override { return hasLeader; }
+    QString catchingUp() const override { return catchingUpWhy; }
 
     void proposeCommand(QByteArray command, std::function<void(ProposeOutcome)> done) override {
         ++proposals;

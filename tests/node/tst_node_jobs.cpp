@@ -10,6 +10,7 @@
 #include <QtTest>
 
 #include "fake_job_host.h"
+#include "node/job_codecs.h"
 #include "node/jobs.h"
 #include "wordcount/wordcount.h"
 
@@ -91,8 +92,16 @@ QString checkResult(const QJsonObject& o, const QByteArray& content, FreqMode mo
         return mismatch("top size", gotTop.size(), qint64(top.size()));
     for (std::size_t i = 0; i < top.size(); ++i) {
         const QJsonObject w = gotTop[qsizetype(i)].toObject();
-        if (w.value(QStringLiteral("word")).toString() !=
-                QString::fromUtf8(top[i].word.data(), qsizetype(top[i].word.size())) ||
+        // The documented form (invalid UTF-8 bytes escaped), and the exact bytes when it is not plain UTF-8.
+        bool valid = true;
+        const QString text = wordText(top[i].word, &valid);
+        const QByteArray exact =
+            w.contains(QStringLiteral("bytes"))
+                ? QByteArray::fromBase64(w.value(QStringLiteral("bytes")).toString().toLatin1())
+                : w.value(QStringLiteral("word")).toString().toUtf8();
+        if (w.value(QStringLiteral("word")).toString() != text ||
+            w.contains(QStringLiteral("bytes")) == valid ||
+            exact != QByteArray(top[i].word.data(), qsizetype(top[i].word.size())) ||
             w.value(QStringLiteral("count")).toInteger() != qint64(top[i].count))
             return QStringLiteral("top[%1] differs").arg(i);
     }
@@ -223,6 +232,7 @@ class tst_NodeJobs : public QObject {
     void workerReportsProgressAndErrors();
     void streamedInPiecesIsExactAndBounded();
     void abandonedUploadFails();
+    void nodeCatchingUpRefusesJobs();
 };
 
 void tst_NodeJobs::phasesMoveOnlyByTheirTransitions() {
@@ -857,6 +867,24 @@ void tst_NodeJobs::abandonedUploadFails() {
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);
     QVERIFY(fx.reply->ok());
     QCOMPARE(fx.reply->result.value(QStringLiteral("words")).toInt(), 3);
+}
+
+void tst_NodeJobs::nodeCatchingUpRefusesJobs() {
+    // Found by the 60-minute chaos run: a member just replaced (a fresh node copying the whole log) took
+    // uploads, stored them, then waited more than 15 s for its own copy and answered 500. A node still
+    // catching up now refuses jobs at once with a retryable answer.
+    Fixture fx(3);
+    fx.host.catchingUpWhy = QStringLiteral("this node is catching up with the cluster");
+    fx.start(makeUpload("some words here", {}, QStringLiteral("catching-up-1")));
+    QVERIFY(fx.reply.has_value());
+    QCOMPARE(fx.reply->kind, JobOutcome::Kind::Unavailable);
+    QCOMPARE(fx.reply->code, QStringLiteral("catching_up"));
+    QCOMPARE(fx.host.proposals, 0);
+    fx.reply.reset();
+    fx.host.catchingUpWhy.clear();  // caught up: the same id runs
+    fx.start(makeUpload("some words here", {}, QStringLiteral("catching-up-1")));
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);
+    QVERIFY(fx.reply->ok());
 }
 
 QTEST_GUILESS_MAIN(tst_NodeJobs)

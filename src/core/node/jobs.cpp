@@ -234,6 +234,10 @@ std::unique_ptr<http::UploadSink> JobCoordinator::open(http::UploadMeta meta,
                 "the cluster has no leader right now (election in progress or no quorum); retry shortly")));
         return nullptr;
     }
+    if (const QString why = host_.catchingUp(); !why.isEmpty()) {
+        done(JobOutcome::failed(JobOutcome::Kind::Unavailable, QStringLiteral("catching_up"), why));
+        return nullptr;
+    }
     auto job = std::make_shared<Job>();
     job->id = requestedId.isEmpty() ? randomUuid(host_.env()).toLatin1() : requestedId;
     job->name = meta.name.isEmpty() ? QStringLiteral("upload") : meta.name;
@@ -379,7 +383,13 @@ void JobCoordinator::proposeManifest(const std::shared_ptr<Job>& job) {
             job->term = o.term;
             self->host_.whenApplied(o.index, 15000, [self, job](bool applied) {
                 if (!self || job->phase != Job::Phase::Storing) return;
-                if (!applied || !self->host_.state().file(job->fileId)) {
+                if (!applied) {  // stored in the cluster, but this node is behind (it was cut off, or slow)
+                    self->fail(job, JobOutcome::Kind::Unavailable, QStringLiteral("catching_up"),
+                               QStringLiteral("the file is stored, but this node has not caught up with the "
+                                              "cluster within 15 s; retry shortly (same X-Job-Id)"));
+                    return;
+                }
+                if (!self->host_.state().file(job->fileId)) {
                     self->fail(
                         job, JobOutcome::Kind::Internal, QStringLiteral("store_failed"),
                         QStringLiteral(

@@ -77,6 +77,10 @@ class JobHost {
     virtual raft::Term currentTerm() const = 0;
     /// True if a leader is known and this node has heard from it recently.
     virtual bool leaderKnown() const = 0;
+    /// Why this node should not coordinate a job now although a leader is known (it is a learner still
+    /// catching up, or far behind the commit index), or empty. A job it took would wait for its own copy of
+    /// the file for as long as the catch-up takes.
+    virtual QString catchingUp() const { return {}; }
     /// Proposes a Normal entry through the leader; `done` once it is committed (or failed).
     virtual void proposeCommand(QByteArray command, std::function<void(ProposeOutcome)> done) = 0;
     virtual const StateMachine& state() const = 0;

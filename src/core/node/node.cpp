@@ -367,6 +367,30 @@ raft::Term Node::currentTerm() const {
     return raft_ ? raft_->status().term : 0;
 }
 
+QString Node::catchingUp() const {
+    if (!raft_) return {};
+    const raft::Status st = raft_->status();
+    // A few entries behind is normal under load; a member that was just added or replaced copies the whole
+    // log first (minutes for a large one).
+    constexpr raft::Index kFarBehind = 256;
+    const raft::Index applied = sm_.applied();
+    // A learner is still copying the log while it has heard of no commit yet or has not applied it all (a
+    // caught-up learner is about to be promoted: it may take jobs).
+    if (st.conf.isLearner(id_) && (st.commit == 0 || applied < st.commit))
+        return QStringLiteral(
+                   "this node joined the cluster and is still copying its log (applied %1 of %2 "
+                   "entries); retry shortly or upload through another node")
+            .arg(applied)
+            .arg(st.commit);
+    if (st.commit > applied + kFarBehind)
+        return QStringLiteral(
+                   "this node is catching up with the cluster (applied %1 of %2 entries); retry "
+                   "shortly or upload through another node")
+            .arg(applied)
+            .arg(st.commit);
+    return {};
+}
+
 bool Node::leaderKnown() const {
     if (!raft_ || failed_) return false;
     const raft::Status st = raft_->status();

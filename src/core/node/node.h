@@ -127,6 +127,7 @@ class Node : public QObject, private JobHost {
     raft::NodeId selfId() const override { return id_; }
     raft::Term currentTerm() const override;
     bool leaderKnown() const override;
+    QString catchingUp() const override;
     void proposeCommand(QByteArray command, std::function<void(ProposeOutcome)> done) override;
     const StateMachine& state() const override { return sm_; }
     void whenApplied(raft::Index index, int timeoutMs, std::function<void(bool)> cb) override;
