@@ -98,6 +98,7 @@ class tst_NodeCommands : public QObject {
     void manifestRoundTrip();
     void jobResultRoundTrip();
     void memberAddressRoundTrip();
+    void fileAbandonedRoundTrip();
     void commandsRejectTruncationAndTrailingBytes();
     void commandsBitFlipsDecodeCanonically();
     void randomGarbage();
@@ -203,6 +204,20 @@ void tst_NodeCommands::jobResultRoundTrip() {
         QCOMPARE(got->json, r.json);
         QCOMPARE(got->freqTable, r.freqTable);
     }
+}
+
+void tst_NodeCommands::fileAbandonedRoundTrip() {
+    const QByteArray id = QByteArray::fromHex("00112233445566778899aabbccddeeff");
+    const QByteArray b = encodeCommand(FileAbandoned{id});
+    QCOMPARE(b.size(), 2 + kFileIdBytes);
+    const auto d = decodeCommand(b);
+    QVERIFY(d);
+    QVERIFY(std::holds_alternative<FileAbandoned>(*d));
+    QCOMPARE(std::get<FileAbandoned>(*d).fileId, id);
+    QString why;
+    QVERIFY(!decodeCommand(b.chopped(1), &why));
+    QVERIFY(!decodeCommand(b + 'x', &why));
+    QCOMPARE(why, QStringLiteral("malformed file abandonment"));
 }
 
 void tst_NodeCommands::memberAddressRoundTrip() {
@@ -318,7 +333,7 @@ void tst_NodeCommands::unknownVersionAndKind() {
         QVERIFY(!decodeCommand(b, &why));
         QVERIFY2(why.contains(QLatin1String("version")), qPrintable(why));
     }
-    for (int k : {0, 5, 6, 200, 255}) {
+    for (int k : {0, 6, 7, 200, 255}) {  // 5 is FileAbandoned
         QByteArray b = p;
         b[1] = char(k);
         QString why;

@@ -862,6 +862,7 @@ void tst_NodeJobs::abandonedUploadFails() {
     QCOMPARE(fx.reply->code, QStringLiteral("abandoned"));
     QTest::qWait(50);
     QVERIFY(!fx.host.state().fileForJob("abandoned-1"));
+    QTRY_COMPARE(fx.host.state().pendingFiles(), std::size_t(0));  // its chunks were released everywhere
     fx.reply.reset();
     fx.start(makeUpload("again and whole", {}, QStringLiteral("abandoned-1")));
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);

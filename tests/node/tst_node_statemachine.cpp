@@ -102,6 +102,7 @@ class tst_NodeStateMachine : public QObject {
     void chunksOfAnotherFileDoNotCount();
     void emptyFile();
     void duplicateManifestKeepsTheFile();
+    void abandonedUploadIsReleased();
     void jobResults();
     void jobResultWithBadJsonSkipped_data();
     void jobResultWithBadJsonSkipped();
@@ -301,6 +302,28 @@ void tst_NodeStateMachine::duplicateManifestKeepsTheFile() {
     log.command(manifestFor(fileId('T'), QByteArray("other"), "twice"));
     QCOMPARE(log.sm.file(fileId('T'))->manifestIndex, first);
     QCOMPARE(log.sm.takeNotes().size(), 1);
+}
+
+void tst_NodeStateMachine::abandonedUploadIsReleased() {
+    // Issue 10 item 4: the chunks of an upload whose manifest never commits were kept for ever.
+    const QByteArray content("an upload that never finished");
+    Log log;
+    log.command(FileChunk{fileId('Z'), 0, content.left(10)});
+    log.command(FileChunk{fileId('K'), 0, QByteArray("kept")});
+    QCOMPARE(log.sm.pendingFiles(), std::size_t(2));
+    log.command(FileAbandoned{fileId('Z')});
+    QCOMPARE(log.sm.pendingFiles(), std::size_t(1));           // only the abandoned one is released
+    log.command(FileChunk{fileId('Z'), 10, content.mid(10)});  // a late chunk of it is ignored
+    QCOMPARE(log.sm.pendingFiles(), std::size_t(1));
+    log.command(manifestFor(fileId('Z'), content, "late"));  // and it can no longer complete
+    QVERIFY(!log.sm.file(fileId('Z')));
+    // Abandoning a stored file changes nothing.
+    log.command(manifestFor(fileId('K'), QByteArray("kept"), "kept"));
+    QVERIFY(log.sm.file(fileId('K')));
+    log.command(FileAbandoned{fileId('K')});
+    QVERIFY(log.sm.file(fileId('K')));
+    QCOMPARE(log.readBack(*log.sm.file(fileId('K'))), QByteArray("kept"));
+    QCOMPARE(log.sm.pendingFiles(), std::size_t(0));
 }
 
 void tst_NodeStateMachine::jobResults() {

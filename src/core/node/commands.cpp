@@ -28,6 +28,9 @@ QByteArray encodeCommand(const Command& c) {
         w.u64(a->node);
         w.string(a->address.rpc);
         w.string(a->address.http);
+    } else if (const auto* f = std::get_if<FileAbandoned>(&c)) {
+        w.u8(std::uint8_t(CommandKind::FileAbandoned));
+        w.raw(f->fileId.leftJustified(kFileIdBytes, '\0', true));
     } else if (const auto* r = std::get_if<JobResult>(&c)) {
         w.u8(std::uint8_t(CommandKind::JobResult));
         w.bytes(r->jobId);
@@ -72,6 +75,12 @@ std::optional<Command> decodeCommand(const QByteArray& payload, QString* why) {
             j.freqTable = r.bytes();
             if (!r.atEnd()) return fail("malformed job result");
             return j;
+        }
+        case CommandKind::FileAbandoned: {
+            FileAbandoned f;
+            f.fileId = r.raw(kFileIdBytes).toByteArray();
+            if (!r.atEnd()) return fail("malformed file abandonment");
+            return f;
         }
         case CommandKind::MemberAddress: {
             MemberAddressUpdate a;

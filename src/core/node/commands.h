@@ -17,6 +17,7 @@ enum class CommandKind : std::uint8_t {
     FileManifest = 2,   ///< The file is complete: name, size, sha256. Counting may start.
     JobResult = 3,      ///< A finished job's result (JSON) and its full frequency table.
     MemberAddress = 4,  ///< A member's current addresses (bootstrap node, or a node back on a new address).
+    FileAbandoned = 5,  ///< An upload that will never complete: its chunks are released.
 };
 
 /// A chunk's bytes sit at a fixed offset inside the entry payload, so a shard can pread just the range
@@ -57,7 +58,13 @@ struct MemberAddressUpdate {
     MemberAddress address;
 };
 
-using Command = std::variant<FileChunk, FileManifest, JobResult, MemberAddressUpdate>;
+/// The coordinator gave up on an upload before its manifest (the client left, storing failed): every node
+/// drops the chunks it holds for the file, and ignores any that commit later. A stored file is unaffected.
+struct FileAbandoned {
+    QByteArray fileId;
+};
+
+using Command = std::variant<FileChunk, FileManifest, JobResult, MemberAddressUpdate, FileAbandoned>;
 
 QByteArray encodeCommand(const Command& c);
 /// Decodes a Normal entry's payload; std::nullopt (with `why` set) on malformed input.

@@ -555,7 +555,12 @@ void JobCoordinator::commitResult(const std::shared_ptr<Job>& job, QByteArray co
 
 void JobCoordinator::fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind, const QString& code,
                           const QString& message) {
+    const bool wasStoring = job->phase == Job::Phase::Storing;
     if (!job->on(JobEvent::Failed)) return;  // finished already
+    // An upload given up before its manifest: every node releases the chunks it holds (best effort; if this
+    // proposal fails too, they stay until the log is compacted). A manifest that commits anyway is unharmed.
+    if (wasStoring && job->nextOffset > 0 && !job->manifestProposed)
+        host_.proposeCommand(encodeCommand(FileAbandoned{job->fileId}), [](const ProposeOutcome&) {});
     job->error = message;
     job->tail = {};
     job->tailPos = 0;

@@ -32,7 +32,7 @@ Applied StateMachine::apply(const raft::Entry& e) {
         const auto h = decodeChunkHeader(payload);
         if (h && kChunkHeaderBytes + h->length == e.data.size()) {
             // A chunk re-proposed after its file was completed (an unknown outcome retried) is a copy.
-            if (!files_.count(h->fileId))
+            if (!files_.count(h->fileId) && !abandoned_.count(h->fileId))
                 pendingChunks_[h->fileId].push_back({e.index, h->fileOffset, h->length});
             return out;
         }
@@ -45,7 +45,7 @@ Applied StateMachine::apply(const raft::Entry& e) {
     }
     if (const auto* chunk = std::get_if<FileChunk>(&*cmd)) {
         const QByteArray id(chunk->fileId.constData(), chunk->fileId.size());
-        if (!files_.count(id))
+        if (!files_.count(id) && !abandoned_.count(id))
             pendingChunks_[id].push_back({e.index, chunk->fileOffset, std::uint32_t(chunk->bytes.size())});
     } else if (const auto* m = std::get_if<FileManifest>(&*cmd)) {
         auto it = pendingChunks_.find(m->fileId);
@@ -95,6 +95,12 @@ Applied StateMachine::apply(const raft::Entry& e) {
         fileByJob_[m->jobId] = m->fileId;
         files_[m->fileId] = std::move(f);
         out.fileStored = true;
+    } else if (const auto* f = std::get_if<FileAbandoned>(&*cmd)) {
+        const QByteArray id(f->fileId.constData(), f->fileId.size());
+        if (!files_.count(id)) {  // a stored file is not the abandoned upload's to drop
+            pendingChunks_.erase(id);
+            abandoned_.insert(id);
+        }
     } else if (const auto* a = std::get_if<MemberAddressUpdate>(&*cmd)) {
         addresses_[a->node] = a->address;
         out.address = std::make_pair(a->node, a->address);

@@ -8,6 +8,7 @@
 #include <QString>
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "node/commands.h"
@@ -71,6 +72,7 @@ class StateMachine {
     raft::Index applied_ = 0;
     std::map<QByteArray, std::vector<ChunkRef>> pendingChunks_;  ///< fileId → chunks before the manifest
     std::map<QByteArray, StoredFile> files_;
+    std::set<QByteArray> abandoned_;  ///< files whose late chunks are ignored (FileAbandoned)
     std::map<QByteArray, QByteArray> fileByJob_;
     std::map<QByteArray, StoredJob> jobs_;
     std::vector<QByteArray> jobOrder_;
