@@ -68,6 +68,10 @@ class UploadTicket {
 
 class HttpConnection;
 
+/// A file name as the node keeps it: control and bidirectional-control characters removed, path stripped,
+/// trimmed, at most 255 characters; "upload" if nothing is left.
+QString sanitizeFileName(QString name);
+
 /// One streamed upload (POST /api/count) between a connection and the backend: unwraps a multipart body
 /// if there is one, hands the file's bytes to the backend's UploadSink, answers once. Made by
 /// HttpFrontend::openUpload.
