@@ -79,8 +79,11 @@ class FakeJobHost : public QObject, public JobHost {
 
     // Knobs.
     bool hasLeader = true;
-    QString catchingUpWhy;  ///< catchingUp() answer
-    int failNext = 0;       ///< The next N proposals fail.
+    QString catchingUpWhy;        ///< catchingUp() answer
+    qsizetype maxReplyBytes = 0;  ///< > 0: shard replies go through encodeShardReplyBounded with this limit
+    int repliesEncoded = 0;
+    int repliesTooLarge = 0;
+    int failNext = 0;  ///< The next N proposals fail.
     ProposeOutcome::Code failCode = ProposeOutcome::Code::Failed;
     bool failSynchronously = false;  ///< Call `done` of a failed proposal before proposeCommand returns.
     raft::Term term = 7;
@@ -201,7 +204,14 @@ class FakeJobHost : public QObject, public JobHost {
             [c](const ShardProgressNote& n) {
                 if (c) c->onProgress(n);
             },
-            std::move(done));
+            [this, done = std::move(done)](ShardReply reply) {
+                if (maxReplyBytes <= 0 || reply.counts.freq.size() == 0) return done(std::move(reply));
+                // As a remote worker does: the reply goes through its bounded encoding.
+                ++repliesEncoded;
+                auto decoded = decodeShardReply(encodeShardReplyBounded(reply, maxReplyBytes));
+                if (!decoded->ok) ++repliesTooLarge;
+                done(std::move(*decoded));
+            });
     }
 
     struct Held {

@@ -233,6 +233,7 @@ class tst_NodeJobs : public QObject {
     void streamedInPiecesIsExactAndBounded();
     void abandonedUploadFails();
     void nodeCatchingUpRefusesJobs();
+    void tooLargeShardRepliesAreSplit();
 };
 
 void tst_NodeJobs::phasesMoveOnlyByTheirTransitions() {
@@ -886,6 +887,26 @@ void tst_NodeJobs::nodeCatchingUpRefusesJobs() {
     fx.start(makeUpload("some words here", {}, QStringLiteral("catching-up-1")));
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);
     QVERIFY(fx.reply->ok());
+}
+
+void tst_NodeJobs::tooLargeShardRepliesAreSplit() {
+    // Issue 10: a shard reply over the transport's 64 MiB frame limit (millions of distinct tokens per
+    // shard) could never be delivered. A worker whose reply is too large says so; the coordinator splits the
+    // shard until the halves fit, and the result is exact. Here the limit is small instead of the file big.
+    QRandomGenerator rng(77);
+    QByteArray content;
+    while (content.size() < 600 * 1024)
+        content += "w" + QByteArray::number(rng.generate(), 36) + (rng.bounded(8) ? " " : "\n");
+    Fixture fx(3);
+    fx.coordinator.shardsPerNode = 1;
+    fx.host.maxReplyBytes = 400 * 1024;  // a 200 KiB shard's table is ~450 KB, a half's ~225 KB
+    fx.start(makeUpload(content, QStringLiteral("raw"), QStringLiteral("split-replies")));
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 30000);
+    QVERIFY2(fx.reply->ok(), qPrintable(fx.reply->message));
+    const QString err = checkResult(fx.reply->result, content, FreqMode::Raw, 3);
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+    QVERIFY(fx.host.repliesTooLarge > 0);
+    QVERIFY(fx.reply->result.value(QStringLiteral("shards")).toArray().size() > 3);
 }
 
 QTEST_GUILESS_MAIN(tst_NodeJobs)

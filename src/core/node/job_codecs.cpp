@@ -51,6 +51,16 @@ QByteArray encodeShardReply(const ShardReply& r) {
     return w.take();
 }
 
+QByteArray encodeShardReplyBounded(const ShardReply& reply, qsizetype limit) {
+    QByteArray bytes = encodeShardReply(reply);
+    if (bytes.size() <= limit) return bytes;
+    return encodeShardReply(
+        {false,
+         QStringLiteral("%1: %2 bytes").arg(QLatin1String(kReplyTooLarge)).arg(bytes.size()),
+         {},
+         reply.ms});
+}
+
 std::optional<ShardReply> decodeShardReply(const QByteArray& bytes) {
     ByteReader r(bytes);
     if (r.u8() != 1) return std::nullopt;

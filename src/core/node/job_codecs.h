@@ -35,6 +35,13 @@ struct ShardReply {
     std::uint32_t ms = 0;
 };
 QByteArray encodeShardReply(const ShardReply& r);
+/// A worker whose encoded reply would pass this (a shard of millions of distinct words) answers instead
+/// ShardReply{false, kReplyTooLarge...}: the coordinator splits the shard in two and sends both halves, so a
+/// reply never meets the transport's 64 MiB frame limit.
+inline constexpr qsizetype kMaxShardReplyBytes = 48 << 20;
+inline constexpr const char* kReplyTooLarge = "reply_too_large";
+/// The reply a worker sends for `reply`: itself encoded, or the "too large" error if it is over `limit`.
+QByteArray encodeShardReplyBounded(const ShardReply& reply, qsizetype limit = kMaxShardReplyBytes);
 std::optional<ShardReply> decodeShardReply(const QByteArray& bytes);
 
 struct ShardProgressNote {

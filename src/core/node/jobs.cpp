@@ -185,8 +185,36 @@ void JobCoordinator::dispatchShard(const std::shared_ptr<Job>& job, std::size_t 
                 self->finishCounting(job);
             return;
         }
+        // A shard whose table is too large to send (millions of distinct words) is counted in two halves.
+        if (reply.error.startsWith(QLatin1String(kReplyTooLarge)) && self->splitShard(job, idx)) return;
         self->reassign(job, idx, reply.error);
     });
+}
+
+bool JobCoordinator::splitShard(const std::shared_ptr<Job>& job, std::size_t idx) {
+    constexpr std::uint64_t kMinSplitBytes = 64 << 10;
+    if (job->shards[idx].spec.length < 2 * kMinSplitBytes) return false;
+    ShardState first = job->shards[idx];
+    ShardState second = first;
+    const std::uint64_t half = first.spec.length / 2;
+    first.spec.length = half;
+    second.spec.offset += half;
+    second.spec.length -= half;
+    first.attempts = second.attempts = 0;
+    first.state = second.state = ShardState::State::Pending;
+    second.no = std::uint32_t(job->shards.size());  // a shard's number is its index (progress notes)
+    const std::vector<raft::NodeId> live = host_.liveMembers();
+    if (!live.empty()) second.node = live[second.no % live.size()];
+    qInfo().noquote() << "job" << job->id << "shard" << first.no
+                      << "has too many distinct words to send in one"
+                      << "reply: counting it as shards" << first.no << "and" << second.no;
+    job->shards[idx] = first;
+    job->shards.push_back(second);
+    job->parts.emplace_back(
+        std::nullopt);  // merging is order-free: each part counts the words starting in it
+    dispatchShard(job, idx);
+    dispatchShard(job, job->shards.size() - 1);
+    return true;
 }
 
 void JobCoordinator::onProgress(const ShardProgressNote& p) {
@@ -356,12 +384,19 @@ QJsonObject resultJson(const QByteArray& jobId, const StoredFile& file, const Sh
         top.append(wordJson(shownWord(wc.word), qint64(wc.count)));
     }
     QJsonArray sh;
+    // In file order (a shard split for a too-large reply adds its second half at the end).
+    std::vector<const ShardState*> ordered;
     for (const ShardState& s : shards)
-        sh.append(QJsonObject{{QStringLiteral("node"), nodeIdString(s.node)},
-                              {QStringLiteral("offset"), qint64(s.spec.offset)},
-                              {QStringLiteral("length"), qint64(s.spec.length)},
-                              {QStringLiteral("words"), qint64(s.words)},
-                              {QStringLiteral("ms"), qint64(s.ms)}});
+        ordered.push_back(&s);
+    std::stable_sort(ordered.begin(), ordered.end(), [](const ShardState* a, const ShardState* b) {
+        return a->spec.offset < b->spec.offset;
+    });
+    for (const ShardState* sp : ordered)
+        sh.append(QJsonObject{{QStringLiteral("node"), nodeIdString(sp->node)},
+                              {QStringLiteral("offset"), qint64(sp->spec.offset)},
+                              {QStringLiteral("length"), qint64(sp->spec.length)},
+                              {QStringLiteral("words"), qint64(sp->words)},
+                              {QStringLiteral("ms"), qint64(sp->ms)}});
     return QJsonObject{
         {QStringLiteral("id"), QString::fromLatin1(jobId)},
         {QStringLiteral("name"), file.name},

@@ -183,6 +183,8 @@ class JobCoordinator : public QObject {
     void fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind, const QString& code,
               const QString& message);
     void reassign(const std::shared_ptr<Job>& job, std::size_t idx, const QString& why);
+    /// Replaces shard `idx` by its two halves and sends both; false if it is too small to split.
+    bool splitShard(const std::shared_ptr<Job>& job, std::size_t idx);
     /// Reassigns running shards whose node stopped being live (it died or was cut off).
     void watchdog();
     void complete(const std::shared_ptr<Job>& job, const QJsonObject& result);

@@ -90,7 +90,7 @@ void Node::receiveRequest(const net::InboundRequest& req) {
                     // A frequency table of millions of words: encode it off the event loop.
                     runOffLoop(
                         *env_, QPointer<Node>(this),
-                        [reply = std::move(reply)] { return encodeShardReply(reply); },
+                        [reply = std::move(reply)] { return encodeShardReplyBounded(reply); },
                         [this, req](QByteArray bytes) {
                             link_->reply(req, quint16(net::RpcStatus::Ok), bytes);
                         });
