@@ -558,9 +558,9 @@ void tst_HttpFrontend::tooLargeAnsweredBeforeBody() {
 }
 
 void tst_HttpFrontend::tooLargeDoesNotBuffer() {
-    // A client in another thread announces 3 GiB and pushes 64 MiB as fast as it can. If QHttpServer
-    // (which buffers bodies) saw these bytes before the guard, peak RSS would grow by 64 MiB or more;
-    // the guard answers on the head and discards the rest, so the peak barely moves.
+    // A client in another thread announces 3 GiB and pushes 64 MiB as fast as it can. Were the bytes
+    // buffered, peak RSS would grow by 64 MiB or more; the connection answers on the head and discards the
+    // rest, so the peak barely moves.
     QVERIFY(resetPeakRss());
     const qint64 before = statusKiB("VmRSS:");
     QVERIFY(before > 0);

@@ -37,7 +37,7 @@ bool isTchar(char c) {
     }
 }
 
-// Methods that QHttpServer 6.4's http_parser understands and that make sense here.
+// The methods the node answers (others: 501).
 bool isKnownMethod(QByteArrayView m) {
     static constexpr const char* kMethods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
     return std::any_of(std::begin(kMethods), std::end(kMethods),
