@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -269,10 +270,30 @@ def fs_type(path):
     return kind
 
 
+def timed_threads(target, arg_tuples):
+    """Runs target(*args) for each args on its own thread, all at once; returns the wall seconds."""
+    threads = [threading.Thread(target=target, args=a) for a in arg_tuples]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.monotonic() - t0
+
+
+def stream_file(path, send, block=1 << 20):
+    """Calls send(bytes) with the file's contents in blocks (never the whole file in memory)."""
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(block)
+            if not b:
+                break
+            send(b)
+
+
 def plain_write_loop(directory, total_bytes, writers=1, block=1 << 20):
     """Reference: `writers` threads, each writing total_bytes/writers in `block`-byte write(2) calls to
     its own new file in `directory`, fdatasync(2) after every block. Returns wall seconds; removes files."""
-    import threading
     per = total_bytes // writers
     data = os.urandom(block)
     paths = [os.path.join(directory, "plain-%d-%d.bin" % (os.getpid(), w)) for w in range(writers)]
@@ -292,13 +313,7 @@ def plain_write_loop(directory, total_bytes, writers=1, block=1 << 20):
         except OSError as e:
             errors.append(e)
 
-    threads = [threading.Thread(target=run, args=(p,)) for p in paths]
-    t0 = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    dt = time.monotonic() - t0
+    dt = timed_threads(run, [(p,) for p in paths])
     for p in paths:
         try:
             os.unlink(p)

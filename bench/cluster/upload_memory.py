@@ -48,12 +48,7 @@ def post_file(port, path, job_id, timeout=600):
     conn.putheader("X-Job-Id", job_id)
     conn.putheader("X-Filename", os.path.basename(path))
     conn.endheaders()
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(1 << 20)
-            if not block:
-                break
-            conn.send(block)
+    cl.stream_file(path, conn.send)
     t_sent = time.monotonic() - t0
     resp = conn.getresponse()
     body = resp.read()
@@ -91,12 +86,7 @@ def plain_sink(path, directory):
     th.start()
     s = socket.create_connection(("127.0.0.1", port))
     t0 = time.monotonic()
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(1 << 20)
-            if not block:
-                break
-            s.sendall(block)
+    cl.stream_file(path, s.sendall)
     s.close()
     th.join()
     srv.close()
@@ -159,13 +149,7 @@ def main():
         def one(k):
             outs[k] = post_file(c.port(ri), small, "upmem-par-%d-%d" % (os.getpid(), k))
 
-        threads = [threading.Thread(target=one, args=(k,)) for k in range(a.concurrent)]
-        t0 = time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.monotonic() - t0
+        wall = cl.timed_threads(one, [(k,) for k in range(a.concurrent)])
         peak2 = status_kib(pid, "VmHWM")
         bad = [o for o in outs if o[0] != 200]
         if bad:
