@@ -336,6 +336,7 @@ class tst_RaftCore : public QObject {
     void readyTwiceWithoutAdvanceIsAnError();
     void termChangeDropsObsoleteOutbox();
     void statusAndLoggerReportState();
+    void electionEventsDescribeTheCampaign();
 };
 
 // ---- encoding and configuration values ----------------------------------------------------------------
@@ -1735,4 +1736,81 @@ void tst_RaftCore::statusAndLoggerReportState() {
 }
 
 QTEST_APPLESS_MAIN(tst_RaftCore)
+void tst_RaftCore::electionEventsDescribeTheCampaign() {
+    // Node 1 campaigns (pre-vote, then vote) in a 3-node cluster where node 3's log is ahead of it:
+    // node 2 grants both, node 3 refuses both because 1's log is behind; 1 wins with {1, 2}.
+    std::map<NodeId, std::vector<ElectionEvent>> events;
+    Cluster c;
+    c.tweak = [&events](Config& cfg) {
+        const NodeId id = cfg.id;
+        cfg.onEvent = [&events, id](const ElectionEvent& e) { events[id].push_back(e); };
+        cfg.checkQuorum = false;  // no lease: the followers of 3 answer 1 at once
+    };
+    c.bootstrap({1, 2, 3});
+    c.elect(3);
+    c.node(3).propose("x");
+    c.cuts = {{3, 1}, {3, 2}};  // the entry reaches nobody: 3's log is ahead of 1's and 2's
+    c.stabilize();
+    c.cuts.clear();
+    c.crash(3);
+    c.restart(3);
+    events.clear();
+    c.elect(1);
+    QCOMPARE(name(c.st(1).role), name(Role::Leader));
+    const Term t = c.st(1).term;
+
+    auto count = [&](NodeId n, ElectionEvent::Kind k, bool pre) {
+        return std::count_if(events[n].begin(), events[n].end(),
+                             [&](const ElectionEvent& e) { return e.kind == k && e.preVote == pre; });
+    };
+    QCOMPARE(count(1, ElectionEvent::Kind::Campaign, true), 1);
+    QCOMPARE(count(1, ElectionEvent::Kind::Campaign, false), 1);
+    QCOMPARE(events[1].front().term, t);  // the pre-vote asks for the term the real vote then takes
+    QCOMPARE(count(1, ElectionEvent::Kind::Elected, false), 1);
+    const auto elected = *std::find_if(events[1].begin(), events[1].end(), [](const ElectionEvent& e) {
+        return e.kind == ElectionEvent::Kind::Elected && !e.preVote;
+    });
+    QCOMPARE(elected.term, t);
+    QVERIFY(std::find(elected.votes.begin(), elected.votes.end(), NodeId(1)) != elected.votes.end());
+    QVERIFY(std::find(elected.votes.begin(), elected.votes.end(), NodeId(2)) != elected.votes.end());
+    QVERIFY(std::find(elected.votes.begin(), elected.votes.end(), NodeId(3)) == elected.votes.end());
+    // Node 2 granted; node 3 refused with the reason.
+    QVERIFY(count(2, ElectionEvent::Kind::Vote, false) >= 1);
+    for (const auto& e : events[2])
+        if (e.kind == ElectionEvent::Kind::Vote) {
+            QCOMPARE(e.peer, NodeId(1));
+            QVERIFY(e.granted);
+            QCOMPARE(QString::fromStdString(e.reason), QStringLiteral("granted"));
+        }
+    bool refusedBehind = false;
+    for (const auto& e : events[3])
+        if (e.kind == ElectionEvent::Kind::Vote && !e.granted && e.peer == 1)
+            refusedBehind = refusedBehind || e.reason.find("log is behind") != std::string::npos;
+    QVERIFY(refusedBehind);
+    // The candidate heard 2's grant (3's refusal arrives after the quorum and is not counted).
+    bool heard2 = false;
+    for (const auto& e : events[1])
+        if (e.kind == ElectionEvent::Kind::VoteReply) heard2 = heard2 || (e.peer == 2 && e.granted);
+    QVERIFY(heard2);
+
+    // A follower in its lease reports the request it ignores.
+    std::vector<ElectionEvent> leased;
+    Cluster d;
+    d.tweak = [&leased](Config& cfg) {
+        if (cfg.id == 2) cfg.onEvent = [&leased](const ElectionEvent& e) { leased.push_back(e); };
+    };
+    d.bootstrap({1, 2, 3});
+    d.elect(1);
+    leased.clear();
+    const Term dt = d.st(2).term;
+    Message v = msg(MessageType::Vote, 3, 2, dt + 1);
+    v.logTerm = d.st(3).lastTerm;
+    v.index = d.st(3).lastIndex;
+    d.deliver(v);
+    QCOMPARE(leased.size(), std::size_t(1));
+    QVERIFY(!leased[0].granted);
+    QCOMPARE(leased[0].peer, NodeId(3));
+    QVERIFY(leased[0].reason.find("is alive") != std::string::npos);
+}
+
 #include "tst_raft_core.moc"

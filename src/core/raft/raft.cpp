@@ -241,6 +241,13 @@ void RaftCore::step(const Message& m) {
             log(LogLevel::Info, who() + " ignores " + std::string(toString(m.type)) + " from " +
                                     idStr(m.from) + " for term " + str(m.term) + ": leader " + idStr(lead_) +
                                     " was heard from within the election timeout");
+            emitEvent({ElectionEvent::Kind::Vote,
+                       m.type == MessageType::PreVote,
+                       m.from,
+                       m.term,
+                       false,
+                       "leader " + idStr(lead_) + " is alive (heard within the election timeout)",
+                       {}});
             return;
         }
         if (m.type == MessageType::PreVote) {
@@ -268,6 +275,14 @@ void RaftCore::step(const Message& m) {
             r.reject = true;
             send(std::move(r));
         }
+        if (isVoteReq)
+            emitEvent({ElectionEvent::Kind::Vote,
+                       m.type == MessageType::PreVote,
+                       m.from,
+                       m.term,
+                       false,
+                       "stale term (ours is " + std::to_string(term_) + ")",
+                       {}});
         return;
     }
 

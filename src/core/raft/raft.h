@@ -194,6 +194,10 @@ class RaftCore {
     // misc
     std::uint64_t nextRandom();
     void log(LogLevel level, const std::string& text) const;
+    void emitEvent(ElectionEvent e) const {
+        if (cfg_.onEvent) cfg_.onEvent(e);
+    }
+    std::vector<NodeId> grantedVotes() const;
     std::string who() const;
     HardState hardState() const { return {term_, vote_, log_.committed()}; }
 

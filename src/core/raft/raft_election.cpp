@@ -54,7 +54,16 @@ void RaftCore::startCampaign(CampaignKind kind) {
         voteTerm = term_;
         type = MessageType::Vote;
     }
+    emitEvent(
+        {ElectionEvent::Kind::Campaign, kind == CampaignKind::PreElection, kNoNode, voteTerm, false, {}, {}});
     if (poll(id_, true) == VoteResult::Won) {
+        emitEvent({ElectionEvent::Kind::Elected,
+                   kind == CampaignKind::PreElection,
+                   kNoNode,
+                   voteTerm,
+                   true,
+                   {},
+                   grantedVotes()});
         if (kind == CampaignKind::PreElection)
             startCampaign(CampaignKind::Election);
         else
@@ -90,6 +99,13 @@ RaftCore::VoteResult RaftCore::poll(NodeId from, bool granted) {
     return VoteResult::Pending;
 }
 
+std::vector<NodeId> RaftCore::grantedVotes() const {
+    std::vector<NodeId> out;
+    for (const auto& [v, granted] : votes_)
+        if (granted) out.push_back(v);
+    return out;
+}
+
 void RaftCore::campaign() {
     hup(cfg_.preVote ? CampaignKind::PreElection : CampaignKind::Election);
 }
@@ -109,15 +125,18 @@ void RaftCore::handleVoteRequest(const Message& m) {
             electionElapsed_ = 0;
             vote_ = m.from;
         }
+        emitEvent({ElectionEvent::Kind::Vote, pre, m.from, m.term, true, "granted", {}});
     } else {
         r.term = term_;
         r.reject = true;
+        const std::string why =
+            !upToDate ? "its log is behind (last term " + str(m.logTerm) + ", index " + str(m.index) +
+                            "; ours " + str(log_.lastTerm()) + ", " + str(log_.lastIndex()) + ")"
+            : vote_ != kNoNode && vote_ != m.from ? "already voted for " + idStr(vote_)
+                                                  : "leader " + idStr(lead_) + " is known in this term";
         log(LogLevel::Info, who() + " refuses " + (pre ? "pre-vote" : "vote") + " to " + idStr(m.from) +
-                                " for term " + str(m.term) +
-                                (!upToDate ? std::string(": its log is behind")
-                                 : vote_ != kNoNode && vote_ != m.from
-                                     ? ": already voted for " + str(vote_)
-                                     : ": leader " + idStr(lead_) + " is known in this term"));
+                                " for term " + str(m.term) + ": " + why);
+        emitEvent({ElectionEvent::Kind::Vote, pre, m.from, m.term, false, why, {}});
     }
     r.from = id_;  // not send(): the granted pre-vote answer carries the requested term
     msgs_.push_back(std::move(r));
@@ -139,14 +158,21 @@ void RaftCore::stepCandidate(const Message& m) {
                                (m.reject || m.term == term_ + 1)) ||
                               (role_ == Role::Candidate && m.type == MessageType::VoteResp);
             if (!mine) break;
+            const bool pre = role_ == Role::PreCandidate;
+            const Term campaignTerm = pre ? term_ + 1 : term_;
+            emitEvent({ElectionEvent::Kind::VoteReply, pre, m.from, campaignTerm, !m.reject, {}, {}});
             switch (poll(m.from, !m.reject)) {
                 case VoteResult::Won:
+                    emitEvent(
+                        {ElectionEvent::Kind::Elected, pre, kNoNode, campaignTerm, true, {}, grantedVotes()});
                     if (role_ == Role::PreCandidate)
                         startCampaign(CampaignKind::Election);
                     else
                         becomeLeader();
                     break;
                 case VoteResult::Lost:
+                    emitEvent(
+                        {ElectionEvent::Kind::Lost, pre, kNoNode, campaignTerm, false, {}, grantedVotes()});
                     log(LogLevel::Info,
                         who() + " lost the " + (role_ == Role::PreCandidate ? "pre-vote" : "election"));
                     becomeFollower(term_, kNoNode);

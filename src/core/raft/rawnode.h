@@ -47,6 +47,26 @@ namespace raftwc::raft {
 enum class LogLevel : std::uint8_t { Debug, Info, Warning, Error };
 using Logger = std::function<void(LogLevel, std::string_view)>;
 
+/// What happened in an election, as a value (Config::onEvent), for dashboards and event streams. Term,
+/// role and leader changes are visible in status(); these are the steps between them.
+struct ElectionEvent {
+    enum class Kind : std::uint8_t {
+        Campaign,   ///< this node started a campaign for `term` (a pre-vote does not change its term)
+        Vote,       ///< this node answered `peer`'s request for `term`: `granted`, `reason`
+        VoteReply,  ///< this candidate heard `peer`'s answer for `term`: `granted`
+        Elected,    ///< this candidate won `term` (pre-vote won: the real campaign follows); `votes`
+        Lost,       ///< this candidate lost `term`'s campaign; `votes` granted it
+    };
+    Kind kind = Kind::Campaign;
+    bool preVote = false;
+    NodeId peer = kNoNode;
+    Term term = 0;
+    bool granted = false;
+    std::string reason;         ///< Vote: why (e.g. "already voted for X")
+    std::vector<NodeId> votes;  ///< Elected/Lost: the voters that granted
+};
+using ElectionEventSink = std::function<void(const ElectionEvent&)>;
+
 struct Config {
     NodeId id = kNoNode;
     /// Election timeout in ticks, drawn afresh and uniformly from [min, max] for every election period.
@@ -79,6 +99,8 @@ struct Config {
     /// entry from the log (the default; an in-memory state machine rebuilds itself that way).
     Index applied = 0;
     Logger logger;  ///< Optional; receives term changes, votes, elections, membership changes.
+    /// Optional; receives every campaign, vote answer, vote reply and outcome as a value.
+    ElectionEventSink onEvent;
     /// See the driving loop above: ready() may be taken while earlier Readys are still being persisted;
     /// the application reports each write with persisted().
     bool asyncStorageWrites = false;
