@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     backend.mode = raftwc::http::testing::FakeBackend::Mode::Simulated;
     backend.simulatedMs = parser.value(delayOpt).toInt();
     backend.keepUploads = false;
+    backend.liveEvents = true;
     if (parser.isSet(sinkOpt)) {
         backend.useOverride = true;
         backend.overrideCount = raftwc::http::ApiReply::json(200, QJsonObject{{QStringLiteral("ok"), true}});

@@ -143,6 +143,8 @@ class FakeBackend : public QObject, public ApiBackend {
                 }
                 job.insert(QStringLiteral("shards"), live);
                 m_jobs.insert(id, job);
+                publishEvent(QStringLiteral("job"), {{QStringLiteral("job"), f >= 1.0 ? result : job},
+                                                     {QStringLiteral("relayed"), false}});
                 if (f >= 1.0) {
                     timer->deleteLater();
                     storeDone(id, result, upload);
@@ -153,6 +155,66 @@ class FakeBackend : public QObject, public ApiBackend {
             });
         timer->setSingleShot(true);
         timer->start();
+    }
+
+    // Event streams (GET /api/events): each open stream gets `streamGreeting`, then what publish() writes.
+    QByteArray streamGreeting = "event: status\ndata: {}\n\n";
+    std::vector<std::shared_ptr<StreamWriter>> streams;  ///< open ones (the handle's end removes them)
+    int streamsOpened = 0, streamsClosed = 0;
+    EventsQuery lastEventsQuery;
+    bool refuseStreams = false;
+    /// Live mode (fake_api_server): streams start with a real status event, get one every second, and
+    /// simulated jobs publish their progress, as a node's stream does.
+    bool liveEvents = false;
+    QByteArray statusMessage() {
+        const QJsonObject o{{QStringLiteral("type"), QStringLiteral("status")},
+                            {QStringLiteral("node"), QLatin1String(kNodes[0])},
+                            {QStringLiteral("time"), QDateTime::currentMSecsSinceEpoch()},
+                            {QStringLiteral("status"), QJsonDocument::fromJson(cluster().body).object()}};
+        return "event: status\ndata: " + QJsonDocument(o).toJson(QJsonDocument::Compact) + "\n\n";
+    }
+    void publishEvent(const QString& type, QJsonObject fields) {
+        if (!liveEvents) return;
+        fields.insert(QStringLiteral("type"), type);
+        fields.insert(QStringLiteral("seq"), ++m_eventSeq);
+        fields.insert(QStringLiteral("node"), QLatin1String(kNodes[0]));
+        fields.insert(QStringLiteral("time"), QDateTime::currentMSecsSinceEpoch());
+        fields.insert(QStringLiteral("term"), 7);
+        publish("id: " + QByteArray::number(m_eventSeq) + "\nevent: " + type.toUtf8() +
+                "\ndata: " + QJsonDocument(fields).toJson(QJsonDocument::Compact) + "\n\n");
+    }
+    std::shared_ptr<void> openEvents(const EventsQuery& q, std::shared_ptr<StreamWriter> out) override {
+        if (refuseStreams) return nullptr;
+        lastEventsQuery = q;
+        ++streamsOpened;
+        if (liveEvents && !m_statusTimer) {
+            m_statusTimer = new QTimer(this);
+            QObject::connect(m_statusTimer, &QTimer::timeout, this, [this] { publish(statusMessage()); });
+            m_statusTimer->start(1000);
+        }
+        out->write(liveEvents ? statusMessage() : streamGreeting);
+        streams.push_back(out);
+        QPointer<FakeBackend> self(this);
+        StreamWriter* raw = out.get();
+        return std::shared_ptr<void>(new int(0), [self, raw](int* p) {
+            delete p;
+            if (!self) return;
+            ++self->streamsClosed;
+            std::erase_if(self->streams, [raw](const auto& w) { return w.get() == raw; });
+        });
+    }
+    /// Writes to every open stream; returns how many took it.
+    int publish(const QByteArray& bytes) {
+        int n = 0;
+        for (const auto& w : streams)
+            n += w->write(bytes) ? 1 : 0;
+        return n;
+    }
+    void events(const EventsQuery& q, std::function<void(ApiReply)> done) override {
+        lastEventsQuery = q;
+        done(ApiReply::json(200, QJsonObject{{QStringLiteral("events"), QJsonArray()},
+                                             {QStringLiteral("next"), qint64(q.after)},
+                                             {QStringLiteral("wait"), q.waitMs}}));
     }
 
     ApiReply cluster() override {
@@ -320,6 +382,8 @@ class FakeBackend : public QObject, public ApiBackend {
     }
 
     int m_seq = 0;
+    qint64 m_eventSeq = 0;
+    QTimer* m_statusTimer = nullptr;
     QHash<QString, QJsonObject> m_jobs;
     QHash<QString, WordTally> m_tallies;
     QStringList m_order;

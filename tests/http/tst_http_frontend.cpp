@@ -166,6 +166,10 @@ class tst_HttpFrontend : public QObject {
     void streamedMultipartFollowsTheBackend();
     void earlyAnswerStopsTheUpload();
     void clientLeavingAbandonsTheUpload();
+    void eventStreamFollowsThePipeline();
+    void eventStreamEndsWithTheClient();
+    void eventStreamDropsAClientThatDoesNotRead();
+    void eventsParameters();
 
   private:
     std::unique_ptr<FakeBackend> m_backend;
@@ -1088,4 +1092,119 @@ void tst_HttpFrontend::clientLeavingAbandonsTheUpload() {
 }
 
 QTEST_GUILESS_MAIN(tst_HttpFrontend)
+void tst_HttpFrontend::eventStreamFollowsThePipeline() {
+    // A pipelined request before the stream is answered first (deferred); the stream's head and what was
+    // written meanwhile follow in order; then live writes arrive as they happen.
+    m_backend->mode = FakeBackend::Mode::Deferred;
+    Client c(m_port);
+    QVERIFY(c.connected());
+    c.send(post("/api/count", "one two") + "GET /api/events?after=41 HTTP/1.1\r\nHost: t\r\n\r\n");
+    QTRY_COMPARE(m_backend->pending.size(), 1);
+    QTRY_COMPARE(m_backend->streamsOpened, 1);
+    QVERIFY(m_backend->lastEventsQuery.hasAfter);
+    QCOMPARE(m_backend->lastEventsQuery.after, quint64(41));
+    QCOMPARE(m_backend->publish("id: 42\nevent: term\ndata: {\"term\":3}\n\n"), 1);  // buffered: not yet out
+    QTest::qWait(100);
+    QVERIFY(!c.buffer.contains("event-stream"));
+    m_backend->pending.takeFirst()(ApiReply::json(200, QJsonObject{{QStringLiteral("words"), 2}}));
+    Response r;
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.json().value(QStringLiteral("words")).toInt(), 2);
+    QTRY_VERIFY(c.buffer.contains("id: 42\nevent: term"));
+    QVERIFY(c.buffer.startsWith("HTTP/1.1 200 OK\r\n"));
+    QVERIFY(c.buffer.contains("Content-Type: text/event-stream"));
+    QVERIFY(!c.buffer.contains("Content-Length"));
+    QVERIFY(c.buffer.indexOf("event: status") < c.buffer.indexOf("id: 42"));  // the greeting first
+    c.buffer.clear();
+    QCOMPARE(m_backend->publish("id: 43\nevent: leader\ndata: {}\n\n"), 1);
+    QTRY_COMPARE(c.buffer, QByteArray("id: 43\nevent: leader\ndata: {}\n\n"));
+    // Last-Event-ID works like ?after.
+    Client d(m_port);
+    QVERIFY(d.connected());
+    d.send("GET /api/events HTTP/1.1\r\nHost: t\r\nLast-Event-ID: 43\r\n\r\n");
+    QTRY_COMPARE(m_backend->streamsOpened, 2);
+    QCOMPARE(m_backend->lastEventsQuery.after, quint64(43));
+    // The stream outlives the idle timeout: it is not idle.
+    m_fe->setIdleTimeoutMs(200);
+    Client e(m_port);
+    QVERIFY(e.connected());
+    e.send(get("/api/events"));
+    QTRY_COMPARE(m_backend->streamsOpened, 3);
+    QTest::qWait(500);
+    QCOMPARE(e.socket.state(), QAbstractSocket::ConnectedState);
+    QVERIFY(m_backend->publish("event: x\ndata: {}\n\n") >= 3);
+    QTRY_VERIFY(e.buffer.endsWith("event: x\ndata: {}\n\n"));
+}
+
+void tst_HttpFrontend::eventStreamEndsWithTheClient() {
+    Client c(m_port);
+    QVERIFY(c.connected());
+    c.send(get("/api/events"));
+    QTRY_COMPARE(m_backend->streamsOpened, 1);
+    QTRY_VERIFY(c.buffer.contains("event: status"));
+    c.socket.disconnectFromHost();
+    QTRY_COMPARE(m_backend->streamsClosed, 1);  // the backend's subscription is released
+    QVERIFY(m_backend->streams.empty());
+    // Refused by the backend: a plain 404.
+    m_backend->refuseStreams = true;
+    Client d(m_port);
+    d.send(get("/api/events"));
+    Response r;
+    QVERIFY(d.next(&r));
+    QCOMPARE(r.status, 404);
+}
+
+void tst_HttpFrontend::eventStreamDropsAClientThatDoesNotRead() {
+    // A client that never reads: once more than the backlog bound waits, writes fail and the connection
+    // is dropped (the client would resume from its last id); the server never buffers without bound.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    QVERIFY(fd >= 0);
+    int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(m_port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    QCOMPARE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    const QByteArray req = get("/api/events");
+    QCOMPARE(::write(fd, req.constData(), size_t(req.size())), ssize_t(req.size()));
+    QTRY_COMPARE(m_backend->streamsOpened, 1);
+    const QByteArray event = "event: big\ndata: " + QByteArray(64 * 1024, 'x') + "\n\n";
+    int written = 0;
+    bool refused = false;
+    for (int i = 0; i < 400 && !refused; ++i) {  // at most 25 MiB
+        refused = m_backend->publish(event) == 0;
+        if (!refused) ++written;
+        QCoreApplication::processEvents();
+    }
+    QVERIFY(refused);
+    QVERIFY(written >= 8);  // a few MiB were accepted first
+    QTRY_COMPARE(m_backend->streamsClosed, 1);
+    ::close(fd);
+}
+
+void tst_HttpFrontend::eventsParameters() {
+    Client c(m_port);
+    Response r;
+    c.send(get("/api/events?format=json&after=5&wait=100"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(r.json().value(QStringLiteral("next")).toInt(), 5);
+    QCOMPARE(r.json().value(QStringLiteral("wait")).toInt(), 100);
+    c.send("GET /api/events HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n\r\n");
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QVERIFY(!m_backend->lastEventsQuery.hasAfter);
+    for (const char* bad : {"/api/events?after=x", "/api/events?after=-1", "/api/events?format=xml",
+                            "/api/events?format=json&wait=30000", "/api/events?format=json&wait=-5"}) {
+        c.send(get(bad));
+        QVERIFY(c.next(&r));
+        QVERIFY2(r.status == 400, bad);
+    }
+    c.send(post("/api/events", "x"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 405);
+    QCOMPARE(m_backend->streamsOpened, 0);
+}
+
 #include "tst_http_frontend.moc"

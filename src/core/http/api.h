@@ -74,6 +74,22 @@ struct ApiReply {
     static ApiReply text(int status, const QByteArray& body, const QByteArray& contentType);
 };
 
+/// A live stream of bytes to one client (GET /api/events as Server-Sent Events). write() returns false
+/// once the client is gone or does not keep up (it is then closed; the client reconnects and resumes).
+class StreamWriter {
+  public:
+    virtual ~StreamWriter() = default;
+    virtual bool write(const QByteArray& bytes) = 0;
+};
+
+/// GET /api/events parameters, validated by the front end.
+struct EventsQuery {
+    bool hasAfter = false;  ///< ?after= or Last-Event-ID given: replay what is buffered after it
+    quint64 after = 0;
+    bool json = false;  ///< ?format=json or Accept: application/json: one answer instead of a stream
+    int waitMs = 0;     ///< json: wait up to this long for at least one event (0..25000)
+};
+
 /// What the front end needs from the node. All calls happen on the thread that owns the HttpFrontend
 /// (the GUI/event thread).
 class ApiBackend {
@@ -103,6 +119,19 @@ class ApiBackend {
     /// GET /api/jobs/{id}/words. `limit` in 1..10000, `offset` >= 0, mode "normalized", "raw" or empty
     /// (not given: the job's own mode); validated by the front end.
     virtual ApiReply jobWords(const QString& id, qsizetype limit, qsizetype offset, const QString& mode) = 0;
+
+    /// GET /api/events as a stream: starts writing to `out` (which lives until the returned handle is
+    /// destroyed, when the client leaves). nullptr: not supported (the front end answers 404).
+    virtual std::shared_ptr<void> openEvents(const EventsQuery& query, std::shared_ptr<StreamWriter> out) {
+        Q_UNUSED(query);
+        Q_UNUSED(out);
+        return nullptr;
+    }
+    /// GET /api/events?format=json: `done` exactly once (after up to query.waitMs).
+    virtual void events(const EventsQuery& query, std::function<void(ApiReply)> done) {
+        Q_UNUSED(query);
+        done(ApiReply::error(404, QStringLiteral("not_found"), QStringLiteral("no event stream here")));
+    }
 
     /// DELETE /api/members/{id}: remove a (dead) member from the configuration. `authorization` is the
     /// request's Authorization header (the backend decides what it requires). `done` exactly once.

@@ -309,6 +309,15 @@ void HttpConnection::submit(quint64 seq, const QByteArray& response, bool close)
         ++m_nextWrite;
         if (m_pending > 0) --m_pending;
         m_socket->write(bytes);
+        if (m_streamSeq && m_nextWrite - 1 == *m_streamSeq) {
+            // The stream's head is out: what was written meanwhile follows; the stream goes on until
+            // either side closes.
+            m_streamOpen = true;
+            m_ready.clear();
+            if (!m_streamPending.isEmpty()) m_socket->write(std::exchange(m_streamPending, {}));
+            m_idle.stop();
+            return;
+        }
         if (closeAfter) {
             m_ready.clear();
             m_stopReading = true;
@@ -327,6 +336,55 @@ void HttpConnection::submit(quint64 seq, const QByteArray& response, bool close)
         QTimer::singleShot(0, this, [this] {
             if (process()) onReadyRead();
         });
+}
+
+class StreamToClient : public StreamWriter {
+  public:
+    explicit StreamToClient(HttpConnection* c) : m_connection(c) {}
+    bool write(const QByteArray& bytes) override { return m_connection && m_connection->streamWrite(bytes); }
+
+  private:
+    QPointer<HttpConnection> m_connection;
+};
+
+std::shared_ptr<StreamWriter> HttpConnection::prepareStream(quint64 seq) {
+    m_streamSeq = seq;
+    m_streamOpen = false;
+    m_streamPending.clear();
+    return std::make_shared<StreamToClient>(this);
+}
+
+void HttpConnection::cancelStream() {
+    m_streamSeq.reset();
+    m_streamPending.clear();
+}
+
+void HttpConnection::startStream(const QByteArray& head, std::shared_ptr<void> handle) {
+    if (!m_streamSeq) return;
+    m_streamHandle = std::move(handle);
+    m_stopReading = true;
+    submit(*m_streamSeq, head, false);
+}
+
+bool HttpConnection::streamWrite(const QByteArray& bytes) {
+    if (m_closed || !m_streamSeq || m_finalWritten) return false;
+    if (!m_streamOpen) {
+        if (m_streamPending.size() + bytes.size() > kMaxStreamBacklog) return false;
+        m_streamPending += bytes;
+        return true;
+    }
+    if (m_socket->bytesToWrite() + bytes.size() > kMaxStreamBacklog) {
+        // A client that does not read: drop it (later, not from inside the writer's caller); it resumes
+        // from its last event id.
+        m_finalWritten = true;
+        QTimer::singleShot(0, this, [this] {
+            m_socket->abort();
+            onDisconnected();
+        });
+        return false;
+    }
+    m_socket->write(bytes);
+    return true;
 }
 
 void HttpConnection::fail(int status, const QString& code, const QString& message) {
@@ -367,7 +425,7 @@ void HttpConnection::lingerAndClose() {
 }
 
 void HttpConnection::onIdleTimeout() {
-    if (m_finalWritten || m_closed) return;
+    if (m_finalWritten || m_closed || m_streamOpen) return;
     // The backend is still working on a request, or the upload waits for room: not idle. (An upload whose
     // body is being read holds a place in the answer order but is the client's to continue.)
     const int owed = m_pending - (m_uploadSeq ? 1 : 0);
@@ -422,6 +480,8 @@ void HttpConnection::onDisconnected() {
     m_ticket.reset();
     m_pipe.reset();  // a client that left mid-upload: the upload is abandoned
     m_in.clear();
+    m_streamPending.clear();
+    m_streamHandle.reset();  // the backend's subscription ends
     --m_frontend->m_metrics.connectionsOpen;
     m_socket->deleteLater();  // and this connection with it
 }

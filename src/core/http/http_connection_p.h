@@ -124,7 +124,19 @@ class HttpConnection : public QObject {
     void submit(quint64 seq, const QByteArray& response, bool close);
     bool isOpen() const { return !m_closed; }
 
+    /// Answers request `seq` with a stream (GET /api/events). prepareStream() gives the writer (what is
+    /// written before startStream() waits in a buffer); startStream() queues `head` (status line and
+    /// headers, no Content-Length: the body ends when the connection does) in the answer order and keeps
+    /// `handle` (the backend's subscription) until the connection ends. Nothing more is read.
+    std::shared_ptr<StreamWriter> prepareStream(quint64 seq);
+    void startStream(const QByteArray& head, std::shared_ptr<void> handle);
+    void cancelStream();
+    /// Bytes written to a stream and not yet sent beyond which the client is dropped (it resumes).
+    static constexpr qint64 kMaxStreamBacklog = 4 << 20;
+
   private:
+    friend class StreamToClient;
+    bool streamWrite(const QByteArray& bytes);
     void onReadyRead();
     /// Reads requests out of the bytes received; false when reading must pause (pipelining bound,
     /// closing), true when it wants more bytes.
@@ -166,6 +178,10 @@ class HttpConnection : public QObject {
     bool m_stopReading = false;                      // a closing request or a rejection: read nothing more
     bool m_finalWritten = false;                     // the last answer was written: close once it is sent
     bool m_closed = false;
+    std::optional<quint64> m_streamSeq;  // the request answered by a stream
+    bool m_streamOpen = false;           // its head is written: writes go to the socket
+    QByteArray m_streamPending;          // written before that
+    std::shared_ptr<void> m_streamHandle;
 };
 
 /// Creates an HttpConnection for each accepted socket, or refuses it (503) when the front end's

@@ -278,6 +278,56 @@ void HttpFrontend::route(const HttpRequest& request, detail::HttpConnection* con
                              {QStringLiteral("maxConcurrentUploads"), m_maxConcurrentUploads},
                              {QStringLiteral("maxUploadBytesInFlight"), m_maxUploadBytesInFlight}}));
     }
+    if (path == QLatin1String("/api/events")) {
+        if (!isGet) return answer(methodNotAllowed("GET"));
+        EventsQuery q;
+        const QUrlQuery& query = request.query;
+        QByteArray after = query.queryItemValue(QStringLiteral("after")).toLatin1();
+        if (after.isEmpty()) after = request.header("last-event-id").trimmed();
+        if (!after.isEmpty()) {
+            bool ok = false;
+            q.after = after.toULongLong(&ok);
+            if (!ok)
+                return answer(
+                    ApiReply::error(400, QStringLiteral("bad_request"),
+                                    QStringLiteral("after must be an event id (a non-negative integer)")));
+            q.hasAfter = true;
+        }
+        const QString format = query.queryItemValue(QStringLiteral("format"));
+        if (!format.isEmpty() && format != QLatin1String("json") && format != QLatin1String("sse"))
+            return answer(ApiReply::error(400, QStringLiteral("bad_request"),
+                                          QStringLiteral("format must be json or sse")));
+        const QByteArray accept = request.header("accept");
+        q.json =
+            format == QLatin1String("json") || (format.isEmpty() && accept.contains("application/json") &&
+                                                !accept.contains("text/event-stream"));
+        qint64 wait = 0;
+        if (!intParam(query, QStringLiteral("wait"), 0, &wait) || wait > 25000)
+            return answer(ApiReply::error(400, QStringLiteral("bad_request"),
+                                          QStringLiteral("wait must be an integer in 0..25000 (ms)")));
+        q.waitMs = int(wait);
+        if (q.json || headOnly) {
+            m_backend->events(q, [this, sock, seq, close, headOnly](const ApiReply& reply) {
+                deliver(sock, seq, reply, close, headOnly);
+            });
+            return;
+        }
+        auto writer = connection->prepareStream(seq);
+        std::shared_ptr<void> handle = m_backend->openEvents(q, writer);
+        if (!handle) {
+            connection->cancelStream();
+            return answer(
+                ApiReply::error(404, QStringLiteral("not_found"), QStringLiteral("no event stream here")));
+        }
+        ++m_metrics.responsesByStatus[200];
+        ++m_metrics.eventStreams;
+        QByteArray head =
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
+            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+            "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n";
+        connection->startStream(head, std::move(handle));
+        return;
+    }
     if (path == QLatin1String("/api/jobs"))
         return answer(isGet ? m_backend->jobs() : methodNotAllowed("GET"));
     if (path.startsWith(QLatin1String("/api/jobs/"))) {
@@ -431,6 +481,8 @@ QByteArray HttpFrontend::prometheusText() const {
            m_maxUploadBytesInFlight);
     metric("raftwc_http_replies_dropped_total", "counter", "Answers dropped because the client had left.",
            qint64(m.repliesDropped));
+    metric("raftwc_http_event_streams_total", "counter", "Event streams (GET /api/events) opened.",
+           qint64(m.eventStreams));
     return t;
 }
 

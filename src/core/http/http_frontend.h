@@ -45,6 +45,7 @@ struct HttpMetrics {
     quint64 connectionsRefused = 0;  ///< 503 answers at accept: the connection bound was reached
     quint64 uploadsRefusedBusy = 0;  ///< 503 answers: concurrent uploads or upload bytes bound reached
     quint64 repliesDropped = 0;      ///< backend answers whose client had already left
+    quint64 eventStreams = 0;        ///< GET /api/events streams opened
 };
 
 class HttpFrontend : public QObject {
