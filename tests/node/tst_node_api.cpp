@@ -8,6 +8,7 @@
 #include <QtTest>
 
 #include "node/api.h"
+#include "node/event_log.h"
 #include "node/jobs.h"
 #include "node/node.h"
 #include "node/status.h"
@@ -72,6 +73,9 @@ class tst_NodeApi : public QObject {
     void singleNodeServesTheApi();
     void administrationNeedsTheAdminToken();
     void identityWithoutLogStartsFresh();
+    void eventLogIsBoundedAndOrdered();
+    void sseMessagesAreOneLineOfJson();
+    void singleNodeReportsWhatHappens();
 };
 
 void tst_NodeApi::roleNames() {
@@ -447,4 +451,190 @@ void tst_NodeApi::identityWithoutLogStartsFresh() {
 }
 
 QTEST_GUILESS_MAIN(tst_NodeApi)
+void tst_NodeApi::eventLogIsBoundedAndOrdered() {
+    EventLog log(5);
+    QCOMPARE(log.lastSeq(), quint64(0));
+    QCOMPARE(log.oldestSeq(), quint64(1));
+    QVERIFY(log.after(0).empty());
+    std::vector<quint64> heard;
+    quint64 second = 0;
+    const quint64 first = log.subscribe([&](const NodeEvent& e) {
+        heard.push_back(e.seq);
+        if (e.seq == 2) log.unsubscribe(second);  // a listener may remove another one mid-call
+    });
+    int secondCalls = 0;
+    second = log.subscribe([&](const NodeEvent&) { ++secondCalls; });
+    for (int i = 1; i <= 8; ++i)
+        log.append(QJsonObject{{QStringLiteral("type"), QStringLiteral("t%1").arg(i)}}, 1000 + i);
+    QCOMPARE(heard, (std::vector<quint64>{1, 2, 3, 4, 5, 6, 7, 8}));
+    QCOMPARE(secondCalls, 1);  // removed while event 2 was being told: event 1 only
+    QCOMPARE(log.listeners(), std::size_t(1));
+    QCOMPARE(log.size(), std::size_t(5));  // bounded
+    QCOMPARE(log.lastSeq(), quint64(8));
+    QCOMPARE(log.oldestSeq(), quint64(4));
+    const auto all = log.after(0);
+    QCOMPARE(all.size(), std::size_t(5));
+    QCOMPARE(all.front().seq, quint64(4));
+    QCOMPARE(all.front().type(), QStringLiteral("t4"));
+    QCOMPARE(all.front().data.value(QStringLiteral("time")).toInteger(), qint64(1004));
+    QCOMPARE(all.front().data.value(QStringLiteral("seq")).toInteger(), qint64(4));
+    const auto tail = log.after(6);
+    QCOMPARE(tail.size(), std::size_t(2));
+    QCOMPARE(tail[0].seq, quint64(7));
+    QCOMPARE(log.after(6, 1).size(), std::size_t(1));
+    QVERIFY(log.after(8).empty());
+    QVERIFY(log.after(100).empty());
+    log.unsubscribe(first);
+    log.append(QJsonObject{{QStringLiteral("type"), QStringLiteral("t9")}}, 0);
+    QCOMPARE(heard.size(), std::size_t(8));
+}
+
+void tst_NodeApi::sseMessagesAreOneLineOfJson() {
+    EventLog log;
+    const NodeEvent& e = log.append(QJsonObject{{QStringLiteral("type"), QStringLiteral("vote")},
+                                                {QStringLiteral("reason"), QStringLiteral("a\nb")}},
+                                    5);
+    const QByteArray m = sseMessage(e);
+    QVERIFY(m.startsWith("id: 1\nevent: vote\ndata: {"));
+    QVERIFY(m.endsWith("}\n\n"));
+    QCOMPARE(m.count('\n'), 4);  // a newline inside a value is escaped in the JSON
+    const QByteArray json = m.mid(m.indexOf("data: ") + 6).trimmed();
+    QCOMPARE(QJsonDocument::fromJson(json).object().value(QStringLiteral("reason")).toString(),
+             QStringLiteral("a\nb"));
+    QVERIFY(sseMessage(QJsonObject{{QStringLiteral("type"), QStringLiteral("status")}})
+                .startsWith("event: status\n"));
+}
+
+void tst_NodeApi::singleNodeReportsWhatHappens() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    auto nodePtr = std::make_unique<Node>(testOptions(dir.path(), 1));
+    Node& node = *nodePtr;
+    QString error;
+    QVERIFY2(node.start(&error), qPrintable(error));
+    NodeApi api(node);
+    QTRY_VERIFY_WITH_TIMEOUT(node.hasLeader() && node.status().role == raftwc::raft::Role::Leader, 10000);
+
+    // A stream opened now: status first, then live events.
+    struct Sink : http::StreamWriter {
+        QByteArray bytes;
+        bool open = true;
+        bool write(const QByteArray& b) override {
+            if (open) bytes += b;
+            return open;
+        }
+    };
+    auto sink = std::make_shared<Sink>();
+    http::EventsQuery q;
+    q.hasAfter = true;
+    q.after = 0;  // replay everything from the start
+    auto handle = api.openEvents(q, sink);
+    QVERIFY(handle);
+    QVERIFY(sink->bytes.startsWith("event: status\ndata: {"));
+
+    auto eventsOf = [&](quint64 after) {
+        http::EventsQuery jq;
+        jq.json = true;
+        jq.hasAfter = true;
+        jq.after = after;
+        std::optional<http::ApiReply> r;
+        api.events(jq, [&](http::ApiReply a) { r = std::move(a); });
+        return r ? bodyOf(*r) : QJsonObject();
+    };
+    auto types = [](const QJsonObject& o) {
+        QStringList t;
+        for (const QJsonValue& v : o.value(QStringLiteral("events")).toArray())
+            t << v.toObject().value(QStringLiteral("type")).toString();
+        return t;
+    };
+    // The start: phase member, a campaign and its win, the role and the leader.
+    QTRY_VERIFY_WITH_TIMEOUT(types(eventsOf(0)).contains(QStringLiteral("leader")), 5000);
+    const QJsonObject start = eventsOf(0);
+    const QStringList t0 = types(start);
+    for (const char* want : {"phase", "term", "campaign", "elected", "role", "leader", "members"})
+        QVERIFY2(t0.contains(QLatin1String(want)), qPrintable(t0.join(QLatin1Char(','))));
+    QVERIFY(t0.indexOf(QStringLiteral("campaign")) < t0.indexOf(QStringLiteral("elected")));
+    qint64 lastSeq = 0;
+    for (const QJsonValue& v : start.value(QStringLiteral("events")).toArray()) {
+        const QJsonObject e = v.toObject();
+        QCOMPARE(e.value(QStringLiteral("node")).toString(), nodeIdString(node.id()));
+        QVERIFY(e.value(QStringLiteral("seq")).toInteger() > lastSeq);  // ordered
+        lastSeq = e.value(QStringLiteral("seq")).toInteger();
+        QVERIFY(e.value(QStringLiteral("time")).toInteger() > 1600000000000);
+        if (e.value(QStringLiteral("type")).toString() == QLatin1String("leader"))
+            QCOMPARE(e.value(QStringLiteral("leader")).toString(), nodeIdString(node.id()));
+    }
+    QCOMPARE(start.value(QStringLiteral("next")).toInteger(), lastSeq);
+    QCOMPARE(start.value(QStringLiteral("status")).toObject().value(QStringLiteral("role")).toString(),
+             QStringLiteral("leader"));
+
+    // A job: its progress to done, this node's shards, the log's entries by kind.
+    const QByteArray text = someText(3000);
+    http::Upload u;
+    u.data = text;
+    u.length = text.size();
+    u.name = QStringLiteral("events.txt");
+    u.jobId = QStringLiteral("events-job-01");
+    std::optional<http::ApiReply> reply;
+    api.count(u, [&](http::ApiReply r) { reply = std::move(r); });
+    QTRY_VERIFY_WITH_TIMEOUT(reply.has_value(), 20000);
+    QCOMPARE(reply->status, 200);
+    QTRY_VERIFY_WITH_TIMEOUT(types(eventsOf(quint64(lastSeq))).contains(QStringLiteral("log")), 3000);
+    QJsonObject done, shard;
+    QStringList kinds;
+    QStringList jobStates;
+    for (const QJsonValue& v : eventsOf(quint64(lastSeq)).value(QStringLiteral("events")).toArray()) {
+        const QJsonObject e = v.toObject();
+        const QString type = e.value(QStringLiteral("type")).toString();
+        if (type == QLatin1String("job")) {
+            const QJsonObject job = e.value(QStringLiteral("job")).toObject();
+            QCOMPARE(job.value(QStringLiteral("id")).toString(), QStringLiteral("events-job-01"));
+            QVERIFY(!e.value(QStringLiteral("relayed")).toBool());
+            jobStates << job.value(QStringLiteral("state")).toString();
+            if (job.value(QStringLiteral("state")).toString() == QLatin1String("done")) done = job;
+        } else if (type == QLatin1String("shard") &&
+                   e.value(QStringLiteral("state")).toString() == QLatin1String("done")) {
+            shard = e;
+        } else if (type == QLatin1String("log")) {
+            for (const QJsonValue& r : e.value(QStringLiteral("recent")).toArray())
+                kinds << r.toObject().value(QStringLiteral("kind")).toString();
+        }
+    }
+    QVERIFY2(jobStates.first() == QLatin1String("storing"), qPrintable(jobStates.join(QLatin1Char(','))));
+    QVERIFY(jobStates.contains(QStringLiteral("counting")));
+    QCOMPARE(done.value(QStringLiteral("words")).toInteger(),
+             bodyOf(*reply).value(QStringLiteral("words")).toInteger());
+    QCOMPARE(shard.value(QStringLiteral("job")).toString(), QStringLiteral("events-job-01"));
+    QCOMPARE(shard.value(QStringLiteral("bytesDone")).toInteger(),
+             shard.value(QStringLiteral("length")).toInteger());
+    for (const char* k : {"chunk", "manifest", "result"})
+        QVERIFY2(kinds.contains(QLatin1String(k)), qPrintable(kinds.join(QLatin1Char(','))));
+
+    // The stream saw the same events, with ids, in order; a second status after a second.
+    QTRY_VERIFY_WITH_TIMEOUT(sink->bytes.count("event: status\n") >= 2, 3000);
+    QVERIFY(sink->bytes.contains("id: 1\nevent: "));
+    QVERIFY(sink->bytes.contains("event: job\n"));
+    QVERIFY(sink->bytes.indexOf("event: campaign") < sink->bytes.indexOf("event: elected"));
+
+    // Long poll: nothing new → waits; an event answers it before the wait ends.
+    const quint64 now = node.eventLog()->lastSeq();
+    http::EventsQuery lp;
+    lp.json = true;
+    lp.hasAfter = true;
+    lp.after = now + 1000;  // in the future: nothing can be newer... and it must not hang past wait
+    lp.waitMs = 200;
+    std::optional<http::ApiReply> waited;
+    QElapsedTimer clock;
+    clock.start();
+    api.events(lp, [&](http::ApiReply r) { waited = std::move(r); });
+    QVERIFY(!waited);
+    QTRY_VERIFY_WITH_TIMEOUT(waited.has_value(), 3000);
+    QVERIFY(clock.elapsed() >= 150);
+    // A stream whose client is gone stops being written to, and the handle's end unsubscribes it.
+    const std::size_t listeners = node.eventLog()->listeners();
+    sink->open = false;
+    handle.reset();
+    QCOMPARE(node.eventLog()->listeners(), listeners - 1);
+}
+
 #include "tst_node_api.moc"

@@ -33,6 +33,9 @@ class NodeApi final : public http::ApiBackend {
     http::ApiReply job(const QString& id) override;
     http::ApiReply jobWords(const QString& id, qsizetype limit, qsizetype offset,
                             const QString& mode) override;
+    std::shared_ptr<void> openEvents(const http::EventsQuery& query,
+                                     std::shared_ptr<http::StreamWriter> out) override;
+    void events(const http::EventsQuery& query, std::function<void(http::ApiReply)> done) override;
     void removeMember(const QString& id, const QByteArray& authorization,
                       std::function<void(http::ApiReply)> done) override;
     void transferLeadership(const QString& to, const QByteArray& authorization,

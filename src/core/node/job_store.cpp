@@ -89,6 +89,7 @@ std::unique_ptr<http::UploadSink> JobCoordinator::open(http::UploadMeta meta,
     job->fileId = randomBytes(host_.env(), kFileIdBytes);
     jobs_[job->id] = job;
     ++jobsStarted_;
+    report(job);
     return std::make_unique<Sink>(this, job);
 }
 

@@ -82,7 +82,27 @@ JobCoordinator::JobCoordinator(JobHost& host, QObject* parent) : QObject(parent)
     watchdog_.start(host_.env(), 250, [this] { watchdog(); });
 }
 
+void JobCoordinator::report(const std::shared_ptr<Job>& job) {
+    // FNV-1a over what progress shows; a change of any of them is reported (at most every 250 ms from
+    // the watchdog, at once at a change of phase).
+    std::uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](std::uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+    mix(std::uint64_t(job->phase) + 1);
+    mix(job->storedBytes);
+    mix(job->size);
+    for (const ShardState& s : job->shards) {
+        mix(s.node);
+        mix(s.bytesDone);
+        mix(std::uint64_t(s.state));
+    }
+    if (h == job->reported) return;
+    job->reported = h;
+    host_.reportJob(jobJson(*job));
+}
+
 void JobCoordinator::watchdog() {
+    for (auto& [id, job] : jobs_)
+        if (job->phase != Job::Phase::Done && job->phase != Job::Phase::Failed) report(job);
     std::vector<raft::NodeId> live;
     bool fetched = false;
     for (auto& [id, job] : jobs_) {
@@ -128,6 +148,7 @@ std::size_t JobCoordinator::running() const {
 // window allows, and room() tells the sender how much more it may send.
 void JobCoordinator::startCounting(const std::shared_ptr<Job>& job) {
     if (!job->on(JobEvent::Stored)) return;
+    report(job);
     qInfo().noquote() << QStringLiteral("job %1: stored %2 bytes of '%3' in the log (index %4) in %5 ms")
                              .arg(QString::fromLatin1(job->id))
                              .arg(job->size)
@@ -226,6 +247,7 @@ void JobCoordinator::onProgress(const ShardProgressNote& p) {
 
 void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
     if (!job->on(JobEvent::Counted)) return;
+    report(job);
     const StoredFile* stored = host_.state().file(job->fileId);
     if (!stored) {
         fail(job, JobOutcome::Kind::Internal, QStringLiteral("internal"),
@@ -317,6 +339,7 @@ void JobCoordinator::fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind
     job->parts.clear();
     ++jobsFailed_;
     qWarning().noquote() << "job" << job->id << "failed:" << message;
+    report(job);
     if (auto done = std::exchange(job->done, nullptr)) done(JobOutcome::failed(kind, code, message));
     finishedOrder_.push_back(job->id);
     while (finishedOrder_.size() > 50) {
@@ -328,6 +351,7 @@ void JobCoordinator::fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind
 void JobCoordinator::complete(const std::shared_ptr<Job>& job, const QJsonObject& result) {
     if (!job->on(JobEvent::Committed)) return;
     job->result = result;
+    report(job);
     if (auto done = std::exchange(job->done, nullptr)) done(JobOutcome::done(result));
     finishedOrder_.push_back(job->id);
     while (finishedOrder_.size() > 50) {

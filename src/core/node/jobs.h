@@ -94,6 +94,10 @@ class JobHost {
                            std::function<void(ShardReply)> done) = 0;
     /// A ByteSource over a stored file's bytes in this node's log (safe to read from worker threads).
     virtual std::shared_ptr<wordcount::ByteSource> fileSource(const StoredFile& f) = 0;
+    /// A job this node coordinates moved (its GET /api/jobs/{id} object); for the event stream.
+    virtual void reportJob(const QJsonObject& job) { Q_UNUSED(job); }
+    /// This node's counting of one shard moved ({job, offset, length, bytesDone, state, ms}).
+    virtual void reportShard(const QJsonObject& shard) { Q_UNUSED(shard); }
 };
 
 /// Counts shards for other nodes (and this one): waits until the file is applied here, counts in
@@ -189,6 +193,8 @@ class JobCoordinator : public QObject {
     void watchdog();
     void complete(const std::shared_ptr<Job>& job, const QJsonObject& result);
     QJsonObject jobJson(const Job& job) const;
+    /// Tells the host about the job if it moved since the last report (phase, bytes stored or counted).
+    void report(const std::shared_ptr<Job>& job);
 
     JobHost& host_;
     EnvTimer watchdog_;

@@ -55,6 +55,7 @@ struct JobCoordinator::Job {
     }
     QJsonObject result;
     QString error;
+    std::uint64_t reported = 0;  ///< fingerprint of the progress last reported (JobHost::reportJob)
 };
 
 }  // namespace raftwc::node

@@ -116,6 +116,7 @@ void Node::maybeRecordOwnAddress() {
 
 void Node::apply(const raft::Entry& e) {
     const Applied changed = sm_.apply(e);
+    noteAppliedForEvents(e);
     for (const QString& note : sm_.takeNotes())
         qWarning().noquote() << "state machine:" << note;
     if (changed.address && changed.address->first != id_)
@@ -323,6 +324,9 @@ void Node::sendAnnounce() {
 
 void Node::logStatusChanges() {
     const raft::Status st = raft_->status();
+    notePhase(failed_     ? QStringLiteral("failed")
+              : stopping_ ? QStringLiteral("stopping")
+                          : QString::fromLatin1(Discovery::phaseName(discovery_.phase())));
     if (st.leader != lastLoggedLeader_ || st.term != lastLoggedTerm_ || st.role != lastLoggedRole_) {
         if (st.leader != lastLoggedLeader_ && lastLoggedLeader_ != raft::kNoNode)
             failForwardsTo(lastLoggedLeader_);
@@ -334,9 +338,29 @@ void Node::logStatusChanges() {
                                           st.leader == id_ ? QStringLiteral(" (this node)") : QString());
         }
         if (st.role == raft::Role::Leader && lastLoggedRole_ != raft::Role::Leader) sendAnnounce();
+        const raft::NodeId previousLeader = lastLoggedLeader_;
+        const raft::Term previousTerm = lastLoggedTerm_;
+        const raft::Role previousRole = lastLoggedRole_;
         lastLoggedLeader_ = st.leader;
         lastLoggedTerm_ = st.term;
         lastLoggedRole_ = st.role;
+        auto id = [](raft::NodeId n) {
+            return n == raft::kNoNode ? QJsonValue() : QJsonValue(nodeIdString(n));
+        };
+        if (st.term != previousTerm)
+            recordEvent(QStringLiteral("term"), {{QStringLiteral("previous"), qint64(previousTerm)}});
+        if (st.role != previousRole)
+            recordEvent(QStringLiteral("role"), {{QStringLiteral("role"), roleName(st.role)},
+                                                 {QStringLiteral("previous"), roleName(previousRole)}});
+        if (st.leader != previousLeader)
+            recordEvent(QStringLiteral("leader"),
+                        {{QStringLiteral("leader"), id(st.leader)},
+                         {QStringLiteral("previous"), id(previousLeader)},
+                         {QStringLiteral("leaderHttp"), st.leader == raft::kNoNode ? QJsonValue()
+                                                        : st.leader == id_         ? QJsonValue(httpAddress_)
+                                                        : peers_.find(st.leader)
+                                                            ? QJsonValue(peers_.find(st.leader)->http)
+                                                            : QJsonValue()}});
         statusEmitPending_ = true;
     }
     if (st.conf != lastLoggedConf_) {
@@ -348,6 +372,29 @@ void Node::logStatusChanges() {
             l << nodeIdString(id);
         qInfo().noquote() << QStringLiteral("members: voters [%1] learners [%2]")
                                  .arg(v.join(QStringLiteral(", ")), l.join(QStringLiteral(", ")));
+        std::map<raft::NodeId, bool> now;
+        QJsonArray members;
+        for (auto m : st.conf.voters)
+            now[m] = true;
+        for (auto m : st.conf.learners)
+            now[m] = false;
+        QStringList changes;
+        for (const auto& [m, voter] : now) {
+            members.append(
+                QJsonObject{{QStringLiteral("id"), nodeIdString(m)}, {QStringLiteral("voter"), voter}});
+            auto it = lastEventMembers_.find(m);
+            if (it == lastEventMembers_.end())
+                changes << (voter ? QStringLiteral("add voter %1") : QStringLiteral("add learner %1"))
+                               .arg(nodeIdString(m));
+            else if (voter && !it->second)
+                changes << QStringLiteral("promote %1").arg(nodeIdString(m));
+        }
+        for (const auto& [m, voter] : lastEventMembers_)
+            if (!now.count(m)) changes << QStringLiteral("remove %1").arg(nodeIdString(m));
+        lastEventMembers_ = std::move(now);
+        recordEvent(QStringLiteral("members"),
+                    {{QStringLiteral("members"), members},
+                     {QStringLiteral("change"), changes.join(QStringLiteral(", "))}});
         statusEmitPending_ = true;
     }
     statusEmitPending_ = true;  // indexes move with every Ready; emitted at most every 100 ms

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "node/discovery.h"
+#include "node/event_log.h"
 #include "node/jobs.h"
 #include "node/log_writer.h"
 #include "node/node_env.h"
@@ -58,6 +59,7 @@ enum class RpcMethod : quint16 {
     Join = 2,            ///< payload: MemberAddress; the leader adds the sender as a learner
     Shard = 3,           ///< payload: ShardRequest; answered with ShardReply
     ShardProgress = 4,   ///< payload: ShardProgressNote (one-way; answered with an empty Ok)
+    JobProgress = 7,     ///< payload: a job's progress as compact JSON (coordinator → members; answered Ok)
     RemoveMember = 5,    ///< payload: u64 node id
     TransferLeader = 6,  ///< payload: u64 node id (0: any)
 };
@@ -107,6 +109,8 @@ class Node : public QObject, private JobHost {
     /// A stored file's bytes from this node's own log (safe to read from worker threads).
     std::shared_ptr<wordcount::ByteSource> storedFileSource(const StoredFile& f) { return fileSource(f); }
     QByteArray metricsText() const;
+    /// What happened on this node (GET /api/events); shared so subscribers may outlive the node safely.
+    std::shared_ptr<EventLog> eventLog() const { return events_; }
 
     // Input from the transports (the Qt links' signals, or the simulation).
     void receiveRaft(const raft::Message& m);
@@ -135,6 +139,16 @@ class Node : public QObject, private JobHost {
     void sendShard(raft::NodeId to, const ShardRequest& req, int timeoutMs,
                    std::function<void(ShardReply)> done) override;
     std::shared_ptr<wordcount::ByteSource> fileSource(const StoredFile& f) override;
+    void reportJob(const QJsonObject& job) override;
+    void reportShard(const QJsonObject& shard) override;
+
+    // Events (node_events.cpp).
+    void recordEvent(const QString& type, QJsonObject fields);
+    void onElectionEvent(const raft::ElectionEvent& e);
+    void noteAppliedForEvents(const raft::Entry& e);
+    void flushLogEvent();
+    void notePhase(const QString& phase);
+    void relayJob(const QByteArray& payload);
 
     void onTick();
     void onWritten(WrittenReady w, const storage::Status& st);
@@ -219,6 +233,15 @@ class Node : public QObject, private JobHost {
     quint64 leaderChanges_ = 0;
     qint64 lastStatusEmitMs_ = -1000;
     bool statusEmitPending_ = false;
+
+    std::shared_ptr<EventLog> events_ = std::make_shared<EventLog>();
+    EnvTimer eventTimer_;
+    QString lastEventPhase_;
+    std::vector<QJsonObject> recentEntries_;  ///< applied since the last "log" event (at most kRecentEntries)
+    static constexpr std::size_t kRecentEntries = 32;
+    raft::Index lastEventCommit_ = 0;
+    raft::Index lastEventApplied_ = 0;
+    std::map<raft::NodeId, bool> lastEventMembers_;
 };
 
 }  // namespace raftwc::node

@@ -3,7 +3,9 @@
 // membership operations run on the leader).
 #include <algorithm>
 
+#include <QJsonDocument>
 #include "net/bytes.h"
+
 #include "net/rpc_transport.h"
 #include "node/commands.h"
 #include "node/node.h"
@@ -96,6 +98,17 @@ void Node::receiveRequest(const net::InboundRequest& req) {
                         });
                 });
             return;
+        }
+        case RpcMethod::JobProgress: {
+            // Another member's job, for this node's event stream (authenticated like every frame).
+            QJsonParseError err{};
+            const QJsonDocument doc = QJsonDocument::fromJson(req.envelope.payload, &err);
+            if (err.error != QJsonParseError::NoError || !doc.isObject() ||
+                !doc.object().value(QStringLiteral("id")).isString())
+                return replyStatus(quint16(net::RpcStatus::BadRequest));
+            recordEvent(QStringLiteral("job"),
+                        {{QStringLiteral("job"), doc.object()}, {QStringLiteral("relayed"), true}});
+            return replyStatus(quint16(net::RpcStatus::Ok));
         }
         case RpcMethod::ShardProgress: {
             if (auto note = decodeShardProgress(req.envelope.payload)) coordinator_->onProgress(*note);

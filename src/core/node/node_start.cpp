@@ -176,6 +176,7 @@ bool Node::startCore(LogWriter::Persist persist, QString* error) {
     rc.checkInvariants = false;
     rc.asyncStorageWrites = true;  // the event loop never waits for an fdatasync (log_writer.h)
     rc.idToString = [](raft::NodeId id) { return nodeIdString(id).toStdString(); };
+    rc.onEvent = [this](const raft::ElectionEvent& e) { onElectionEvent(e); };
     rc.logger = [](raft::LogLevel level, std::string_view msg) {
         const QString m = QString::fromUtf8(msg.data(), qsizetype(msg.size()));
         if (level == raft::LogLevel::Debug)
@@ -208,6 +209,7 @@ bool Node::startCore(LogWriter::Persist persist, QString* error) {
     announceTimer_.start(*env_, opt_.heartbeatMs, [this] { onAnnounceTimer(); });
     discoveryTimer_.start(*env_, 250, [this] { onDiscoveryTimer(); });
     sweepTimer_.start(*env_, 500, [this] { sweepPending(); });
+    eventTimer_.start(*env_, 250, [this] { flushLogEvent(); });
 
     logStartup();
     onDiscoveryTimer();

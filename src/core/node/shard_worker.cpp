@@ -1,6 +1,8 @@
 // ShardWorker: counts one shard of a stored file for a coordinator (this node's or another's), from this
 // node's own copy of the file in the log, on the thread pool, with progress notes.
 
+#include <QJsonObject>
+
 #include "node/jobs.h"
 #include "wordcount/wordcount.h"
 
@@ -28,7 +30,26 @@ void ShardWorker::handle(const ShardRequest& req, ProgressFn progress, std::func
     });
 }
 
-void ShardWorker::run(const ShardRequest& req, ProgressFn progress, std::function<void(ShardReply)> done) {
+void ShardWorker::run(const ShardRequest& req, ProgressFn progressNote,
+                      std::function<void(ShardReply)> answer) {
+    // This node's own view of its shard, for its event stream.
+    auto show = [this, req](std::uint64_t bytesDone, const char* state, std::uint32_t ms) {
+        host_.reportShard(QJsonObject{{QStringLiteral("job"), QString::fromLatin1(req.jobId)},
+                                      {QStringLiteral("offset"), qint64(req.shard.offset)},
+                                      {QStringLiteral("length"), qint64(req.shard.length)},
+                                      {QStringLiteral("bytesDone"), qint64(bytesDone)},
+                                      {QStringLiteral("state"), QLatin1String(state)},
+                                      {QStringLiteral("ms"), qint64(ms)}});
+    };
+    ProgressFn progress = [show, progressNote](const ShardProgressNote& n) {
+        show(n.bytesDone, "running", 0);
+        if (progressNote) progressNote(n);
+    };
+    std::function<void(ShardReply)> done = [show, answer, len = req.shard.length](ShardReply r) {
+        show(r.ok ? len : 0, r.ok ? "done" : "failed", r.ms);
+        answer(std::move(r));
+    };
+    show(0, "running", 0);
     const StoredFile* file = host_.state().file(req.fileId);
     if (!file) {
         done({false, QStringLiteral("unknown file %1").arg(QString::fromLatin1(req.fileId.toHex())), {}, 0});
