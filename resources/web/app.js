@@ -3,7 +3,7 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { file: null, busy: false, jobId: null, pollTimer: null, maxUpload: null };
+const state = { file: null, busy: false, jobId: null, pollTimer: null, maxUpload: null, events: null };
 
 const fmt = (n) => (typeof n === 'number' && isFinite(n)) ? n.toLocaleString('en-US') : '–';
 function fmtBytes(n) {
@@ -142,8 +142,10 @@ function finishUpload() {
   $('count-btn').disabled = !state.file;
 }
 
-// While the POST is in flight, follow the job's shards.
+// While the POST is in flight, follow the job's shards: from the event stream (every node reports every
+// job), or by polling where EventSource is missing.
 function pollJob(id) {
+  if (state.events) return;
   const tick = async () => {
     if (!state.busy || state.jobId !== id) return;
     try {
@@ -207,6 +209,46 @@ function showResult(r) {
 }
 
 // ---- cluster ------------------------------------------------------------------------------------
+// GET /api/events: a status event every second (the cluster panel), job events as anyone's jobs move
+// (the live card, the history). EventSource reconnects by itself and resumes from the last event id.
+function connectEvents() {
+  if (!window.EventSource) { pollCluster(); return; }
+  const es = new EventSource('api/events');
+  state.events = es;
+  let lastStatus = 0;
+  es.addEventListener('status', (m) => {
+    try {
+      renderCluster(JSON.parse(m.data).status || {});
+      lastStatus = Date.now();
+      $('cluster-error').hidden = true;
+    } catch (e) { /* a malformed event: wait for the next */ }
+  });
+  es.addEventListener('job', (m) => {
+    let job;
+    try { job = JSON.parse(m.data).job || {}; } catch (e) { return; }
+    if (state.busy && job.id === state.jobId) renderLive(job);
+    if (job.state === 'done' || job.state === 'failed') scheduleHistory();
+  });
+  // No status for 3 s (node down, network gone): say so; the stream keeps trying.
+  setInterval(() => {
+    if (Date.now() - lastStatus > 3000) clusterUnreachable('no news from this node for 3 s (reconnecting)');
+  }, 1000);
+}
+
+function clusterUnreachable(why) {
+  const badge = $('cluster-badge');
+  badge.className = 'badge badge-bad';
+  badge.textContent = 'unreachable';
+  $('cluster-error').textContent = why;
+  $('cluster-error').hidden = false;
+}
+
+let historyTimer = null;
+function scheduleHistory() {
+  clearTimeout(historyTimer);
+  historyTimer = setTimeout(loadHistory, 200);
+}
+
 async function pollCluster() {
   try {
     const r = await fetch('api/cluster', { cache: 'no-store' });
@@ -215,11 +257,7 @@ async function pollCluster() {
     renderCluster(c);
     $('cluster-error').hidden = true;
   } catch (e) {
-    const badge = $('cluster-badge');
-    badge.className = 'badge badge-bad';
-    badge.textContent = 'unreachable';
-    $('cluster-error').textContent = 'cannot reach /api/cluster: ' + e.message;
-    $('cluster-error').hidden = false;
+    clusterUnreachable('cannot reach /api/cluster: ' + e.message);
   }
   setTimeout(pollCluster, 1000);
 }
@@ -242,8 +280,11 @@ function renderCluster(c) {
     const info = el('div', {}, [el('span', { cls: 'member-id', text: m.id }),
       el('span', { cls: 'member-addr', text: `${m.http || ''}${m.id === c.id ? ' · this node' : ''}${m.voter === false ? ' · non-voter' : ''}` +
         (typeof m.lastContactMs === 'number' && m.id !== c.id ? ` · seen ${m.lastContactMs} ms ago` : '') })]);
-    return el('li', { title: m.alive ? 'alive' : 'not responding' },
-      [el('span', { cls: 'dot' + (m.alive ? ' alive' : '') }), info, el('span', { cls: 'role ' + (m.role || ''), text: m.role || '?' })]);
+    // A member not heard from is shown as down, in words and colour, not by its last known role.
+    const up = m.alive || m.id === c.id;
+    return el('li', { title: up ? 'alive' : 'not responding' },
+      [el('span', { cls: 'dot' + (up ? ' alive' : '') }), info,
+        el('span', { cls: 'role ' + (up ? (m.role || '') : 'down'), text: up ? (m.role || '?') : 'down' })]);
   }));
 }
 
@@ -287,5 +328,5 @@ async function loadLimits() {
 
 setupDrop();
 loadLimits();
-pollCluster();
+connectEvents();
 loadHistory();
