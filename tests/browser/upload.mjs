@@ -72,10 +72,11 @@ try {
   await page.goto(url, { waitUntil: 'load' });
   await page.waitForSelector('#cluster-badge.badge-ok, #cluster-badge.badge-warn, #cluster-badge.badge-bad');
 
-  // Upload through the real file input; the page starts the XHR upload on change.
+  // Choose the file through the real file input, then start (the page counts once asked).
   const jobIdPromise = page.waitForRequest((r) => r.url().includes('/api/count') && r.method() === 'POST')
     .then((r) => r.headers()['x-job-id']);
   await page.setInputFiles('#file', file);
+  await page.click('#count-btn');
   const jobId = await jobIdPromise;
   if (opts.live) {
     await page.waitForSelector('#live-card:not([hidden]) #live-table tbody tr td .bar');

@@ -95,6 +95,13 @@ class FakeBackend : public QObject, public ApiBackend {
         ++countCalls;
         if (keepUploads) uploads.append(upload);
         if (useOverride) return done(overrideCount);
+        // A file named like "fail-503…" is refused as a node without a leader would (the page's error path).
+        if (upload.name.startsWith(QLatin1String("fail-503"))) {
+            ApiReply r = ApiReply::error(503, QStringLiteral("no_leader"),
+                                         QStringLiteral("no leader is known right now; retry shortly"));
+            r.headers.append({QByteArrayLiteral("Retry-After"), QByteArrayLiteral("2")});
+            return done(r);
+        }
         const QString id = upload.jobId.isEmpty()
                                ? QStringLiteral("job-%1").arg(++m_seq, 8, 10, QLatin1Char('0'))
                                : upload.jobId;

@@ -22,4 +22,11 @@ cat "$T/tail.txt" >>"$file"
 expected=$(ref_words "$file")
 node "$browser/upload.mjs" "http://127.0.0.1:3002/" "$file" "$expected" "$shots/cluster-desktop.png" \
   --top the --mobile "$shots/cluster-phone.png" || fail "browser upload check failed"
+# The page follows the cluster live: node 3 is killed while the page (on node 2) watches; it reads DOWN.
+victim=$(node_id 3)
+node "$browser/members.mjs" "http://127.0.0.1:3002/" "$victim" "$T/members.ready" &
+watcher=$!
+wait_until 30 "the page shows node 3 up" test -f "$T/members.ready"
+kill_node 3
+wait "$watcher" || fail "the page did not show the killed node as down"
 echo "PASS it_browser"
