@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "node/logging.h"
 #include "node/node.h"
 #include "node/options.h"
 
@@ -21,26 +22,15 @@ void onSignal(int sig) {
     [[maybe_unused]] const ssize_t n = ::write(g_signalFds[1], &c, 1);
 }
 
-bool g_verbose = false;
-
-void messageHandler(QtMsgType type, const QMessageLogContext&, const QString& msg) {
-    if (type == QtDebugMsg && !g_verbose) return;
-    static const char* const names[] = {"DEBUG", "WARN ", "ERROR", "FATAL", "INFO "};
-    const char* level = names[type == QtInfoMsg ? 4 : std::min<int>(type, 3)];
-    const QByteArray line = QDateTime::currentDateTime().toString(QStringLiteral("HH:mm:ss.zzz")).toLatin1() +
-                            ' ' + level + ' ' + msg.toLocal8Bit() + '\n';
-    std::fwrite(line.constData(), 1, size_t(line.size()), stderr);
-    std::fflush(stderr);
-    if (type == QtFatalMsg) std::abort();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("raftwc"));
     QCoreApplication::setApplicationVersion(QStringLiteral(PROJECT_VERSION_STR));
-    qInstallMessageHandler(messageHandler);
+    // Until the options are read: text at info, to stderr (journald priorities when it is the journal).
+    const bool journald = qEnvironmentVariableIsSet("JOURNAL_STREAM");
+    raftwc::node::installLogging({QtInfoMsg, raftwc::node::LogFormat::Text, journald});
 
     QStringList args = QCoreApplication::arguments().mid(1);
     if (args.contains(QStringLiteral("--help")) || args.contains(QStringLiteral("-h"))) {
@@ -57,7 +47,12 @@ int main(int argc, char** argv) {
         return 2;
     }
     const raftwc::node::NodeOptions options = std::get<raftwc::node::NodeOptions>(parsed);
-    g_verbose = options.verbose;
+    QtMsgType minLevel = QtInfoMsg;
+    raftwc::node::parseLogLevel(options.logLevel, &minLevel);
+    raftwc::node::installLogging({minLevel,
+                                  options.logFormat == QLatin1String("json") ? raftwc::node::LogFormat::Json
+                                                                             : raftwc::node::LogFormat::Text,
+                                  journald});
     for (const QString& w : options.warnings)
         qWarning().noquote() << "raftwc:" << w;
 
@@ -76,6 +71,7 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
 
     raftwc::node::Node node(options);
+    QObject::connect(&node, &raftwc::node::Node::identified, &app, &raftwc::node::setLogNodeId);
     QString error;
     if (!node.start(&error)) {
         qCritical().noquote() << "raftwc: cannot start:" << error;

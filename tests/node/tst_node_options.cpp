@@ -1,8 +1,12 @@
 // parseOptions / parseHostPort: every option in both forms, environment fallbacks, precedence, errors.
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcessEnvironment>
 #include <QTemporaryDir>
+#include <QTimeZone>
 #include <QtTest>
 
+#include "node/logging.h"
 #include "node/options.h"
 
 using namespace raftwc::node;
@@ -67,6 +71,8 @@ class tst_NodeOptions : public QObject {
     void lastOccurrenceWins();
     void singleMeansBootstrapAlone();
     void helpMentionsEveryOption();
+    void logOptions();
+    void logLinesCarryDateZoneNodeAndLevel();
 };
 
 void tst_NodeOptions::defaults() {
@@ -614,6 +620,59 @@ void tst_NodeOptions::helpMentionsEveryOption() {
             QVERIFY2(!e->startsWith(QLatin1String("unknown option")), name);
     }
     QVERIFY(help.contains(QLatin1String("RAFTWC_")));
+}
+
+void tst_NodeOptions::logOptions() {
+    const QProcessEnvironment none;
+    auto parsed = parseOptions({QStringLiteral("--log-level"), QStringLiteral("warning"),
+                                QStringLiteral("--log-format"), QStringLiteral("json")},
+                               none);
+    QVERIFY(std::holds_alternative<NodeOptions>(parsed));
+    QCOMPARE(std::get<NodeOptions>(parsed).logLevel, QStringLiteral("warning"));
+    QCOMPARE(std::get<NodeOptions>(parsed).logFormat, QStringLiteral("json"));
+    QCOMPARE(std::get<NodeOptions>(parseOptions({QStringLiteral("--verbose")}, none)).logLevel,
+             QStringLiteral("debug"));
+    QProcessEnvironment env;
+    env.insert(QStringLiteral("RAFTWC_LOG_FORMAT"), QStringLiteral("yaml"));
+    auto bad = parseOptions({}, env);
+    QVERIFY(std::holds_alternative<QString>(bad));
+    QVERIFY2(std::get<QString>(bad).contains(QStringLiteral("RAFTWC_LOG_FORMAT")),
+             qPrintable(std::get<QString>(bad)));
+    QVERIFY(std::holds_alternative<QString>(parseOptions({QStringLiteral("--log-level=loud")}, none)));
+    QtMsgType t = QtDebugMsg;
+    QVERIFY(parseLogLevel(QStringLiteral("ERROR"), &t));
+    QCOMPARE(t, QtCriticalMsg);
+    QVERIFY(logLevelPasses(QtCriticalMsg, QtWarningMsg));
+    QVERIFY(logLevelPasses(QtWarningMsg, QtWarningMsg));
+    QVERIFY(!logLevelPasses(QtInfoMsg, QtWarningMsg));
+    QVERIFY(!logLevelPasses(QtDebugMsg, QtInfoMsg));  // Qt's enum order is not severity order
+    QVERIFY(logLevelPasses(QtInfoMsg, QtDebugMsg));
+}
+
+void tst_NodeOptions::logLinesCarryDateZoneNodeAndLevel() {
+    const QDateTime t(QDate(2026, 12, 3), QTime(18, 20, 1, 234), QTimeZone(3600));
+    LogLine line{t, QtWarningMsg, QStringLiteral("a1f3c9e2b4d60718"), QStringLiteral("raftwc.net"),
+                 QStringLiteral("two\nlines")};
+    QCOMPARE(formatLogLine(line, {}),
+             QByteArray("2026-12-03T18:20:01.234+01:00 a1f3c9e2b4d60718 WARN  raftwc.net: two\\nlines\n"));
+    LogSettings journal;
+    journal.journald = true;
+    line.category.clear();
+    line.nodeId.clear();
+    line.type = QtCriticalMsg;
+    QCOMPARE(formatLogLine(line, journal),
+             QByteArray("<3>2026-12-03T18:20:01.234+01:00 - ERROR two\\nlines\n"));
+    LogSettings json;
+    json.format = LogFormat::Json;
+    line.nodeId = QStringLiteral("a1f3c9e2b4d60718");
+    const QByteArray j = formatLogLine(line, json);
+    QVERIFY(j.endsWith("}\n"));
+    QCOMPARE(j.count('\n'), 1);
+    const QJsonObject o = QJsonDocument::fromJson(j).object();
+    QCOMPARE(o.value(QStringLiteral("level")).toString(), QStringLiteral("error"));
+    QCOMPARE(o.value(QStringLiteral("node")).toString(), QStringLiteral("a1f3c9e2b4d60718"));
+    QCOMPARE(o.value(QStringLiteral("msg")).toString(), QStringLiteral("two\nlines"));
+    QCOMPARE(o.value(QStringLiteral("time")).toString(), QStringLiteral("2026-12-03T18:20:01.234+01:00"));
 }
 
 QTEST_GUILESS_MAIN(tst_NodeOptions)

@@ -120,6 +120,9 @@ class Node : public QObject, private JobHost {
     void receiveHello(const net::Hello& h, raft::NodeId sender);
 
   signals:
+    /// Emitted once the node knows its id (16 hex digits), early in start(), before its first log lines
+    /// about the cluster.
+    void identified(const QString& id);
     /// Emitted (at most every ~100 ms) when the status may have changed.
     void statusChanged();
     /// Emitted once if the node hits an unrecoverable error (disk full during persist, corruption).

@@ -146,6 +146,7 @@ bool Node::adopt(std::unique_ptr<storage::RaftLogStore> store, QString* error) {
     if (id_ == 0) id_ = opt_.nodeId;
     while (id_ == 0)
         id_ = QRandomGenerator::system()->generate64();
+    emit identified(nodeIdString(id_));
     peers_ = PeerBook(id_, opt_.aliveMs());
     discovery_ = Discovery(id_, opt_.bootstrapExpect, opt_.discoveryMs);
     clusterId_ = QString::fromStdString(store_->clusterId());

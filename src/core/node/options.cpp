@@ -1,5 +1,7 @@
 #include "node/options.h"
 
+#include "node/logging.h"
+
 #include <QFile>
 #include <QProcessEnvironment>
 #include <functional>
@@ -226,9 +228,26 @@ const std::vector<Spec>& specs() {
          }},
         {"discovery", true, "Discovery window in ms before a fresh node bootstraps (default 3000)",
          [](NodeOptions& o, const QString& v) { return setInt(o.discoveryMs, v, 0, 600000, "--discovery"); }},
-        {"verbose", false, "Log debug lines",
+        {"log-level", true, "Least severe lines logged: debug, info, warning or error (default info)",
+         [](NodeOptions& o, const QString& v) {
+             QtMsgType t;
+             if (!parseLogLevel(v, &t))
+                 return QStringLiteral("--log-level must be debug, info, warning or error, got '%1'").arg(v);
+             o.logLevel = v.trimmed().toLower();
+             return QString();
+         }},
+        {"log-format", true,
+         "text (date, time and zone, node id, level, message) or json (one object per line) (default text)",
+         [](NodeOptions& o, const QString& v) {
+             if (v != QLatin1String("text") && v != QLatin1String("json"))
+                 return QStringLiteral("--log-format must be text or json, got '%1'").arg(v);
+             o.logFormat = v;
+             return QString();
+         }},
+        {"verbose", false, "Log debug lines (same as --log-level debug)",
          [](NodeOptions& o, const QString&) {
              o.verbose = true;
+             o.logLevel = QStringLiteral("debug");
              return QString();
          }},
     };

@@ -50,7 +50,9 @@ struct NodeOptions {
     qint64 minUploadRate = 1024;                 ///< bytes/s a request body must keep up (0: off)
     int headTimeoutMs = 30000;                   ///< a request head must be complete within this
     int discoveryMs = 3000;  ///< How long a fresh node listens for a leader before bootstrapping.
-    bool verbose = false;
+    bool verbose = false;    ///< same as logLevel "debug"
+    QString logLevel = QStringLiteral("info");   ///< debug, info, warning, error
+    QString logFormat = QStringLiteral("text");  ///< text or json
     /// Not errors, but worth a line in the log at start (e.g. an unknown RAFTWC_* variable).
     QStringList warnings;
 

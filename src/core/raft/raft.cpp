@@ -219,7 +219,7 @@ void RaftCore::tickHeartbeat() {
         }
         if (leadTransferee_ != kNoNode) {
             log(LogLevel::Info,
-                who() + " aborts leadership transfer to " + str(leadTransferee_) + " (timed out)");
+                who() + " aborts leadership transfer to " + idStr(leadTransferee_) + " (timed out)");
             abortLeaderTransfer();
         }
     }

@@ -96,7 +96,7 @@ void RaftCore::syncProgressWithConf() {
         add(l, true);
     if (leadTransferee_ != kNoNode && !cs.isVoter(leadTransferee_)) {
         log(LogLevel::Info,
-            who() + " aborts leadership transfer: " + str(leadTransferee_) + " left the voters");
+            who() + " aborts leadership transfer: " + idStr(leadTransferee_) + " left the voters");
         abortLeaderTransfer();
     }
 }
@@ -116,7 +116,7 @@ void RaftCore::maybePromoteLearners() {
         auto it = prs_.find(l);
         if (it == prs_.end() || it->second.match < log_.committed()) continue;
         ConfChange cc{ConfChangeType::PromoteLearner, l, {}};
-        log(LogLevel::Info, who() + " proposes to promote learner " + str(l) + " (caught up at " +
+        log(LogLevel::Info, who() + " proposes to promote learner " + idStr(l) + " (caught up at " +
                                 str(it->second.match) + ")");
         Index idx = 0;
         appendAsLeader(EntryType::ConfChange, encodeConfChange(cc), &idx);
