@@ -24,6 +24,13 @@ QJsonObject statusEvent(const Node& node) {
                        {QStringLiteral("status"), clusterJson(node.status())}};
 }
 
+QJsonObject restartEvent(quint64 asked, quint64 last) {
+    return QJsonObject{{QStringLiteral("type"), QStringLiteral("gap")},
+                       {QStringLiteral("reason"), QStringLiteral("restarted")},
+                       {QStringLiteral("asked"), qint64(asked)},
+                       {QStringLiteral("last"), qint64(last)}};
+}
+
 QJsonObject gapEvent(quint64 from, quint64 to) {
     return QJsonObject{{QStringLiteral("type"), QStringLiteral("gap")},
                        {QStringLiteral("from"), qint64(from)},
@@ -33,11 +40,17 @@ QJsonObject gapEvent(quint64 from, quint64 to) {
 /// One client's subscription: lives as long as its connection (the front end holds it).
 class EventSubscription : public QObject {
   public:
-    EventSubscription(Node& node, const http::EventsQuery& q, std::shared_ptr<http::StreamWriter> out)
+    EventSubscription(Node& node, http::EventsQuery q, std::shared_ptr<http::StreamWriter> out)
         : node_(&node), log_(node.eventLog()), out_(std::move(out)) {
         auto log = log_.lock();
         write(sseMessage(statusEvent(node)));
         if (q.hasAfter && log) {
+            if (q.after > log->lastSeq()) {
+                // An id from before this process started (the node restarted; ids start again at 1): the
+                // client missed what happened since, so it gets everything still buffered.
+                write(sseMessage(restartEvent(q.after, log->lastSeq())));
+                q.after = 0;
+            }
             if (q.after + 1 < log->oldestSeq())
                 write(sseMessage(gapEvent(q.after + 1, log->oldestSeq() - 1)));
             for (const NodeEvent& e : log->after(q.after))
@@ -73,8 +86,13 @@ class EventSubscription : public QObject {
     bool dead_ = false;
 };
 
-http::ApiReply eventsReply(const Node& node, const http::EventsQuery& q) {
+http::ApiReply eventsReply(const Node& node, http::EventsQuery q) {
     const auto log = node.eventLog();
+    QJsonObject restarted;
+    if (q.hasAfter && q.after > log->lastSeq()) {  // an id of an earlier process: everything buffered
+        restarted = restartEvent(q.after, log->lastSeq());
+        q.after = 0;
+    }
     QJsonArray events;
     const quint64 after = q.hasAfter ? q.after : log->lastSeq();
     quint64 next = after;
@@ -87,7 +105,9 @@ http::ApiReply eventsReply(const Node& node, const http::EventsQuery& q) {
                   {QStringLiteral("next"), qint64(next)},
                   {QStringLiteral("oldest"), qint64(log->oldestSeq())},
                   {QStringLiteral("status"), clusterJson(node.status())}};
-    if (q.hasAfter && q.after + 1 < log->oldestSeq())
+    if (!restarted.isEmpty())
+        o.insert(QStringLiteral("gap"), restarted);
+    else if (q.hasAfter && q.after + 1 < log->oldestSeq())
         o.insert(QStringLiteral("gap"), gapEvent(q.after + 1, log->oldestSeq() - 1));
     return http::ApiReply::json(200, o);
 }
@@ -120,7 +140,8 @@ std::shared_ptr<void> NodeApi::openEvents(const http::EventsQuery& query,
 void NodeApi::events(const http::EventsQuery& query, std::function<void(http::ApiReply)> done) {
     const auto log = node_.eventLog();
     const quint64 after = query.hasAfter ? query.after : log->lastSeq();
-    if (query.waitMs <= 0 || log->lastSeq() > after) return done(eventsReply(node_, query));
+    const bool restarted = query.hasAfter && query.after > log->lastSeq();  // answered at once, from 1
+    if (query.waitMs <= 0 || log->lastSeq() > after || restarted) return done(eventsReply(node_, query));
     // Long poll: answer at the first event after `after`, or when the wait ends.
     auto* w = new LongPoll;
     w->done = std::move(done);
