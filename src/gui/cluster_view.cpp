@@ -184,6 +184,8 @@ bool ClusterView::applyEvent(const QJsonObject& e) {
                 row.coordinator = str(j, "coordinator");
                 row.mode = str(j, "mode");
                 row.bytes = num(j, "bytes", 0);
+                row.storedBytes =
+                    num(j, "storedBytes", row.state == QLatin1String("storing") ? 0 : row.bytes);
                 row.words = num(j, "words");
                 row.lines = num(j, "lines");
                 row.elapsedMs = num(j, "elapsedMs", 0);

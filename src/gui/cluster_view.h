@@ -45,6 +45,8 @@ struct TermRow {
     QString winner;
     qint64 leaderlessSinceMs = -1;  ///< first sign of no leader before this term's leader
     qint64 electedAtMs = -1;
+    /// From the first member noticing that there was no leader (its election timeout: the leader died up to
+    /// one timeout earlier) to the new leader.
     qint64 leaderlessMs() const {
         return leaderlessSinceMs >= 0 && electedAtMs >= leaderlessSinceMs ? electedAtMs - leaderlessSinceMs
                                                                           : -1;
@@ -74,6 +76,7 @@ struct JobRow {
     QString coordinator;
     QString mode;
     qint64 bytes = 0;
+    qint64 storedBytes = 0;  ///< replicated so far (while storing)
     qint64 words = -1;
     qint64 lines = -1;
     qint64 elapsedMs = 0;

@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
     bool observe = false;
     QString peers, group = QStringLiteral("239.0.0.1:10000"), iface, keyFile, tokenFile, dumpFile, shotFile;
     int shotDelay = 3000;
+    QString tab;
     const QStringList args = QApplication::arguments().mid(1);
     for (int i = 0; i < args.size(); ++i) {
         const QString& a = args[i];
@@ -99,7 +100,8 @@ int main(int argc, char** argv) {
                 "--admin-token-file F the token for transfer and remove (as the nodes' --admin-token-file)\n"
                 "--dump-state FILE    write the view as JSON every 500 ms (scripts, tests)\n"
                 "--screenshot FILE    save the window as PNG after --screenshot-delay MS (default 3000), "
-                "quit\n");
+                "quit\n"
+                "--tab NAME           open on members, elections, log or jobs\n");
             return 0;
         }
         if (a == QLatin1String("--observe"))
@@ -107,6 +109,8 @@ int main(int argc, char** argv) {
         else if (a == QLatin1String("--dump-state") && value(&dumpFile))
             continue;
         else if (a == QLatin1String("--screenshot") && value(&shotFile))
+            continue;
+        else if (a == QLatin1String("--tab") && value(&tab))
             continue;
         else if (a == QLatin1String("--screenshot-delay")) {
             QString v;
@@ -206,6 +210,7 @@ int main(int argc, char** argv) {
                          &gui::ClusterFeed::transferLeadership);
         QObject::connect(&window, &gui::MainWindow::removeRequested, &feed, &gui::ClusterFeed::removeMember);
     }
+    if (!tab.isEmpty()) window.showTab(tab);
     window.show();
 
     QTimer dump;

@@ -90,7 +90,8 @@ class TimelineBands : public QWidget {
                 }());
             if (votes) text += tr(" · votes %1 granted / %2 answered").arg(granted).arg(votes);
             text += won ? tr(" · leader %1").arg(shortId(t->winner)) : tr(" · no leader");
-            if (t->leaderlessMs() >= 0) text += tr(" · %1 without a leader").arg(humanMs(t->leaderlessMs()));
+            if (t->leaderlessMs() >= 0)
+                text += tr(" · elected %1 after a member noticed no leader").arg(humanMs(t->leaderlessMs()));
             p.setPen(palette().color(QPalette::WindowText));
             p.drawText(band.adjusted(8, 0, -8, 0), Qt::AlignVCenter | Qt::AlignLeft, text);
         }
@@ -213,6 +214,7 @@ MainWindow::MainWindow(ClusterFeed& feed, bool memberMode, QWidget* parent)
     jobsPage->addWidget(chart_);
     tabs->addTab(jobsPage, tr("&Jobs"));
     layout->addWidget(tabs);
+    tabs_ = tabs;
     setCentralWidget(central);
     connect(jobsView_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             [this](const QModelIndex& i) { chart_->show(jobs_.jobAt(i.row())); });
@@ -273,6 +275,12 @@ MainWindow::MainWindow(ClusterFeed& feed, bool memberMode, QWidget* parent)
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
     refresh();
     updateConnection();
+}
+
+void MainWindow::showTab(const QString& name) {
+    const QStringList names{QStringLiteral("members"), QStringLiteral("elections"), QStringLiteral("log"),
+                            QStringLiteral("jobs")};
+    if (names.contains(name)) tabs_->setCurrentIndex(int(names.indexOf(name)));
 }
 
 QString MainWindow::summaryText() const {

@@ -6,6 +6,7 @@
 #include <QLabel>
 #include <QMainWindow>
 #include <QProgressBar>
+#include <QTabWidget>
 #include <QTableView>
 
 #include "cluster_feed.h"
@@ -27,6 +28,8 @@ class MainWindow : public QMainWindow {
     LogModel& logModel() { return log_; }
     JobsModel& jobsModel() { return jobs_; }
     QString summaryText() const;
+    /// Shows the tab "members", "elections", "log" or "jobs".
+    void showTab(const QString& name);
 
   signals:
     void transferRequested(const QString& to);  ///< empty: to the most up-to-date voter
@@ -67,6 +70,7 @@ class MainWindow : public QMainWindow {
     TopWordsChart* chart_ = nullptr;
     QLabel* connection_ = nullptr;
     QProgressBar* uploadBar_ = nullptr;
+    QTabWidget* tabs_ = nullptr;
 };
 
 }  // namespace raftwc::gui

@@ -91,7 +91,8 @@ int TimelineModel::columnCount(const QModelIndex& p) const {
     return p.isValid() ? 0 : ColumnCount;
 }
 QVariant TimelineModel::headerData(int s, Qt::Orientation o, int role) const {
-    return header(s, o, role, {"Term", "Pre-vote", "Campaign", "Votes", "Winner", "Without leader"});
+    return header(s, o, role,
+                  {"Term", "Pre-vote", "Campaign", "Votes", "Winner", "Leaderless (from noticed)"});
 }
 QVariant TimelineModel::data(const QModelIndex& index, int role) const {
     const TermRow* t = row(index.row());
@@ -194,7 +195,12 @@ QVariant JobsModel::data(const QModelIndex& index, int role) const {
             done += s.progress * double(s.length);
             total += double(s.length);
         }
-        const double progress = !j.running() ? 1.0 : total > 0 ? done / total : 0.0;
+        // Storing: the bytes replicated so far; counting: the bytes counted.
+        const double progress = !j.running() ? 1.0
+                                : j.state == QLatin1String("storing")
+                                    ? (j.bytes > 0 ? double(j.storedBytes) / double(j.bytes) : 0.0)
+                                : total > 0 ? done / total
+                                            : 0.0;
         if (role == ProgressRole) return progress;
         if (role == Qt::ToolTipRole) return j.error.isEmpty() ? j.id : j.error;
         if (role != Qt::DisplayRole) return {};
