@@ -180,7 +180,9 @@ function showResult(r) {
   $('res-name').textContent = r.name || '';
   $('res-words').textContent = fmt(r.words);
   $('res-lines').textContent = fmt(r.lines);
+  $('res-chars').textContent = fmt(r.chars);  // absent or null (an older node took part): –
   $('res-bytes').textContent = fmt(r.bytes);
+  $('res-maxline').textContent = fmt(r.maxLineWidth);
   $('res-unique').textContent = fmt(r.uniqueWords);
 
   const top = Array.isArray(r.top) ? r.top : [];
