@@ -3,8 +3,8 @@
 //            [--timeout MS]
 //
 // Opens the raftwc page in Debian's /usr/bin/chromium (playwright-core, no browser download), uploads
-// FILE through the page's file input, waits for the result, checks the word count shown and the first
-// top word (against --top, and against what /api/jobs/{id} says), takes a desktop screenshot and, with
+// FILE through the page's file input, waits for the result, checks the word count shown (and the
+// characters and longest line against the API) and the first top word (against --top, and against what /api/jobs/{id} says), takes a desktop screenshot and, with
 // --mobile, one in a phone viewport. With --live it also requires the live shard progress (polled from
 // /api/jobs/{id} while the upload is in flight) to appear, and screenshots it. Exits 0 on success, 1 on any mismatch or error, 77 if chromium or
 // playwright-core is missing (ctest SKIP_RETURN_CODE).
@@ -98,6 +98,11 @@ try {
     if (!api || !Array.isArray(api.top) || !api.top.length) fail('api/jobs/{id} has no top words');
     else if (api.top[0].word !== firstTop) fail(`page top word "${firstTop}" differs from the API's "${api.top[0].word}"`);
     if (api && api.words !== expectedWords) fail(`API says ${api.words} words, expected ${expectedWords}`);
+    // Characters and the longest line (wc -m / -L) are shown as the API gives them.
+    for (const [sel, key] of [['#res-chars', 'chars'], ['#res-longest', 'maxLineWidth']]) {
+      const shown = toNumber(await page.textContent(sel));
+      if (typeof api[key] !== 'number' || shown !== api[key]) fail(`${sel} shows ${shown}, API ${key} ${api[key]}`);
+    }
     const shardRows = await page.locator('#shard-table tbody tr').count();
     if (Array.isArray(api.shards) && shardRows !== api.shards.length) fail(`shard table has ${shardRows} rows, API ${api.shards.length}`);
     await page.waitForSelector('#history li button');

@@ -23,6 +23,8 @@ namespace raftwc::http::testing {
 struct WordTally {
     qint64 words = 0;
     qint64 lines = 0;
+    qint64 chars = 0;         ///< UTF-8 lead and ASCII bytes (exact for valid UTF-8)
+    qint64 maxLineWidth = 0;  ///< wc -L for text of width-1 characters: tabs to multiples of 8
     QHash<QString, qint64> counts;
 };
 
@@ -38,6 +40,20 @@ inline QString normalizeWord(const QString& w) {
 inline WordTally tally(QByteArrayView bytes, bool normalized) {
     WordTally t;
     t.lines = std::count(bytes.begin(), bytes.end(), '\n');
+    qint64 column = 0;
+    for (const char c : bytes) {
+        if ((uchar(c) & 0xC0) == 0x80) continue;  // a continuation byte
+        ++t.chars;
+        if (c == '\n' || c == '\r' || c == '\f') {
+            t.maxLineWidth = std::max(t.maxLineWidth, column);
+            column = 0;
+        } else if (c == '\t') {
+            column = (column | 7) + 1;
+        } else if (uchar(c) >= 0x20 && c != 0x7F) {
+            ++column;
+        }
+    }
+    t.maxLineWidth = std::max(t.maxLineWidth, column);
     qsizetype i = 0;
     const qsizetype n = bytes.size();
     auto space = [](char c) {
@@ -376,6 +392,8 @@ class FakeBackend : public QObject, public ApiBackend {
              QString::fromLatin1(QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex())},
             {QStringLiteral("words"), all.words},
             {QStringLiteral("lines"), all.lines},
+            {QStringLiteral("chars"), all.chars},
+            {QStringLiteral("maxLineWidth"), all.maxLineWidth},
             {QStringLiteral("uniqueWords"), qint64(all.counts.size())},
             {QStringLiteral("top"), topWords(all.counts, 20)},
             {QStringLiteral("shards"), shards},

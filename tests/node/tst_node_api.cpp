@@ -270,6 +270,8 @@ void tst_NodeApi::singleNodeServesTheApi() {
         std::string_view(text.constData(), std::size_t(text.size())), FreqMode::Normalized);
     QCOMPARE(result.value(QStringLiteral("words")).toInteger(), qint64(expected.words));
     QCOMPARE(result.value(QStringLiteral("lines")).toInteger(), qint64(expected.lines));
+    QCOMPARE(result.value(QStringLiteral("chars")).toInteger(), qint64(*expected.chars));
+    QCOMPARE(result.value(QStringLiteral("maxLineWidth")).toInteger(), qint64(*expected.maxLineWidth()));
     QCOMPARE(result.value(QStringLiteral("uniqueWords")).toInteger(), qint64(expected.freq.size()));
     QCOMPARE(result.value(QStringLiteral("name")).toString(), QStringLiteral("lorem.txt"));
 

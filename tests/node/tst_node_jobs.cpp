@@ -83,6 +83,12 @@ QString checkResult(const QJsonObject& o, const QByteArray& content, FreqMode mo
         return mismatch("lines", o.value(QStringLiteral("lines")).toInteger(), qint64(expected.lines));
     if (o.value(QStringLiteral("bytes")).toInteger() != content.size())
         return mismatch("bytes", o.value(QStringLiteral("bytes")).toInteger(), content.size());
+    // Characters and the longest line (GNU wc -m / -L) merged from the shards equal the whole count.
+    if (o.value(QStringLiteral("chars")).toInteger(-1) != qint64(*expected.chars))
+        return mismatch("chars", o.value(QStringLiteral("chars")).toInteger(-1), qint64(*expected.chars));
+    if (o.value(QStringLiteral("maxLineWidth")).toInteger(-1) != qint64(*expected.maxLineWidth()))
+        return mismatch("maxLineWidth", o.value(QStringLiteral("maxLineWidth")).toInteger(-1),
+                        qint64(*expected.maxLineWidth()));
     if (o.value(QStringLiteral("uniqueWords")).toInteger() != qint64(expected.freq.size()))
         return mismatch("uniqueWords", o.value(QStringLiteral("uniqueWords")).toInteger(),
                         qint64(expected.freq.size()));

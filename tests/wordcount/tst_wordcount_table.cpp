@@ -24,6 +24,42 @@ ShardCounts sample(FreqMode mode) {
     return countBytes("The cat saw the CAT. Don't stop, well-known caf\xC3\xA9 \xFF\xFE x", mode);
 }
 
+void putLe(std::string& out, std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i)
+        out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+/// The version-1 encoding (before characters and line widths), written by hand.
+std::string encodeV1(const ShardCounts& c) {
+    std::string out = "RWCS";
+    putLe(out, 1, 2);
+    putLe(out, static_cast<std::uint8_t>(c.mode), 1);
+    putLe(out, 0, 1);
+    putLe(out, c.words, 8);
+    putLe(out, c.lines, 8);
+    putLe(out, c.bytes, 8);
+    putLe(out, c.freq.size(), 8);
+    c.freq.forEach([&](std::string_view w, std::uint64_t n) {
+        putLe(out, w.size(), 4);
+        out.append(w);
+        putLe(out, n, 8);
+    });
+    putLe(out, hashBytes(out.data(), out.size()), 8);
+    return out;
+}
+
+/// A partial merge: three fragments with tabs, line ends and a gap.
+ShardCounts fragmented() {
+    const std::string s =
+        "ab\tc\nd\t\xE4\xB8\xAD"
+        "e\rfg\thij\nk";
+    const MemoryByteSource src(s);
+    ShardCounts acc;
+    for (ShardSpec spec : {ShardSpec{0, 3}, ShardSpec{5, 7}, ShardSpec{15, s.size() - 15}})
+        mergeInto(acc, countRange(src, s.size(), spec).counts);
+    return acc;
+}
+
 }  // namespace
 
 class tst_WordcountTable : public QObject {
@@ -188,6 +224,99 @@ class tst_WordcountTable : public QObject {
         ShardCounts d;
         QVERIFY(decodeShardCounts(encodeShardCounts(big), d));
         QVERIFY(d == big);
+    }
+
+    void serializationLineWidths() {
+        const ShardCounts frag = fragmented();
+        QCOMPARE(frag.lineWidths.fragments.size(), 3u);
+        ShardCounts d;
+        std::string err;
+        QVERIFY2(decodeShardCounts(encodeShardCounts(frag), d, &err), err.c_str());
+        QVERIFY(d == frag);
+        QVERIFY(d.chars.has_value());
+        ShardCounts unknown = sample(FreqMode::Raw);
+        unknown.chars.reset();
+        unknown.lineWidths = LineWidths{false, {}};
+        QVERIFY2(decodeShardCounts(encodeShardCounts(unknown), d, &err), err.c_str());
+        QVERIFY(d == unknown);
+    }
+
+    void serializationDecodesVersion1() {
+        for (FreqMode m : {FreqMode::None, FreqMode::Raw, FreqMode::Normalized}) {
+            const ShardCounts c = sample(m);
+            ShardCounts d;
+            std::string err;
+            QVERIFY2(decodeShardCounts(encodeV1(c), d, &err), err.c_str());
+            QCOMPARE(d.words, c.words);
+            QCOMPARE(d.lines, c.lines);
+            QCOMPARE(d.bytes, c.bytes);
+            QVERIFY(d.freq == c.freq);
+            QVERIFY(!d.chars.has_value());  // absent: unknown
+            QVERIFY(!d.lineWidths.known);
+            QVERIFY(!d.maxLineWidth());
+            ShardCounts acc = sample(m);  // merging an old part makes the total unknown, not wrong
+            QVERIFY(mergeInto(acc, d));
+            QVERIFY(!acc.chars.has_value());
+            QVERIFY(!acc.maxLineWidth());
+            QCOMPARE(acc.words, 2 * c.words);
+        }
+        std::string v1 = encodeV1(sample(FreqMode::None));
+        v1[4] = 3;  // an unknown version
+        ShardCounts d;
+        QVERIFY(!decodeShardCounts(v1, d));
+    }
+
+    void serializationRejectsBadLineWidths() {
+        // Each payload has a valid checksum: only the structural checks can reject it.
+        const ShardCounts good = fragmented();
+        ShardCounts d;
+        std::string err;
+        const auto rejects = [&](ShardCounts c, const char* what) {
+            if (decodeShardCounts(encodeShardCounts(c), d, &err)) {
+                qWarning("accepted: %s", what);
+                return false;
+            }
+            return true;
+        };
+        ShardCounts c = good;
+        c.chars = c.bytes + 1;
+        QVERIFY(rejects(c, "chars above bytes"));
+        c = good;
+        std::swap(c.lineWidths.fragments[0], c.lineWidths.fragments[2]);
+        QVERIFY(rejects(c, "out of order"));
+        c = good;
+        c.lineWidths.fragments[1].length = 0;
+        QVERIFY(rejects(c, "empty fragment"));
+        c = good;
+        c.lineWidths.fragments[1].length = c.bytes;
+        QVERIFY(rejects(c, "longer than bytes"));
+        c = good;
+        c.lineWidths.fragments[2].offset = ~std::uint64_t{0} - 1;
+        QVERIFY(rejects(c, "range overflow"));
+        c = good;
+        c.lineWidths.fragments[0].summary.innerMax = 1000;
+        QVERIFY(rejects(c, "wider than 8 per byte"));
+        c = good;
+        c.lineWidths.fragments[0].summary.headTab = false;
+        c.lineWidths.fragments[0].summary.headAfterTab = 1;
+        QVERIFY(rejects(c, "head after tab without a tab"));
+        c = good;
+        c.lineWidths.fragments[0].summary.hasLineEnd = false;
+        c.lineWidths.fragments[0].summary.tail = 1;
+        QVERIFY(rejects(c, "tail without a line end"));
+        c = good;
+        c.lineWidths.known = false;  // the encoder writes no fragments then; forge one
+        std::string forged = encodeShardCounts(good);
+        const std::size_t flagsAt = forged.size() - 8 - 3 * 49 - 13;
+        forged[flagsAt] = 1;  // widths unknown but 3 fragments follow
+        forged.resize(forged.size() - 8);
+        putLe(forged, hashBytes(forged.data(), forged.size()), 8);
+        QVERIFY(!decodeShardCounts(forged, d, &err));
+        forged[flagsAt] = 7;  // an unknown flag
+        forged.resize(forged.size() - 8);
+        putLe(forged, hashBytes(forged.data(), forged.size()), 8);
+        QVERIFY(!decodeShardCounts(forged, d, &err));
+        QVERIFY(err.find("flags") != std::string::npos);
     }
 
     void serializationRejectsGarbage() {

@@ -231,8 +231,9 @@ bool JobCoordinator::splitShard(const std::shared_ptr<Job>& job, std::size_t idx
                       << "reply: counting it as shards" << first.no << "and" << second.no;
     job->shards[idx] = first;
     job->shards.push_back(second);
-    job->parts.emplace_back(
-        std::nullopt);  // merging is order-free: each part counts the words starting in it
+    // Merging is order-free: each part counts the words and characters starting in it, and line widths
+    // compose by offset.
+    job->parts.emplace_back(std::nullopt);
     dispatchShard(job, idx);
     dispatchShard(job, job->shards.size() - 1);
     return true;
@@ -421,6 +422,7 @@ QJsonObject resultJson(const QByteArray& jobId, const StoredFile& file, const Sh
                               {QStringLiteral("length"), qint64(sp->spec.length)},
                               {QStringLiteral("words"), qint64(sp->words)},
                               {QStringLiteral("ms"), qint64(sp->ms)}});
+    const std::optional<std::uint64_t> maxLineWidth = total.maxLineWidth();  // total.bytes: the file size
     return QJsonObject{
         {QStringLiteral("id"), QString::fromLatin1(jobId)},
         {QStringLiteral("name"), file.name},
@@ -428,6 +430,9 @@ QJsonObject resultJson(const QByteArray& jobId, const StoredFile& file, const Sh
         {QStringLiteral("sha256"), QString::fromLatin1(file.sha256.toHex())},
         {QStringLiteral("words"), qint64(total.words)},
         {QStringLiteral("lines"), qint64(total.lines)},
+        // null when a part came from a node that does not count them (wire format v1)
+        {QStringLiteral("chars"), total.chars ? QJsonValue(qint64(*total.chars)) : QJsonValue()},
+        {QStringLiteral("maxLineWidth"), maxLineWidth ? QJsonValue(qint64(*maxLineWidth)) : QJsonValue()},
         {QStringLiteral("uniqueWords"), qint64(total.freq.size())},
         {QStringLiteral("top"), top},
         {QStringLiteral("shards"), sh},

@@ -204,7 +204,8 @@ class JobCoordinator : public QObject {
     std::uint64_t jobsFailed_ = 0;
 };
 
-/// The JSON of a finished job's result (also what is committed in the JobResult entry).
+/// The JSON of a finished job's result (also what is committed in the JobResult entry). total.bytes must be
+/// the file size (maxLineWidth needs the merged parts to cover exactly [0, size)).
 QJsonObject resultJson(const QByteArray& jobId, const StoredFile& file, const wordcount::ShardCounts& total,
                        const std::vector<ShardState>& shards, raft::NodeId coordinator, raft::Term term,
                        qint64 elapsedMs, const QString& mode, qint64 createdAtMs);

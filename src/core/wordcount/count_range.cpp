@@ -14,7 +14,10 @@ namespace {
 constexpr std::size_t kFront = 128;  // room for the unprocessed tail carried to the next read
 constexpr std::size_t kBack = 256;   // zero padding after the data for the final partial block
 constexpr std::size_t kGroupBlocks = 64;
-constexpr std::size_t kPastEndRead = 4096;  // read size while finishing the last word past the end
+constexpr std::size_t kPastEndRead = 4096;
+// Bytes needed after the last processed block: 2 for a separator, 5 for a 6-byte character.
+constexpr std::size_t kLookahead =
+    std::max<std::size_t>(2, detail::kCharLookahead);  // read size while finishing the last word past the end
 
 struct AlignedFree {
     void operator()(unsigned char* p) const { std::free(p); }
@@ -55,6 +58,7 @@ class Counter {
         const Kernel k = kernelSupported(opt.kernel) ? opt.kernel : Kernel::Auto;
         classify_ = detail::classifier(k);
         totals_ = detail::totalsKernel(k);
+        linesFn_ = detail::linesKernel(k);
         bufBytes_ = std::max<std::size_t>(4096, (opt.bufferBytes + 63) / 64 * 64);
     }
 
@@ -75,7 +79,7 @@ class Counter {
         }
         unsigned char* const fresh = mem.get() + kFront;
         const bool freq = opt_.mode != FreqMode::None;
-        const std::uint64_t readLimit = freq ? fileSize_ : std::min(fileSize_, end_ + 2);
+        const std::uint64_t readLimit = freq ? fileSize_ : std::min(fileSize_, end_ + kLookahead);
         std::uint64_t readPos = off_;
         std::size_t tail = 0;
         while (!done_) {
@@ -98,7 +102,7 @@ class Counter {
                 proc = avail;
                 std::memset(data + avail, 0, kBack);
             } else {
-                proc = (avail - 2) / 64 * 64;  // keep 2 bytes of lookahead for the last block
+                proc = (avail - kLookahead) / 64 * 64;  // keep lookahead bytes for the last block
             }
             if (freq) {
                 scanWords(data, proc, dataPos, last);
@@ -111,6 +115,8 @@ class Counter {
         }
         out.words = words_ + totalsState_.words;
         out.lines = lines_ + totalsState_.lines;
+        out.chars = lineState_.chars;
+        out.lineWidths.fragments.push_back(LineFragment{off_, end_ - off_, detail::lineSummary(lineState_)});
         out.freq = std::move(table_);
         return true;
     }
@@ -125,6 +131,7 @@ class Counter {
         if (dataPos >= end_) return;
         const std::size_t limit = static_cast<std::size_t>(std::min<std::uint64_t>(proc, end_ - dataPos));
         totals_(data, limit, totalsState_);
+        linesFn_(data, limit, lineState_);
     }
 
     void addWord(std::string_view word) {
@@ -137,6 +144,9 @@ class Counter {
 
     /// Words with their text over data[0, proc) at file position dataPos; last = data ends at EOF.
     void scanWords(const unsigned char* data, std::size_t proc, std::uint64_t dataPos, bool last) {
+        if (dataPos < end_)  // characters and line widths of the owned bytes (all of them are here)
+            linesFn_(data, static_cast<std::size_t>(std::min<std::uint64_t>(proc, end_ - dataPos)),
+                     lineState_);
         const std::size_t nBlocks = (proc + 63) / 64;
         std::uint64_t sep[kGroupBlocks], nl[kGroupBlocks];
         std::size_t wordBegin = 0;  // index in data of the current word (0 when it began before data)
@@ -206,6 +216,8 @@ class Counter {
     detail::ClassifyFn classify_;
     detail::TotalsFn totals_;
     detail::TotalsState totalsState_;
+    detail::LinesFn linesFn_;
+    detail::LineState lineState_;
     std::size_t bufBytes_;
     std::uint64_t prevSep_ = 1, carry_ = 0;
     std::uint64_t words_ = 0, lines_ = 0;
@@ -258,6 +270,12 @@ bool mergeInto(ShardCounts& acc, const ShardCounts& part) {
     acc.words += part.words;
     acc.lines += part.lines;
     acc.bytes += part.bytes;
+    if (acc.chars && part.chars) {
+        *acc.chars += *part.chars;
+    } else {
+        acc.chars.reset();
+    }
+    acc.lineWidths.merge(part.lineWidths);
     acc.mode = mode;
     acc.freq.merge(part.freq);
     return true;

@@ -4,9 +4,16 @@
 
 #include <algorithm>
 
+#include "wordcount/width_table.h"
+
 namespace raftwc::wordcount::detail {
 
 namespace {
+
+inline unsigned widthOf(std::uint32_t cp) {
+    if (cp >= 0x110000) return 0;
+    return (kWidthBlocks[kWidthPages[cp >> 8]][(cp & 255) >> 2] >> (2 * (cp & 3))) & 3;
+}
 
 /// Separator bits of the multi-byte separators whose lead byte is in cand (bits of a separator that
 /// run past the block go to nextCarry).
@@ -201,7 +208,194 @@ __attribute__((target("avx2,popcnt"))) void totalsAvx2(const unsigned char* p, s
     st.lines += lines;
 }
 
+// ---- characters and line widths (GNU wc -m / -L) ----
+
+/// Valid characters among the lead candidates of a block (bytes >= 0xC0 at bits of lead): their bits
+/// go to chars, and a width of 1 or 2 to w1 (and w2) at the lead byte.
+__attribute__((always_inline)) inline void multiByteChars(const unsigned char* p, std::uint64_t lead,
+                                                          std::uint64_t& chars, std::uint64_t& w1,
+                                                          std::uint64_t& w2) {
+    while (lead) {
+        const unsigned j = static_cast<unsigned>(__builtin_ctzll(lead));
+        lead &= lead - 1;
+        std::uint32_t cp;
+        if (decodeGlibcUtf8(p + j, cp)) {
+            const std::uint64_t bit = std::uint64_t{1} << j;
+            const unsigned w = widthOf(cp);
+            chars |= bit;
+            if (w) w1 |= bit;
+            if (w > 1) w2 |= bit;
+        }
+    }
+}
+
+__attribute__((always_inline)) inline void tabStop(LineState& st) {
+    if (!st.lineEnd && !st.headTab) {
+        st.headTab = true;
+        st.headWidth = st.col;
+        st.col = 0;
+    } else {
+        st.col = (st.col | 7) + 1;
+    }
+}
+
+__attribute__((always_inline)) inline void lineEnd(LineState& st) {
+    if (!st.lineEnd) {
+        st.lineEnd = true;
+        st.headEnd = st.col;
+    } else {
+        st.innerMax = std::max(st.innerMax, st.col);
+    }
+    st.col = 0;
+}
+
+/// One block: width bits w1 (+ w2 for wide characters), ev = tabs and line ends, in position order.
+__attribute__((always_inline)) inline void lineBlock(LineState& st, std::uint64_t w1, std::uint64_t w2,
+                                                     std::uint64_t ev, std::uint64_t tabs) {
+    while (ev) {
+        const std::uint64_t bit = ev & (0 - ev);
+        const std::uint64_t below = bit - 1;
+        st.col +=
+            static_cast<std::uint64_t>(__builtin_popcountll(w1 & below) + __builtin_popcountll(w2 & below));
+        w1 &= ~below;
+        w2 &= ~below;
+        if (tabs & bit) {
+            tabStop(st);
+        } else {
+            lineEnd(st);
+        }
+        ev ^= bit;
+    }
+    st.col += static_cast<std::uint64_t>(__builtin_popcountll(w1) + __builtin_popcountll(w2));
+}
+
+/// A block given its masks: hi (bytes >= 0x80), tabs, ev (tab, LF, FF, CR), print (ASCII 0x20..0x7E)
+/// and cont() the continuation bytes 0x80..0xBF (computed only for a block with bytes >= 0x80); valid
+/// = the positions to count.
+template <typename Cont>
+__attribute__((always_inline)) inline void linesOf(const unsigned char* p, std::uint64_t hi,
+                                                   std::uint64_t tabs, std::uint64_t ev, std::uint64_t print,
+                                                   Cont&& cont, std::uint64_t valid, LineState& st) {
+    if (!hi) {  // ASCII: every byte is a character, the printable ones of width 1
+        st.chars += static_cast<std::uint64_t>(__builtin_popcountll(valid));
+        lineBlock(st, print & valid, 0, ev & valid, tabs);
+        return;
+    }
+    std::uint64_t chars = ~hi, w1 = print, w2 = 0;
+    if (const std::uint64_t lead = hi & ~cont() & valid) multiByteChars(p, lead, chars, w1, w2);
+    st.chars += static_cast<std::uint64_t>(__builtin_popcountll(chars & valid));
+    lineBlock(st, w1 & valid, w2, ev & valid, tabs);
+}
+
+__attribute__((always_inline)) inline void linesBlockSse2(const unsigned char* p, std::uint64_t valid,
+                                                          LineState& st) {
+    const __m128i tab = _mm_set1_epi8(9), lf = _mm_set1_epi8(10), ff = _mm_set1_epi8(12),
+                  cr = _mm_set1_epi8(13), one = _mm_set1_epi8(1), sp = _mm_set1_epi8(0x20);
+    std::uint64_t hi = 0, tabs = 0, ev = 0, print = 0;
+    __m128i x[4];
+    for (int k = 0; k < 4; ++k) {
+        x[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+        const __m128i t = _mm_cmpeq_epi8(x[k], tab);
+        const __m128i e = _mm_or_si128(_mm_or_si128(t, _mm_cmpeq_epi8(x[k], lf)),
+                                       _mm_or_si128(_mm_cmpeq_epi8(x[k], ff), _mm_cmpeq_epi8(x[k], cr)));
+        hi |= mask16(x[k]) << (16 * k);
+        tabs |= mask16(t) << (16 * k);
+        ev |= mask16(e) << (16 * k);
+        print |= mask16(_mm_cmpgt_epi8(_mm_add_epi8(x[k], one), sp)) << (16 * k);  // 0x20..0x7E
+    }
+    const auto cont = [&] {
+        const __m128i c0 = _mm_set1_epi8(static_cast<char>(0xC0));
+        std::uint64_t c = 0;
+        for (int k = 0; k < 4; ++k)
+            c |= mask16(_mm_cmpgt_epi8(c0, x[k])) << (16 * k);  // signed: 0x80..0xBF
+        return c;
+    };
+    linesOf(p, hi, tabs, ev, print, cont, valid, st);
+}
+
+__attribute__((target("avx2"))) __attribute__((always_inline)) inline void linesBlockAvx2(
+    const unsigned char* p, std::uint64_t valid, LineState& st) {
+    // pshufb lookup by low nibble: the line end or tab with that low nibble; bytes >= 0x80 look up 0
+    // and 0x00 looks up 0xFF, so neither matches itself.
+    const __m256i evTable =
+        _mm256_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, 9, 10, -1, 12, 13, -1, -1,  //
+                         -1, -1, -1, -1, -1, -1, -1, -1, -1, 9, 10, -1, 12, 13, -1, -1);
+    const __m256i tab = _mm256_set1_epi8(9), one = _mm256_set1_epi8(1), sp = _mm256_set1_epi8(0x20);
+    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+    const std::uint64_t hi = mask32(x0) | (mask32(x1) << 32);
+    const std::uint64_t tabs =
+        mask32(_mm256_cmpeq_epi8(x0, tab)) | (mask32(_mm256_cmpeq_epi8(x1, tab)) << 32);
+    const std::uint64_t ev = mask32(_mm256_cmpeq_epi8(_mm256_shuffle_epi8(evTable, x0), x0)) |
+                             (mask32(_mm256_cmpeq_epi8(_mm256_shuffle_epi8(evTable, x1), x1)) << 32);
+    const std::uint64_t print = mask32(_mm256_cmpgt_epi8(_mm256_add_epi8(x0, one), sp)) |
+                                (mask32(_mm256_cmpgt_epi8(_mm256_add_epi8(x1, one), sp)) << 32);
+    const auto cont = [&]() __attribute__((target("avx2"))) {
+        const __m256i c0 = _mm256_set1_epi8(static_cast<char>(0xC0));
+        return mask32(_mm256_cmpgt_epi8(c0, x0)) | (mask32(_mm256_cmpgt_epi8(c0, x1)) << 32);
+    };
+    linesOf(p, hi, tabs, ev, print, cont, valid, st);
+}
+
+template <int Variant>
+__attribute__((always_inline)) inline void linesSse2Impl(const unsigned char* p, std::size_t limit,
+                                                         LineState& st) {
+    LineState l = st;  // in registers
+    const std::size_t full = limit / 64;
+    for (std::size_t b = 0; b < full; ++b)
+        linesBlockSse2(p + 64 * b, ~std::uint64_t{0}, l);
+    if (const std::size_t rest = limit % 64) linesBlockSse2(p + 64 * full, (std::uint64_t{1} << rest) - 1, l);
+    st = l;
+}
+
+void linesSse2(const unsigned char* p, std::size_t limit, LineState& st) {
+    linesSse2Impl<0>(p, limit, st);
+}
+
+__attribute__((target("popcnt"))) void linesSse2Popcnt(const unsigned char* p, std::size_t limit,
+                                                       LineState& st) {
+    linesSse2Impl<1>(p, limit, st);
+}
+
+__attribute__((target("avx2,popcnt"))) void linesAvx2(const unsigned char* p, std::size_t limit,
+                                                      LineState& st) {
+    LineState l = st;  // in registers
+    const std::size_t full = limit / 64;
+    for (std::size_t b = 0; b < full; ++b)
+        linesBlockAvx2(p + 64 * b, ~std::uint64_t{0}, l);
+    if (const std::size_t rest = limit % 64) linesBlockAvx2(p + 64 * full, (std::uint64_t{1} << rest) - 1, l);
+    st = l;
+}
+
 }  // namespace
+
+unsigned charWidth(std::uint32_t cp) {
+    return widthOf(cp);
+}
+
+LinesFn linesKernel(Kernel k) {
+    if (k != Kernel::Sse2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt"))
+        return linesAvx2;
+    return __builtin_cpu_supports("popcnt") ? linesSse2Popcnt : linesSse2;
+}
+
+LineWidthSummary lineSummary(const LineState& st) {
+    LineWidthSummary s;
+    const std::uint64_t headCol = st.lineEnd ? st.headEnd : st.col;
+    s.headTab = st.headTab;
+    if (st.headTab) {
+        s.headWidth = st.headWidth;
+        s.headAfterTab = headCol;
+    } else {
+        s.headWidth = headCol;
+    }
+    if (st.lineEnd) {
+        s.hasLineEnd = true;
+        s.innerMax = st.innerMax;
+        s.tail = st.col;
+    }
+    return s;
+}
 
 TotalsFn totalsKernel(Kernel k) {
     if (k != Kernel::Sse2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt"))

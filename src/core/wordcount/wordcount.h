@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "wordcount/frequency_table.h"
 
@@ -77,12 +78,72 @@ struct ShardSpec {
     bool operator==(const ShardSpec&) const = default;
 };
 
+/// How a byte range moves the column of GNU `wc -L` (docs/WORDS.md, "Longest line"). The column of a
+/// line only grows, so a line's width is the column at its end. The *head* is the text before the
+/// range's first line end (\n, \r, \f; all of it when there is none): it takes a starting column p to
+/// headColumn(p) — p + headWidth without a tab, else the tab stop after p + headWidth plus
+/// headAfterTab (the rest starts 8-aligned, so it adds a constant). The *tail*, after the last line
+/// end, starts at column 0. Canonical: fields that do not apply are 0.
+struct LineWidthSummary {
+    bool hasLineEnd = false;         ///< The range holds a \n, \r or \f.
+    bool headTab = false;            ///< The head holds a tab.
+    std::uint64_t headWidth = 0;     ///< Width of the head before its first tab (the whole head if none).
+    std::uint64_t headAfterTab = 0;  ///< Column after the head, relative to its first tab stop (headTab).
+    std::uint64_t innerMax = 0;      ///< Widest line between the first and the last line end (hasLineEnd).
+    std::uint64_t tail = 0;          ///< Column after the last line end (hasLineEnd).
+
+    /// Column at the end of the head for a range starting at column start.
+    std::uint64_t headColumn(std::uint64_t start) const {
+        return headTab ? ((start + headWidth) | 7) + 1 + headAfterTab : start + headWidth;
+    }
+    /// `wc -L` of the range read from column 0 (exact for a range starting at the file start).
+    std::uint64_t maxWidth() const;
+
+    bool operator==(const LineWidthSummary&) const = default;
+};
+
+/// The summary of a followed immediately by b.
+LineWidthSummary compose(const LineWidthSummary& a, const LineWidthSummary& b);
+
+/// The summary of the non-empty range [offset, offset + length).
+struct LineFragment {
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    LineWidthSummary summary;
+
+    bool operator==(const LineFragment&) const = default;
+};
+
+/// Line-width summaries of merged ranges. Merging is order-free: fragments stay sorted by offset and
+/// any two that touch are composed into one, so at most one fragment per merged part remains and a
+/// whole file merged from its shards in any order is a single fragment [0, size).
+struct LineWidths {
+    bool known = true;  ///< False once a part without summaries (an older node's reply) was merged.
+    std::vector<LineFragment> fragments;  ///< Sorted by offset; none empty, none touching the next.
+
+    /// Adds one range's summary (ignored when empty), composing it with the fragments it touches.
+    void add(const LineFragment& f);
+    void merge(const LineWidths& other);
+    /// `wc -L` of [0, size) when known and the fragments cover exactly that range; else nullopt.
+    std::optional<std::uint64_t> maxLineWidth(std::uint64_t size) const;
+
+    bool operator==(const LineWidths&) const = default;
+};
+
 struct ShardCounts {
     std::uint64_t words = 0;  ///< Words starting in the range.
     std::uint64_t lines = 0;  ///< 0x0A bytes in the range.
     std::uint64_t bytes = 0;  ///< Range length.
+    /// Characters starting in the range, as GNU `wc -m` counts them in C.UTF-8 (invalid bytes are
+    /// not characters). nullopt: unknown (a part from an older node was merged).
+    std::optional<std::uint64_t> chars = 0;
+    LineWidths lineWidths;  ///< For `wc -L`; see maxLineWidth().
     FreqMode mode = FreqMode::None;
     FrequencyTable freq;  ///< Empty when mode == None.
+
+    /// `wc -L` of the file when these counts cover it exactly from offset 0 (bytes is the file size);
+    /// nullopt for a shard that does not start at 0, an incomplete merge, or unknown summaries.
+    std::optional<std::uint64_t> maxLineWidth() const { return lineWidths.maxLineWidth(bytes); }
 
     bool operator==(const ShardCounts&) const = default;
 };
@@ -102,7 +163,8 @@ CountResult countRange(const ByteSource& src, std::uint64_t fileSize, ShardSpec 
 /// Whole-buffer convenience (same as countRange over [0, size)).
 ShardCounts countBytes(std::string_view bytes, FreqMode mode = FreqMode::None);
 
-/// Exact merge of two shards of the same file. nullopt if both carry tables of different modes.
+/// Exact merge of two shards of the same file, in any order (line widths compose by offset). nullopt
+/// if both carry tables of different modes.
 std::optional<ShardCounts> merge(const ShardCounts& a, const ShardCounts& b);
 /// In-place merge; false (acc unchanged) on a mode mismatch. A None-mode acc takes part's mode.
 bool mergeInto(ShardCounts& acc, const ShardCounts& part);
