@@ -1,5 +1,8 @@
 // raftwc-dashboard — watch a cluster (observer: --observe) or run a member with its window (the same
 // options as raftwc). Everything but option handling is in the dashboard library and src/core.
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDateTime>
@@ -10,8 +13,10 @@
 #include <QProcessEnvironment>
 #include <QSaveFile>
 #include <QSettings>
+#include <QSocketNotifier>
 #include <QTextStream>
 #include <QTimer>
+#include <csignal>
 
 #include "cluster_feed.h"
 #include "main_window.h"
@@ -22,6 +27,12 @@
 using namespace raftwc;
 
 namespace {
+
+int g_signalFds[2] = {-1, -1};
+void onSignal(int sig) {
+    const char c = char(sig);
+    [[maybe_unused]] const ssize_t n = ::write(g_signalFds[1], &c, 1);
+}
 
 // The view as JSON for tests and scripts (--dump-state FILE, rewritten atomically every 500 ms).
 QJsonObject stateJson(const gui::ClusterFeed& feed, const gui::MainWindow& window) {
@@ -238,5 +249,21 @@ int main(int argc, char** argv) {
             QApplication::exit(0);
     });
     app.setQuitOnLastWindowClosed(false);
+    // SIGTERM/SIGINT close the window as the user would: a member hands leadership over and stops.
+    std::unique_ptr<QSocketNotifier> signalNotifier;
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalFds) == 0) {
+        struct sigaction sa = {};
+        sa.sa_handler = onSignal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGTERM, &sa, nullptr);
+        sigaction(SIGINT, &sa, nullptr);
+        signalNotifier = std::make_unique<QSocketNotifier>(g_signalFds[0], QSocketNotifier::Read);
+        QObject::connect(signalNotifier.get(), &QSocketNotifier::activated, &app, [&] {
+            char c = 0;
+            [[maybe_unused]] const ssize_t n = ::read(g_signalFds[0], &c, 1);
+            window.close();
+        });
+    }
     return app.exec();
 }
