@@ -1,8 +1,5 @@
 // raftwc-dashboard — watch a cluster (observer: --observe) or run a member with its window (the same
 // options as raftwc). Everything but option handling is in the dashboard library and src/core.
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDateTime>
@@ -13,7 +10,6 @@
 #include <QProcessEnvironment>
 #include <QSaveFile>
 #include <QSettings>
-#include <QSocketNotifier>
 #include <QTextStream>
 #include <QTimer>
 #include <csignal>
@@ -23,16 +19,11 @@
 #include "node/logging.h"
 #include "node/node.h"
 #include "node/options.h"
+#include "node/signals.h"
 
 using namespace raftwc;
 
 namespace {
-
-int g_signalFds[2] = {-1, -1};
-void onSignal(int sig) {
-    const char c = char(sig);
-    [[maybe_unused]] const ssize_t n = ::write(g_signalFds[1], &c, 1);
-}
 
 // The view as JSON for tests and scripts (--dump-state FILE, rewritten atomically every 500 ms).
 QJsonObject stateJson(const gui::ClusterFeed& feed, const gui::MainWindow& window) {
@@ -250,20 +241,6 @@ int main(int argc, char** argv) {
     });
     app.setQuitOnLastWindowClosed(false);
     // SIGTERM/SIGINT close the window as the user would: a member hands leadership over and stops.
-    std::unique_ptr<QSocketNotifier> signalNotifier;
-    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalFds) == 0) {
-        struct sigaction sa = {};
-        sa.sa_handler = onSignal;
-        sigemptyset(&sa.sa_mask);
-        sa.sa_flags = SA_RESTART;
-        sigaction(SIGTERM, &sa, nullptr);
-        sigaction(SIGINT, &sa, nullptr);
-        signalNotifier = std::make_unique<QSocketNotifier>(g_signalFds[0], QSocketNotifier::Read);
-        QObject::connect(signalNotifier.get(), &QSocketNotifier::activated, &app, [&] {
-            char c = 0;
-            [[maybe_unused]] const ssize_t n = ::read(g_signalFds[0], &c, 1);
-            window.close();
-        });
-    }
+    node::routeSignals(&app, {SIGTERM, SIGINT}, [&window](int) { window.close(); });
     return app.exec();
 }

@@ -1,28 +1,13 @@
 // raftwc — the headless node: options, logging, signals; everything else is in src/core.
-#include <sys/socket.h>
-#include <unistd.h>
 #include <QCoreApplication>
-#include <QDateTime>
 #include <QProcessEnvironment>
-#include <QSocketNotifier>
 #include <QTextStream>
 #include <csignal>
-#include <cstdio>
 
 #include "node/logging.h"
 #include "node/node.h"
 #include "node/options.h"
-
-namespace {
-
-int g_signalFds[2] = {-1, -1};
-
-void onSignal(int sig) {
-    const char c = char(sig);
-    [[maybe_unused]] const ssize_t n = ::write(g_signalFds[1], &c, 1);
-}
-
-}  // namespace
+#include "node/signals.h"
 
 int main(int argc, char** argv) {
     QCoreApplication app(argc, argv);
@@ -56,20 +41,6 @@ int main(int argc, char** argv) {
     for (const QString& w : options.warnings)
         qWarning().noquote() << "raftwc:" << w;
 
-    // SIGTERM/SIGINT → graceful shutdown from the event loop (self-pipe).
-    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalFds) != 0) {
-        qCritical("cannot create signal socket pair");
-        return 1;
-    }
-    struct sigaction sa = {};
-    sa.sa_handler = onSignal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGTERM, &sa, nullptr);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGHUP, &sa, nullptr);  // logged and ignored: the node logs to stderr, nothing to reopen
-    std::signal(SIGPIPE, SIG_IGN);
-
     raftwc::node::Node node(options);
     QObject::connect(&node, &raftwc::node::Node::identified, &app, &raftwc::node::setLogNodeId);
     QString error;
@@ -83,11 +54,9 @@ int main(int argc, char** argv) {
     QObject::connect(&node, &raftwc::node::Node::fatalError, &app,
                      [](const QString&) { QCoreApplication::exit(3); });
 
-    QSocketNotifier notifier(g_signalFds[0], QSocketNotifier::Read);
     bool stopping = false;
-    QObject::connect(&notifier, &QSocketNotifier::activated, &app, [&] {
-        char c = 0;
-        [[maybe_unused]] const ssize_t n = ::read(g_signalFds[0], &c, 1);
+    // SIGTERM/SIGINT → graceful shutdown from the event loop; SIGHUP logged and ignored.
+    const bool routed = raftwc::node::routeSignals(&app, {SIGTERM, SIGINT, SIGHUP}, [&](int c) {
         if (c == SIGHUP) {
             qInfo(
                 "SIGHUP: ignored (the node logs to stderr; there is no log file to reopen and no "
@@ -103,5 +72,9 @@ int main(int argc, char** argv) {
         qInfo("signal %d: shutting down (leadership transfer if leader, flush)", int(c));
         node.shutdown([] { QCoreApplication::exit(0); });
     });
+    if (!routed) {
+        qCritical("cannot route signals (socketpair failed)");
+        return 1;
+    }
     return app.exec();
 }

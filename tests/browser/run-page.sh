@@ -12,16 +12,7 @@ command -v node >/dev/null 2>&1 || { echo "SKIP: node not installed (bin/setup)"
 mkdir -p "$out"
 export HOME="$out/home"
 mkdir -p "$HOME"
-log="$out/fake_api_server.log"
-"$server" --port 0 --bind 127.0.0.1 --delay-ms 2500 > "$log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT INT TERM
-port=""
-n=0
-while [ -z "$port" ] && [ $n -lt 100 ]; do
-  port=$(sed -n 's/^listening on \([0-9][0-9]*\)$/\1/p' "$log")
-  [ -n "$port" ] || { kill -0 $pid 2>/dev/null || { echo "fake_api_server died:"; cat "$log"; exit 1; }; sleep 0.1; }
-  n=$((n + 1))
-done
-[ -n "$port" ] || { echo "fake_api_server did not start:"; cat "$log"; exit 1; }
+# shellcheck source=tests/browser/fake-server.sh
+. "$here/fake-server.sh"
+start_fake "$server" "$out/fake_api_server.log" --delay-ms 2500
 node "$here/page.mjs" "http://127.0.0.1:$port/" "$out"
