@@ -1,5 +1,6 @@
 // NodeApi against a real single Node (runs in a private network namespace: NETNS), plus the pure
 // status helpers roleName() and clusterJson().
+#include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QRandomGenerator>
@@ -656,6 +657,34 @@ void tst_NodeApi::singleNodeReportsWhatHappens() {
     QVERIFY(sink2->bytes.contains("\"reason\":\"restarted\""));
     QVERIFY(sink2->bytes.contains("id: 1\n"));
     handle2.reset();
+    // Metrics an operator expects, after one job: leader known, build info, latency histograms that moved,
+    // the process' own figures.
+    const QByteArray metrics = api.metrics();
+    auto value = [&metrics](const QByteArray& name) {
+        for (const QByteArray& line : metrics.split('\n'))
+            if (line.startsWith(QByteArray(name + ' '))) return line.mid(name.size() + 1).toDouble();
+        return -1.0;
+    };
+    QCOMPARE(value("raftwc_has_leader"), 1.0);
+    QVERIFY(metrics.contains("raftwc_build_info{version=\""));
+    QCOMPARE(value("raftwc_job_duration_seconds_count"), 1.0);
+    QVERIFY(value("raftwc_commit_seconds_count") >= 2);  // the file's chunk(s), manifest, result
+    QVERIFY(value("raftwc_log_write_seconds_count") >= 2);
+    QCOMPARE(value("raftwc_commit_seconds_bucket{le=\"+Inf\"}"), value("raftwc_commit_seconds_count"));
+    QVERIFY(value("raftwc_disk_free_bytes") > 0);
+    QVERIFY(value("process_resident_memory_bytes") > 1e6);
+    QVERIFY(value("process_open_fds") > 3);
+    QVERIFY(value("process_cpu_seconds_total") > 0);
+    QVERIFY(std::abs(value("process_start_time_seconds") - double(QDateTime::currentSecsSinceEpoch())) < 600);
+    // Buckets are cumulative and end at the count.
+    Histogram h = Histogram::seconds(1);
+    for (double v : {0.0005, 0.002, 0.002, 0.3, 7.0})
+        h.observe(v);
+    QCOMPARE(h.count, quint64(5));
+    QCOMPARE(h.counts.front(), quint64(1));  // <= 1 ms
+    QCOMPARE(h.counts.back(), quint64(1));   // > 1 s
+    QCOMPARE(h.bounds.back(), 1.0);
+
     // A stream whose client is gone stops being written to, and the handle's end unsubscribes it.
     const std::size_t listeners = node.eventLog()->listeners();
     sink->open = false;

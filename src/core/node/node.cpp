@@ -1,6 +1,7 @@
 #include "node/node.h"
 
 #include <sys/statvfs.h>
+#include <QCoreApplication>
 #include <QDateTime>
 #include <QHostAddress>
 #include <QJsonArray>
@@ -86,7 +87,10 @@ void Node::processReady() {
         for (const raft::Entry& e : rd.committedEntries)
             apply(e);
         raft_->advance();
-        if (rd.needsPersist()) writer_->submit(std::move(rd));
+        if (rd.needsPersist()) {
+            writeStarts_.emplace_back(rd.persistToken, nowMs());
+            writer_->submit(std::move(rd));
+        }
     }
     inReady_ = false;
     logStatusChanges();
@@ -175,6 +179,10 @@ void Node::onWritten(WrittenReady w, const storage::Status& st) {
     }
     for (const raft::Message& m : w.messagesAfterPersist)
         link_->send(m);
+    while (!writeStarts_.empty() && writeStarts_.front().first <= w.persistToken) {
+        logWriteSeconds_.observe(double(nowMs() - writeStarts_.front().second) / 1000.0);
+        writeStarts_.pop_front();
+    }
     raft_->persisted(w.persistToken);
     scheduleReady();  // the core may now count its own entries, commit and apply
 }
@@ -586,7 +594,16 @@ NodeStatus Node::status() const {
 }
 
 QByteArray Node::metricsText() const {
-    return node::metricsText(status());
+    NodeStatus s = status();
+    s.version = QCoreApplication::applicationVersion();
+    struct statvfs vfs {};
+    if (::statvfs(opt_.dataDir.toLocal8Bit().constData(), &vfs) == 0)
+        s.diskFreeBytes = qint64(vfs.f_bavail) * qint64(vfs.f_frsize);
+    s.logWriteSeconds = logWriteSeconds_;
+    s.commitSeconds = commitSeconds_;
+    s.jobSeconds = jobSeconds_;
+    s.process = ProcessStats::read();
+    return node::metricsText(s);
 }
 
 }  // namespace raftwc::node

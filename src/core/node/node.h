@@ -4,6 +4,7 @@
 #pragma once
 
 #include <QObject>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -245,6 +246,12 @@ class Node : public QObject, private JobHost {
     raft::Index lastEventCommit_ = 0;
     raft::Index lastEventApplied_ = 0;
     std::map<raft::NodeId, bool> lastEventMembers_;
+
+    // Latency histograms for /metrics.
+    Histogram logWriteSeconds_ = Histogram::seconds(10);
+    Histogram commitSeconds_ = Histogram::seconds(30);
+    Histogram jobSeconds_ = Histogram::seconds(1000);
+    std::deque<std::pair<std::uint64_t, qint64>> writeStarts_;  ///< (persist token, submitted at)
 };
 
 }  // namespace raftwc::node

@@ -110,6 +110,9 @@ void Node::flushLogEvent() {
 }
 
 void Node::reportJob(const QJsonObject& job) {
+    const QString state = job.value(QStringLiteral("state")).toString();
+    if (state == QLatin1String("done") || state == QLatin1String("failed"))
+        jobSeconds_.observe(double(job.value(QStringLiteral("elapsedMs")).toInteger()) / 1000.0);
     recordEvent(QStringLiteral("job"), {{QStringLiteral("job"), job}, {QStringLiteral("relayed"), false}});
     // Every live member shows every job: relay a compact copy (without the top words when it is large).
     QJsonObject copy = job;

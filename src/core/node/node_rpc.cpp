@@ -134,6 +134,11 @@ void Node::receiveRequest(const net::InboundRequest& req) {
 }
 
 void Node::proposeCommand(QByteArray command, std::function<void(ProposeOutcome)> done) {
+    // Commit latency for /metrics: from here to the answer, when it committed.
+    done = [this, started = nowMs(), done = std::move(done)](ProposeOutcome o) {
+        if (o.ok()) commitSeconds_.observe(double(nowMs() - started) / 1000.0);
+        done(std::move(o));
+    };
     if (command.size() > kMaxEntryBytes) {
         done({ProposeOutcome::Code::Failed, 0, 0,
               QStringLiteral("entry of %1 bytes exceeds the %2-byte limit")

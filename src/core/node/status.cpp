@@ -1,11 +1,67 @@
 // Rendering of status snapshots (values in, text out): /api/cluster's JSON and /metrics' Prometheus text.
 #include "node/status.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+
 #include <QJsonArray>
 
 #include "node/jobs.h"
 
 namespace raftwc::node {
+
+Histogram Histogram::seconds(double maxSeconds) {
+    Histogram h;
+    for (double decade = 0.001; decade <= maxSeconds; decade *= 10)
+        for (double m : {1.0, 2.5, 5.0})
+            if (decade * m <= maxSeconds) h.bounds.push_back(decade * m);
+    h.counts.assign(h.bounds.size() + 1, 0);
+    return h;
+}
+
+void Histogram::observe(double value) {
+    if (counts.size() != bounds.size() + 1) counts.assign(bounds.size() + 1, 0);
+    std::size_t i = 0;
+    while (i < bounds.size() && value > bounds[i])
+        ++i;
+    ++counts[i];
+    sum += value;
+    ++count;
+}
+
+ProcessStats ProcessStats::read() {
+    ProcessStats p;
+    QFile statm(QStringLiteral("/proc/self/statm"));
+    if (statm.open(QIODevice::ReadOnly)) {
+        const QList<QByteArray> f = statm.readAll().split(' ');
+        if (f.size() > 1) p.residentBytes = f[1].toLongLong() * ::sysconf(_SC_PAGESIZE);
+    }
+    p.openFds =
+        qint64(QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::NoDotAndDotDot | QDir::System).size());
+    struct rlimit rl {};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) p.maxFds = qint64(rl.rlim_cur);
+    QFile stat(QStringLiteral("/proc/self/stat"));
+    if (stat.open(QIODevice::ReadOnly)) {
+        const QByteArray all = stat.readAll();
+        // Fields after the command (which may hold spaces) start after the last ')'.
+        const QList<QByteArray> f = all.mid(all.lastIndexOf(')') + 2).split(' ');
+        const double tick = double(::sysconf(_SC_CLK_TCK));
+        if (f.size() > 19 && tick > 0) {
+            p.cpuSeconds = (f[11].toDouble() + f[12].toDouble()) / tick;  // utime + stime
+            QFile uptime(QStringLiteral("/proc/uptime"));
+            if (uptime.open(QIODevice::ReadOnly)) {
+                const double up = uptime.readAll().split(' ').value(0).toDouble();
+                const double startedAgo = up - f[19].toDouble() / tick;
+                p.startTimeSeconds = double(QDateTime::currentMSecsSinceEpoch()) / 1000.0 - startedAgo;
+            }
+        }
+    }
+    return p;
+}
 
 QByteArray metricsText(const NodeStatus& s) {
     QByteArray out;
@@ -55,6 +111,54 @@ QByteArray metricsText(const NodeStatus& s) {
     };
     byReason("raftwc_rejected_frames_total", "TCP frames dropped, by reason.", s.framesDropped);
     byReason("raftwc_rejected_datagrams_total", "Datagrams dropped, by reason.", s.datagramsDropped);
+    metric("raftwc_has_leader", "gauge", "1 if this node knows a leader.", s.leader != raft::kNoNode ? 1 : 0);
+    metric("raftwc_build_info", "gauge", "Build information (labels); always 1.", 1,
+           "version=\"" + s.version.toLatin1() + '"');
+    if (s.diskFreeBytes >= 0)
+        metric("raftwc_disk_free_bytes", "gauge", "Free bytes on the data directory's file system.",
+               double(s.diskFreeBytes));
+    const bool leading = s.role == raft::Role::Leader;
+    if (leading) {
+        out +=
+            "# HELP raftwc_peer_lag_entries Entries the leader's commit index is ahead of a member's match "
+            "index.\n"
+            "# TYPE raftwc_peer_lag_entries gauge\n";
+        for (const MemberStatus& m : s.members)
+            if (!m.self)
+                out += "raftwc_peer_lag_entries{peer=\"" + nodeIdString(m.id).toLatin1() + "\"} " +
+                       QByteArray::number(qint64(s.commit >= m.matchIndex ? s.commit - m.matchIndex : 0)) +
+                       '\n';
+    }
+    auto histogram = [&out](const char* name, const char* help, const Histogram& h) {
+        out += QByteArray("# HELP ") + name + ' ' + help + "\n# TYPE " + name + " histogram\n";
+        quint64 cumulative = 0;
+        for (std::size_t i = 0; i < h.bounds.size(); ++i) {
+            cumulative += i < h.counts.size() ? h.counts[i] : 0;
+            out += QByteArray(name) + "_bucket{le=\"" + QByteArray::number(h.bounds[i], 'g', 6) + "\"} " +
+                   QByteArray::number(cumulative) + '\n';
+        }
+        out += QByteArray(name) + "_bucket{le=\"+Inf\"} " + QByteArray::number(h.count) + '\n';
+        out += QByteArray(name) + "_sum " + QByteArray::number(h.sum, 'g', 17) + '\n';
+        out += QByteArray(name) + "_count " + QByteArray::number(h.count) + '\n';
+    };
+    histogram("raftwc_log_write_seconds",
+              "A Ready handed to the log writer until durable (fdatasync included).", s.logWriteSeconds);
+    histogram("raftwc_commit_seconds", "A proposal of this node until it committed.", s.commitSeconds);
+    histogram("raftwc_job_duration_seconds", "Jobs this node coordinated, from the first byte to the end.",
+              s.jobSeconds);
+    const ProcessStats& p = s.process;
+    if (p.residentBytes >= 0)
+        metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+               double(p.residentBytes));
+    if (p.openFds >= 0)
+        metric("process_open_fds", "gauge", "Number of open file descriptors.", double(p.openFds));
+    if (p.maxFds >= 0)
+        metric("process_max_fds", "gauge", "Maximum number of open file descriptors.", double(p.maxFds));
+    if (p.cpuSeconds >= 0)
+        metric("process_cpu_seconds_total", "counter", "User and system CPU time in seconds.", p.cpuSeconds);
+    if (p.startTimeSeconds >= 0)
+        metric("process_start_time_seconds", "gauge",
+               "Start time of the process since the epoch, in seconds.", p.startTimeSeconds);
     return out;
 }
 

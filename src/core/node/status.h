@@ -39,6 +39,27 @@ struct LogWriterCounters {
     quint64 inFlight = 0;
 };
 
+/// A Prometheus histogram as a value: cumulative buckets on fixed upper bounds (seconds).
+struct Histogram {
+    std::vector<double> bounds;   ///< upper bounds, ascending (+Inf is implicit)
+    std::vector<quint64> counts;  ///< per bucket (not cumulative), bounds.size() + 1
+    double sum = 0;
+    quint64 count = 0;
+    /// Buckets from 1 ms to `maxSeconds` in a 1-2.5-5 series.
+    static Histogram seconds(double maxSeconds);
+    void observe(double value);
+};
+
+/// The process as the OS sees it (/proc/self), for process_* metrics.
+struct ProcessStats {
+    qint64 residentBytes = -1;
+    qint64 openFds = -1;
+    qint64 maxFds = -1;
+    double cpuSeconds = -1;
+    double startTimeSeconds = -1;  ///< since the epoch
+    static ProcessStats read();
+};
+
 struct NodeStatus {
     raft::NodeId id = raft::kNoNode;
     QString phase;  ///< "discovering", "joining", "member", "removed", "stopping"
@@ -59,6 +80,13 @@ struct NodeStatus {
     LogWriterCounters log;
     net::DropCounters framesDropped;     ///< TCP frames, by reason
     net::DropCounters datagramsDropped;  ///< discovery datagrams, by reason
+    // For /metrics.
+    QString version;
+    qint64 diskFreeBytes = -1;  ///< on the data directory's file system
+    Histogram logWriteSeconds;  ///< a Ready handed to the writer until durable (fdatasync included)
+    Histogram commitSeconds;    ///< a proposal until committed (applied here)
+    Histogram jobSeconds;       ///< jobs this node coordinated, start to end
+    ProcessStats process;
 };
 
 QString roleName(raft::Role r);
