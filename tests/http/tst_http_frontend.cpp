@@ -311,6 +311,11 @@ void tst_HttpFrontend::metricsText() {
     QVERIFY(r.body.contains("\nraftwc_http_requests_total 2\n"));
     QVERIFY(r.body.contains("raftwc_http_responses_total{code=\"200\"} 1\n"));
     QVERIFY(r.body.contains("raftwc_http_upload_limit_bytes 1073741824\n"));
+    // /healthz was answered (and timed) before /metrics rendered: one observation, in every bucket from its
+    // own.
+    QVERIFY(r.body.contains("# TYPE raftwc_http_request_duration_seconds histogram\n"));
+    QVERIFY(r.body.contains("raftwc_http_request_duration_seconds_count 1\n"));
+    QVERIFY(r.body.contains("raftwc_http_request_duration_seconds_bucket{le=\"+Inf\"} 1\n"));
 }
 
 void tst_HttpFrontend::wordsParameters() {

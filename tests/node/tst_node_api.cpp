@@ -677,7 +677,7 @@ void tst_NodeApi::singleNodeReportsWhatHappens() {
     QVERIFY(value("process_cpu_seconds_total") > 0);
     QVERIFY(std::abs(value("process_start_time_seconds") - double(QDateTime::currentSecsSinceEpoch())) < 600);
     // Buckets are cumulative and end at the count.
-    Histogram h = Histogram::seconds(1);
+    raftwc::Histogram h = raftwc::Histogram::seconds(1);
     for (double v : {0.0005, 0.002, 0.002, 0.3, 7.0})
         h.observe(v);
     QCOMPARE(h.count, quint64(5));

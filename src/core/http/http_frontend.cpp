@@ -67,7 +67,9 @@ bool intParam(const QUrlQuery& q, const QString& key, qint64 fallback, qint64* o
 
 }  // namespace
 
-HttpFrontend::HttpFrontend(ApiBackend* backend, QObject* parent) : QObject(parent), m_backend(backend) {}
+HttpFrontend::HttpFrontend(ApiBackend* backend, QObject* parent) : QObject(parent), m_backend(backend) {
+    m_clock.start();
+}
 
 HttpFrontend::~HttpFrontend() {
     // Delete the listeners (and with them every socket and connection) while this object is still
@@ -195,7 +197,8 @@ QByteArray HttpFrontend::serializeResponse(const ApiReply& reply, bool connectio
 }
 
 void HttpFrontend::deliver(const QPointer<detail::HttpConnection>& connection, quint64 seq,
-                           const ApiReply& reply, bool close, bool headOnly) {
+                           const ApiReply& reply, bool close, bool headOnly, qint64 startedNs) {
+    if (startedNs >= 0) m_requestSeconds.observe(double(m_clock.nsecsElapsed() - startedNs) / 1e9);
     if (!connection || !connection->isOpen()) {
         ++m_metrics.repliesDropped;
         return;
@@ -243,7 +246,8 @@ void HttpFrontend::route(const HttpRequest& request, detail::HttpConnection* con
     const QString& path = request.path;
     const bool isGet = request.is("GET") || request.is("HEAD");
     const bool headOnly = request.is("HEAD");
-    auto answer = [&](const ApiReply& reply) { deliver(sock, seq, reply, close, headOnly); };
+    const qint64 started = m_clock.nsecsElapsed();
+    auto answer = [&](const ApiReply& reply) { deliver(sock, seq, reply, close, headOnly, started); };
 
     if (path == QLatin1String("/api/count"))  // POST is streamed (openUpload) and never routed here
         return answer(methodNotAllowed("POST"));
@@ -356,7 +360,9 @@ void HttpFrontend::route(const HttpRequest& request, detail::HttpConnection* con
             ApiReply::error(404, QStringLiteral("not_found"), QStringLiteral("no such path: %1").arg(path)));
     }
     // Membership administration (asynchronous: the change goes through the leader and the log).
-    auto later = [this, sock, seq, close](const ApiReply& reply) { deliver(sock, seq, reply, close, false); };
+    auto later = [this, sock, seq, close, started](const ApiReply& reply) {
+        deliver(sock, seq, reply, close, false, started);
+    };
     const QByteArray authorization = request.header("authorization");
     if (path.startsWith(QLatin1String("/api/members/"))) {
         const QString id = path.mid(13);
@@ -483,6 +489,9 @@ QByteArray HttpFrontend::prometheusText() const {
            qint64(m.repliesDropped));
     metric("raftwc_http_event_streams_total", "counter", "Event streams (GET /api/events) opened.",
            qint64(m.eventStreams));
+    m_requestSeconds.appendPrometheus(
+        t, "raftwc_http_request_duration_seconds",
+        "Routed requests (not uploads, streams or long polls), read to answered.");
     return t;
 }
 

@@ -8,8 +8,10 @@
 // library knows nothing of Raft.
 #pragma once
 
+#include "common/histogram.h"
 #include "http/api.h"
 
+#include <QElapsedTimer>
 #include <QHostAddress>
 #include <QMap>
 #include <QObject>
@@ -112,8 +114,9 @@ class HttpFrontend : public QObject {
                                                    detail::HttpConnection* connection, quint64 seq,
                                                    std::shared_ptr<detail::UploadTicket> ticket, bool* drain);
     ApiReply handleStatic(const QString& path) const;
+    /// `startedNs` (m_clock) ≥ 0: the request's time to answer goes into m_requestSeconds.
     void deliver(const QPointer<detail::HttpConnection>& connection, quint64 seq, const ApiReply& reply,
-                 bool close, bool headOnly = false);
+                 bool close, bool headOnly = false, qint64 startedNs = -1);
 
     ApiBackend* m_backend;
     QList<QPointer<detail::HttpListener>> m_listeners;
@@ -129,6 +132,8 @@ class HttpFrontend : public QObject {
     int m_uploadsInFlight = 0;
     qint64 m_uploadBytesInFlight = 0;
     HttpMetrics m_metrics;
+    QElapsedTimer m_clock;
+    Histogram m_requestSeconds = Histogram::seconds(30);  ///< routed requests (not uploads, not streams)
 };
 
 }  // namespace raftwc::http

@@ -14,25 +14,6 @@
 
 namespace raftwc::node {
 
-Histogram Histogram::seconds(double maxSeconds) {
-    Histogram h;
-    for (double decade = 0.001; decade <= maxSeconds; decade *= 10)
-        for (double m : {1.0, 2.5, 5.0})
-            if (decade * m <= maxSeconds) h.bounds.push_back(decade * m);
-    h.counts.assign(h.bounds.size() + 1, 0);
-    return h;
-}
-
-void Histogram::observe(double value) {
-    if (counts.size() != bounds.size() + 1) counts.assign(bounds.size() + 1, 0);
-    std::size_t i = 0;
-    while (i < bounds.size() && value > bounds[i])
-        ++i;
-    ++counts[i];
-    sum += value;
-    ++count;
-}
-
 ProcessStats ProcessStats::read() {
     ProcessStats p;
     QFile statm(QStringLiteral("/proc/self/statm"));
@@ -129,23 +110,13 @@ QByteArray metricsText(const NodeStatus& s) {
                        QByteArray::number(qint64(s.commit >= m.matchIndex ? s.commit - m.matchIndex : 0)) +
                        '\n';
     }
-    auto histogram = [&out](const char* name, const char* help, const Histogram& h) {
-        out += QByteArray("# HELP ") + name + ' ' + help + "\n# TYPE " + name + " histogram\n";
-        quint64 cumulative = 0;
-        for (std::size_t i = 0; i < h.bounds.size(); ++i) {
-            cumulative += i < h.counts.size() ? h.counts[i] : 0;
-            out += QByteArray(name) + "_bucket{le=\"" + QByteArray::number(h.bounds[i], 'g', 6) + "\"} " +
-                   QByteArray::number(cumulative) + '\n';
-        }
-        out += QByteArray(name) + "_bucket{le=\"+Inf\"} " + QByteArray::number(h.count) + '\n';
-        out += QByteArray(name) + "_sum " + QByteArray::number(h.sum, 'g', 17) + '\n';
-        out += QByteArray(name) + "_count " + QByteArray::number(h.count) + '\n';
-    };
-    histogram("raftwc_log_write_seconds",
-              "A Ready handed to the log writer until durable (fdatasync included).", s.logWriteSeconds);
-    histogram("raftwc_commit_seconds", "A proposal of this node until it committed.", s.commitSeconds);
-    histogram("raftwc_job_duration_seconds", "Jobs this node coordinated, from the first byte to the end.",
-              s.jobSeconds);
+    s.logWriteSeconds.appendPrometheus(
+        out, "raftwc_log_write_seconds",
+        "A Ready handed to the log writer until durable (fdatasync included).");
+    s.commitSeconds.appendPrometheus(out, "raftwc_commit_seconds",
+                                     "A proposal of this node until it committed.");
+    s.jobSeconds.appendPrometheus(out, "raftwc_job_duration_seconds",
+                                  "Jobs this node coordinated, from the first byte to the end.");
     const ProcessStats& p = s.process;
     if (p.residentBytes >= 0)
         metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",

@@ -5,6 +5,7 @@
 #include <QString>
 #include <vector>
 
+#include "common/histogram.h"
 #include "net/frame.h"
 #include "raft/types.h"
 
@@ -37,17 +38,6 @@ struct LogWriterCounters {
     quint64 writes = 0;     ///< writes they took (group commit: fewer than writeJobs under load)
     quint64 largestGroup = 0;
     quint64 inFlight = 0;
-};
-
-/// A Prometheus histogram as a value: cumulative buckets on fixed upper bounds (seconds).
-struct Histogram {
-    std::vector<double> bounds;   ///< upper bounds, ascending (+Inf is implicit)
-    std::vector<quint64> counts;  ///< per bucket (not cumulative), bounds.size() + 1
-    double sum = 0;
-    quint64 count = 0;
-    /// Buckets from 1 ms to `maxSeconds` in a 1-2.5-5 series.
-    static Histogram seconds(double maxSeconds);
-    void observe(double value);
 };
 
 /// The process as the OS sees it (/proc/self), for process_* metrics.
