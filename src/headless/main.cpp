@@ -4,6 +4,7 @@
 #include <QTextStream>
 #include <csignal>
 
+#include "ctl.h"
 #include "node/logging.h"
 #include "node/node.h"
 #include "node/options.h"
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
     raftwc::node::installLogging({QtInfoMsg, raftwc::node::LogFormat::Text, journald});
 
     QStringList args = QCoreApplication::arguments().mid(1);
+    if (!args.isEmpty() && args.first() == QLatin1String("ctl")) return raftwc::ctl::run(args.mid(1));
     if (args.contains(QStringLiteral("--help")) || args.contains(QStringLiteral("-h"))) {
         QTextStream(stdout) << raftwc::node::helpText();
         return 0;

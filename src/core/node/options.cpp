@@ -284,9 +284,13 @@ QString helpText() {
         {QStringLiteral("min-upload-rate"), QStringLiteral("SIZE")},
         {QStringLiteral("head-timeout"), QStringLiteral("MS")},
         {QStringLiteral("discovery"), QStringLiteral("MS")},
+        {QStringLiteral("log-level"), QStringLiteral("LEVEL")},
+        {QStringLiteral("log-format"), QStringLiteral("FORMAT")},
     };
     QString out = QStringLiteral(
         "Usage: raftwc [options]\n"
+        "       raftwc ctl COMMAND   the operator's client: status, members, count, jobs, transfer, remove\n"
+        "                            (raftwc ctl --help)\n"
         "A high-availability word-counting cluster node. Every option is also an environment variable\n"
         "RAFTWC_<NAME> (e.g. --data-dir DIR -> RAFTWC_DATA_DIR=DIR; a flag: RAFTWC_SINGLE=1); the command\n"
         "line wins. Unknown RAFTWC_* variables are reported at start.\n\n");
