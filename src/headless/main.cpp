@@ -9,6 +9,7 @@
 #include "node/node.h"
 #include "node/options.h"
 #include "node/signals.h"
+#include "recover.h"
 
 int main(int argc, char** argv) {
     QCoreApplication app(argc, argv);
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
 
     QStringList args = QCoreApplication::arguments().mid(1);
     if (!args.isEmpty() && args.first() == QLatin1String("ctl")) return raftwc::ctl::run(args.mid(1));
+    if (!args.isEmpty() && args.first() == QLatin1String("recover")) return raftwc::recover::run(args.mid(1));
     if (args.contains(QStringLiteral("--help")) || args.contains(QStringLiteral("-h"))) {
         QTextStream(stdout) << raftwc::node::helpText();
         return 0;

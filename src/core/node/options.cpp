@@ -291,6 +291,8 @@ QString helpText() {
         "Usage: raftwc [options]\n"
         "       raftwc ctl COMMAND   the operator's client: status, members, count, jobs, transfer, remove\n"
         "                            (raftwc ctl --help)\n"
+        "       raftwc recover --data-dir DIR [--yes]   offline recovery of a stopped survivor after a\n"
+        "                            permanent loss of quorum (raftwc recover --help)\n"
         "A high-availability word-counting cluster node. Every option is also an environment variable\n"
         "RAFTWC_<NAME> (e.g. --data-dir DIR -> RAFTWC_DATA_DIR=DIR; a flag: RAFTWC_SINGLE=1); the command\n"
         "line wins. Unknown RAFTWC_* variables are reported at start.\n\n");
