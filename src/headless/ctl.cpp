@@ -85,6 +85,8 @@ void printMembers(QTextStream& out, const QJsonObject& cluster) {
     out << pad(QStringLiteral("ID"), 18) << pad(QStringLiteral("HTTP"), 22) << pad(QStringLiteral("ROLE"), 10)
         << pad(QStringLiteral("VOTER"), 7) << pad(QStringLiteral("ALIVE"), 7)
         << pad(QStringLiteral("LAST CONTACT"), 14) << "MATCH\n";
+    // Only a leader tracks its peers' match index; a follower's answer has 0 there, shown as "-".
+    const bool askedLeader = cluster.value(QStringLiteral("role")).toString() == QLatin1String("leader");
     for (const QJsonValue& v : cluster.value(QStringLiteral("members")).toArray()) {
         const QJsonObject m = v.toObject();
         const bool self = m.value(QStringLiteral("self")).toBool();
@@ -100,7 +102,7 @@ void printMembers(QTextStream& out, const QJsonObject& cluster) {
                    : last < 0 ? QStringLiteral("never")
                               : QStringLiteral("%1 ms").arg(last),
                    14)
-            << (m.contains(QStringLiteral("matchIndex"))
+            << ((askedLeader || self) && m.contains(QStringLiteral("matchIndex"))
                     ? QString::number(m.value(QStringLiteral("matchIndex")).toInteger())
                     : QStringLiteral("-"))
             << '\n';
