@@ -5,7 +5,9 @@
 #include <QtTest>
 
 #include "node/commands.h"
+#include "node/job_codecs.h"
 #include "node/statemachine.h"
+#include "node/stored_table.h"
 #include "raft/types.h"
 
 using namespace raftwc::node;
@@ -104,6 +106,7 @@ class tst_NodeStateMachine : public QObject {
     void duplicateManifestKeepsTheFile();
     void abandonedUploadIsReleased();
     void jobResults();
+    void jobTableInPieces();
     void jobResultWithBadJsonSkipped_data();
     void jobResultWithBadJsonSkipped();
     void membership();
@@ -353,6 +356,76 @@ void tst_NodeStateMachine::jobResults() {
     QVERIFY(log.sm.job("job-b"));
     QCOMPARE(log.sm.jobs()[0]->jobId, QByteArrayLiteral("job-d"));
     QVERIFY(log.sm.takeNotes().isEmpty());
+}
+
+void tst_NodeStateMachine::jobTableInPieces() {
+    // A table of 60,000 distinct words of 20 random letters (about 1.3 MB) with a 64 KiB budget per piece:
+    // many pieces, each within the budget, read back from the log page by page, equal to the original.
+    QRandomGenerator rng(41);
+    std::vector<raftwc::wordcount::WordCount> sorted;
+    for (int i = 0; i < 60000; ++i)
+        sorted.push_back({randomContent(rng, 20).toStdString(), std::uint64_t(60000 - i)});
+    std::vector<std::size_t> counts;
+    const std::vector<QByteArray> pieces = encodeWordTablePieces(sorted, 64 << 10, &counts);
+    QVERIFY(pieces.size() >= 10);
+    std::size_t sum = 0;
+    for (std::size_t k = 0; k < pieces.size(); ++k) {
+        QVERIFY(std::size_t(pieces[k].size()) <= (64u << 10));
+        QCOMPARE(decodeWordTable(pieces[k])->size(), counts[k]);
+        sum += counts[k];
+    }
+    QCOMPARE(sum, sorted.size());
+
+    Log log;
+    const auto resultJson = [&](const QByteArray& id) {
+        return QJsonDocument(QJsonObject{{QStringLiteral("id"), QString::fromLatin1(id)},
+                                         {QStringLiteral("tableWords"), qint64(sorted.size())},
+                                         {QStringLiteral("tableComplete"), true},
+                                         {QStringLiteral("tablePieces"), qint64(pieces.size())}})
+            .toJson(QJsonDocument::Compact);
+    };
+    // A first attempt commits some pieces with a stale first piece, then fails; the retry commits them all.
+    log.command(JobTablePiece{"job-p", 1, 1, encodeWordTablePieces({{"stale", 1}}, 1 << 20, &counts)[0]});
+    for (std::size_t k = 1; k < pieces.size(); ++k) {
+        log.command(JobTablePiece{"job-p", std::uint32_t(k), decodeWordTable(pieces[k])->size(), pieces[k]});
+        log.command(FileChunk{fileId('Z'), 0, "noise"});
+    }
+    const auto resultAt = log.command(JobResult{"job-p", resultJson("job-p"), pieces[0]});
+    const StoredJob* j = log.sm.job("job-p");
+    QVERIFY(j);
+    QVERIFY(j->tableComplete);
+    QCOMPARE(j->pieces.size(), pieces.size() - 1);
+    for (const TablePieceRef& ref : j->pieces)
+        QVERIFY(ref.index < resultAt);
+    const PayloadReader read = [&log](raftwc::raft::Index i) -> std::optional<QByteArray> {
+        if (i == 0 || i > log.entries.size()) return std::nullopt;
+        return QByteArray::fromStdString(log.entries[i - 1].data);
+    };
+    TablePieceCache cache;
+    std::vector<raftwc::wordcount::WordCount> back;
+    for (std::size_t off = 0;; off += 7777) {  // pages that straddle piece boundaries
+        const StoredWordsPage page = storedWordsPage(*j, off, 7777, read, &cache);
+        QVERIFY2(page.error.isEmpty(), qPrintable(page.error));
+        QCOMPARE(page.stored, std::uint64_t(sorted.size()));
+        if (page.words.empty()) break;
+        back.insert(back.end(), page.words.begin(), page.words.end());
+    }
+    QVERIFY(back == sorted);
+    // A page past the end is empty; a damaged piece is an error, not a crash.
+    QVERIFY(storedWordsPage(*j, sorted.size() + 5, 10, read).words.empty());
+    const PayloadReader broken = [](raftwc::raft::Index) -> std::optional<QByteArray> {
+        return QByteArray("junk");
+    };
+    QVERIFY(!storedWordsPage(*j, sorted.size() - 1, 10, broken).error.isEmpty());
+    QVERIFY(log.sm.takeNotes().isEmpty());
+
+    // A result whose pieces never committed: what it has (piece 0) is shown, marked incomplete, with a note.
+    log.command(JobResult{"job-q", resultJson("job-q"), pieces[0]});
+    QVERIFY(!log.sm.job("job-q")->tableComplete);
+    QVERIFY(notesMention(log.sm.takeNotes(), "missing"));
+    const StoredWordsPage q = storedWordsPage(*log.sm.job("job-q"), 0, SIZE_MAX, read);
+    QVERIFY(q.error.isEmpty());
+    QCOMPARE(q.words.size(), counts.empty() ? 0 : decodeWordTable(pieces[0])->size());
 }
 
 void tst_NodeStateMachine::jobResultWithBadJsonSkipped_data() {

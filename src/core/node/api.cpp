@@ -205,15 +205,12 @@ http::ApiReply NodeApi::jobWords(const QString& id, qsizetype limit, qsizetype o
             409, QStringLiteral("wrong_mode"),
             QStringLiteral("job %1 was counted in %2 mode; upload again with ?mode=%3")
                 .arg(id, jobMode, mode));
-    if (cachedJob_ != key || !cachedTable_) {
-        auto table = decodeWordTable(j->freqTable);
-        if (!table)
-            return http::ApiReply::error(500, QStringLiteral("internal"),
-                                         QStringLiteral("stored frequency table is damaged"));
-        cachedTable_ = std::make_shared<std::vector<wordcount::WordCount>>(std::move(*table));
-        cachedJob_ = key;
-    }
-    const auto page = wordcount::pageSorted(*cachedTable_, std::size_t(limit), std::size_t(offset));
+    const StoredWordsPage page = storedWordsPage(
+        *j, std::size_t(offset), std::size_t(limit), [this](raft::Index i) { return node_.entryPayload(i); },
+        &tableCache_);
+    if (!page.error.isEmpty())
+        return http::ApiReply::error(500, QStringLiteral("internal"),
+                                     QStringLiteral("stored frequency table: %1").arg(page.error));
     QJsonArray words;
     for (const auto& wc : page.words)
         words.append(wordJson(wc.word, qint64(wc.count)));
@@ -221,8 +218,9 @@ http::ApiReply NodeApi::jobWords(const QString& id, qsizetype limit, qsizetype o
         200, QJsonObject{{QStringLiteral("id"), id},
                          {QStringLiteral("mode"), jobMode},
                          {QStringLiteral("total"), j->result.value(QStringLiteral("uniqueWords"))},
-                         {QStringLiteral("stored"), qint64(cachedTable_->size())},
-                         {QStringLiteral("complete"), j->result.value(QStringLiteral("tableComplete"))},
+                         {QStringLiteral("stored"), qint64(page.stored)},
+                         {QStringLiteral("complete"),
+                          j->tableComplete && j->result.value(QStringLiteral("tableComplete")).toBool()},
                          {QStringLiteral("offset"), qint64(offset)},
                          {QStringLiteral("limit"), qint64(limit)},
                          {QStringLiteral("words"), words}});

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "http/api.h"
+#include "node/stored_table.h"
 #include "wordcount/wordcount.h"
 
 namespace raftwc::node {
@@ -47,9 +48,8 @@ class NodeApi final : public http::ApiBackend {
     /// Membership operations need "Authorization: Bearer <cluster key>" when the node has a key.
     std::optional<http::ApiReply> denied(const QByteArray& authorization) const;
     Node& node_;
-    // The last decoded frequency table (paging through one job's words decodes it once).
-    QByteArray cachedJob_;
-    std::shared_ptr<std::vector<wordcount::WordCount>> cachedTable_;
+    // The last decoded pieces of frequency tables (paging through a job's words decodes each piece once).
+    TablePieceCache tableCache_;
 };
 
 }  // namespace raftwc::node

@@ -36,6 +36,12 @@ QByteArray encodeCommand(const Command& c) {
         w.bytes(r->jobId);
         w.bytes(r->json);
         w.bytes(r->freqTable);
+    } else if (const auto* t = std::get_if<JobTablePiece>(&c)) {
+        w.u8(std::uint8_t(CommandKind::JobTablePiece));
+        w.bytes(t->jobId);
+        w.u32(t->piece);
+        w.u64(t->entries);
+        w.bytes(t->table);
     }
     return w.take();
 }
@@ -75,6 +81,15 @@ std::optional<Command> decodeCommand(const QByteArray& payload, QString* why) {
             j.freqTable = r.bytes();
             if (!r.atEnd()) return fail("malformed job result");
             return j;
+        }
+        case CommandKind::JobTablePiece: {
+            JobTablePiece t;
+            t.jobId = r.bytes(128);
+            t.piece = r.u32();
+            t.entries = r.u64();
+            t.table = r.bytes();
+            if (!r.atEnd() || t.piece == 0) return fail("malformed job table piece");
+            return t;
         }
         case CommandKind::FileAbandoned: {
             FileAbandoned f;

@@ -18,6 +18,7 @@ enum class CommandKind : std::uint8_t {
     JobResult = 3,      ///< A finished job's result (JSON) and its full frequency table.
     MemberAddress = 4,  ///< A member's current addresses (bootstrap node, or a node back on a new address).
     FileAbandoned = 5,  ///< An upload that will never complete: its chunks are released.
+    JobTablePiece = 6,  ///< One more piece of a job's frequency table, committed before its JobResult.
 };
 
 /// A chunk's bytes sit at a fixed offset inside the entry payload, so a shard can pread just the range
@@ -42,8 +43,18 @@ struct FileManifest {
 
 struct JobResult {
     QByteArray jobId;
-    QByteArray json;       ///< The result object, compact JSON.
-    QByteArray freqTable;  ///< Serialized full frequency table(s), qCompress'ed.
+    QByteArray json;  ///< The result object, compact JSON ("tablePieces": how many pieces the table has).
+    QByteArray freqTable;  ///< Piece 0 of the frequency table (encodeWordTable: the most frequent words).
+};
+
+/// Piece `piece` (1 .. pieces-1) of a job's frequency table: the next `entries` words in table order. A
+/// table is cut into pieces of bounded size so no table, however many distinct words it has, meets the
+/// entry or decoder limits; every piece commits before the job's JobResult, which completes the table.
+struct JobTablePiece {
+    QByteArray jobId;
+    std::uint32_t piece = 0;
+    std::uint64_t entries = 0;
+    QByteArray table;  ///< encodeWordTable of those entries.
 };
 
 /// Addresses of a member, the context of its AddLearner ConfChange and the MemberAddress command.
@@ -64,7 +75,8 @@ struct FileAbandoned {
     QByteArray fileId;
 };
 
-using Command = std::variant<FileChunk, FileManifest, JobResult, MemberAddressUpdate, FileAbandoned>;
+using Command =
+    std::variant<FileChunk, FileManifest, JobResult, MemberAddressUpdate, FileAbandoned, JobTablePiece>;
 
 QByteArray encodeCommand(const Command& c);
 /// Decodes a Normal entry's payload; std::nullopt (with `why` set) on malformed input.

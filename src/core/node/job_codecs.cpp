@@ -118,6 +118,45 @@ QByteArray encodeWordTable(const std::vector<wordcount::WordCount>& sorted, std:
     }
 }
 
+namespace {
+QByteArray packWords(const std::vector<wordcount::WordCount>& sorted, std::size_t from, std::size_t n) {
+    ByteWriter w;
+    w.u8(1);
+    w.u64(n);
+    for (std::size_t i = from; i < from + n; ++i) {
+        w.bytes(sorted[i].word);
+        w.u64(sorted[i].count);
+    }
+    return qCompress(w.data(), 3);
+}
+}  // namespace
+
+std::vector<QByteArray> encodeWordTablePieces(const std::vector<wordcount::WordCount>& sorted,
+                                              std::size_t maxCompressedBytes,
+                                              std::vector<std::size_t>* entries) {
+    std::vector<QByteArray> pieces;
+    entries->clear();
+    std::size_t from = 0;
+    do {
+        // First guess: words worth 2.5× the budget uncompressed (word lists compress about 3:1), then
+        // shrink in proportion to any excess. Each piece costs a few compressions of its own size.
+        std::size_t n = 0, raw = 0;
+        const std::size_t rawTarget = maxCompressedBytes * 5 / 2;
+        while (from + n < sorted.size() && raw < rawTarget)
+            raw += sorted[from + n++].word.size() + 12;
+        QByteArray packed = packWords(sorted, from, n);
+        while (std::size_t(packed.size()) > maxCompressedBytes && n > 1) {
+            n = std::max<std::size_t>(
+                1, std::size_t(double(n) * double(maxCompressedBytes) / double(packed.size()) * 0.9));
+            packed = packWords(sorted, from, n);
+        }
+        pieces.push_back(std::move(packed));
+        entries->push_back(n);
+        from += n;
+    } while (from < sorted.size());
+    return pieces;
+}
+
 std::optional<std::vector<wordcount::WordCount>> decodeWordTable(const QByteArray& compressed) {
     const QByteArray raw = qUncompress(compressed);
     ByteReader r(raw);

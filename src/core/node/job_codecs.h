@@ -61,6 +61,13 @@ QByteArray encodeWordTable(const std::vector<wordcount::WordCount>& sorted, std:
 std::optional<std::vector<wordcount::WordCount>> decodeWordTable(const QByteArray& compressed);
 inline constexpr std::size_t kMaxStoredTableBytes = 2u << 20;
 
+/// The whole table cut into consecutive pieces in table order, each encodeWordTable'd to at most
+/// `maxCompressedBytes` (a single entry that alone would not fit cannot occur: words are shownWord'ed).
+/// Always at least one piece (an empty table is one empty piece). entries[k] = the words of piece k.
+std::vector<QByteArray> encodeWordTablePieces(const std::vector<wordcount::WordCount>& sorted,
+                                              std::size_t maxCompressedBytes,
+                                              std::vector<std::size_t>* entries);
+
 /// Words longer than this are shown (in a result's top list and its stored table) by shownWord().
 inline constexpr std::size_t kMaxShownWordBytes = 256;
 /// A word as results show it: itself, or if longer than kMaxShownWordBytes its first bytes (cut on a UTF-8

@@ -258,7 +258,8 @@ void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
     // Merging, ranking, sorting and compressing tables of millions of words run off the event loop.
     struct Merged {
         QJsonObject result;
-        QByteArray table;
+        QByteArray table;              ///< piece 0
+        std::vector<QByteArray> more;  ///< pieces 1.., encoded JobTablePiece commands
         std::uint64_t words = 0;
         std::size_t distinct = 0;
         std::size_t kept = 0;
@@ -282,11 +283,21 @@ void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
             std::vector<wordcount::WordCount> sorted = wordcount::sortedEntries(total.freq);
             for (wordcount::WordCount& wc : sorted)
                 if (wc.word.size() > kMaxShownWordBytes) wc.word = shownWord(wc.word);
-            m.table = encodeWordTable(sorted, kMaxStoredTableBytes, &m.kept, &m.complete);
+            // The whole table, in pieces of bounded size: piece 0 goes with the result, the others are
+            // committed before it (JobTablePiece), so no table meets an entry or decoder limit.
+            std::vector<std::size_t> counts;
+            std::vector<QByteArray> pieces = encodeWordTablePieces(sorted, kMaxStoredTableBytes, &counts);
+            m.kept = sorted.size();
+            m.complete = true;
+            m.table = std::move(pieces[0]);
+            for (std::size_t k = 1; k < pieces.size(); ++k)
+                m.more.push_back(
+                    encodeCommand(JobTablePiece{id, std::uint32_t(k), counts[k], std::move(pieces[k])}));
             m.words = total.words;
             m.distinct = total.freq.size();
             m.result.insert(QStringLiteral("tableWords"), qint64(m.kept));
             m.result.insert(QStringLiteral("tableComplete"), m.complete);
+            m.result.insert(QStringLiteral("tablePieces"), qint64(pieces.size()));
             return m;
         },
         [this, job](Merged m) {
@@ -303,7 +314,26 @@ void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
                        .arg(m.complete ? QString() : QStringLiteral(" (top %1 stored)").arg(m.kept))
                        .arg(host_.env().nowMs() - job->startedMs);
             JobResult jr{job->id, QJsonDocument(m.result).toJson(QJsonDocument::Compact), std::move(m.table)};
-            commitResult(job, encodeCommand(jr), m.result);
+            commitPieces(job, std::move(m.more), 0, encodeCommand(jr), m.result);
+        });
+}
+
+void JobCoordinator::commitPieces(const std::shared_ptr<Job>& job, std::vector<QByteArray> pieces,
+                                  std::size_t next, QByteArray result, const QJsonObject& json) {
+    if (next == pieces.size()) return commitResult(job, std::move(result), json);
+    QPointer<JobCoordinator> self(this);
+    QByteArray piece = pieces[next];
+    proposeWithRetry(
+        job, std::move(piece),
+        [self, job, pieces = std::move(pieces), next, result = std::move(result),
+         json](const ProposeOutcome&) mutable {
+            if (self) self->commitPieces(job, std::move(pieces), next + 1, std::move(result), json);
+        },
+        [self, job, next](const ProposeOutcome& o) {
+            self->fail(job, JobOutcome::Kind::Unavailable, QStringLiteral("commit_failed"),
+                       QStringLiteral("counted, but could not commit table piece %1: %2")
+                           .arg(next + 1)
+                           .arg(o.error));
         });
 }
 

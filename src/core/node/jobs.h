@@ -184,6 +184,9 @@ class JobCoordinator : public QObject {
     void dispatchShard(const std::shared_ptr<Job>& job, std::size_t shardIdx);
     void finishCounting(const std::shared_ptr<Job>& job);
     void commitResult(const std::shared_ptr<Job>& job, QByteArray command, const QJsonObject& result);
+    /// Commits the table pieces [next, end) one after another, then the result.
+    void commitPieces(const std::shared_ptr<Job>& job, std::vector<QByteArray> pieces, std::size_t next,
+                      QByteArray result, const QJsonObject& json);
     void fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind, const QString& code,
               const QString& message);
     void reassign(const std::shared_ptr<Job>& job, std::size_t idx, const QString& why);

@@ -607,3 +607,19 @@ QByteArray Node::metricsText() const {
 }
 
 }  // namespace raftwc::node
+
+namespace raftwc::node {
+
+std::optional<QByteArray> Node::entryPayload(raft::Index i) const {
+    if (!store_ || i < store_->firstIndex() || i > store_->lastIndex()) return std::nullopt;
+    try {
+        const std::vector<raft::Entry> es = store_->entries(i, i + 1, SIZE_MAX);
+        if (es.size() != 1) return std::nullopt;
+        return QByteArray::fromStdString(es.front().data);
+    } catch (const std::exception& e) {
+        qWarning().noquote() << "cannot read log entry" << i << ":" << e.what();
+        return std::nullopt;
+    }
+}
+
+}  // namespace raftwc::node

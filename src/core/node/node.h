@@ -106,6 +106,8 @@ class Node : public QObject, private JobHost {
     const QByteArray& adminToken() const { return opt_.adminToken; }
     bool hasLeader() const { return leaderKnown(); }
     const StateMachine& stateMachine() const { return sm_; }
+    /// The payload of the stored entry at index i (nullopt if it is not in the log or cannot be read).
+    std::optional<QByteArray> entryPayload(raft::Index i) const;
     JobCoordinator& coordinator() { return *coordinator_; }
     /// A stored file's bytes from this node's own log (safe to read from worker threads).
     std::shared_ptr<wordcount::ByteSource> storedFileSource(const StoredFile& f) { return fileSource(f); }

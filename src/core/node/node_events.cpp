@@ -32,6 +32,8 @@ QString entryKind(const raft::Entry& e) {
             return QStringLiteral("address");
         case CommandKind::FileAbandoned:
             return QStringLiteral("abandon");
+        case CommandKind::JobTablePiece:
+            return QStringLiteral("table");
     }
     return QStringLiteral("other");
 }

@@ -112,8 +112,28 @@ Applied StateMachine::apply(const raft::Entry& e) {
             return out;
         }
         if (jobs_.find(r->jobId) == jobs_.end()) jobOrder_.push_back(r->jobId);
-        jobs_[r->jobId] = StoredJob{r->jobId, doc.object(), r->freqTable, e.index};
+        StoredJob job{r->jobId, doc.object(), r->freqTable, e.index, {}, true};
+        // The pieces the result counts were committed before it (a retried job's newer pieces replace
+        // the older ones piece by piece).
+        const qint64 pieces = doc.object().value(QStringLiteral("tablePieces")).toInteger(1);
+        auto pending = pendingPieces_.find(r->jobId);
+        for (qint64 k = 1; k < pieces; ++k) {
+            if (pending == pendingPieces_.end() || !pending->second.count(std::uint32_t(k))) {
+                job.tableComplete = false;
+                job.pieces.clear();
+                notes_ << QStringLiteral("job result at %1: table piece %2 of %3 missing; table shown partly")
+                              .arg(e.index)
+                              .arg(k)
+                              .arg(pieces);
+                break;
+            }
+            job.pieces.push_back(pending->second.at(std::uint32_t(k)));
+        }
+        if (pending != pendingPieces_.end()) pendingPieces_.erase(pending);
+        jobs_[r->jobId] = std::move(job);
         out.jobResult = true;
+    } else if (const auto* t = std::get_if<JobTablePiece>(&*cmd)) {
+        pendingPieces_[t->jobId][t->piece] = TablePieceRef{e.index, t->entries};
     }
     return out;
 }

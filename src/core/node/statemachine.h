@@ -34,11 +34,20 @@ struct StoredFile {
     std::vector<ChunkRef> chunks;  ///< Sorted by fileOffset, contiguous, covering [0, size).
 };
 
+/// A committed piece of a job's table (JobTablePiece): where it is in the log, and how many words it has.
+struct TablePieceRef {
+    raft::Index index = 0;
+    std::uint64_t entries = 0;
+};
+
 struct StoredJob {
     QByteArray jobId;
     QJsonObject result;
-    QByteArray freqTable;
+    QByteArray freqTable;  ///< Piece 0 of the table (the most frequent words).
     raft::Index index = 0;
+    /// Pieces 1.. of the table, read from the log when asked for (their bytes are not kept here).
+    std::vector<TablePieceRef> pieces;
+    bool tableComplete = true;  ///< false if a piece the result counts was never applied
 };
 
 /// What one applied entry changed, decoded once, for the node's side effects.
@@ -75,6 +84,8 @@ class StateMachine {
     std::set<QByteArray> abandoned_;  ///< files whose late chunks are ignored (FileAbandoned)
     std::map<QByteArray, QByteArray> fileByJob_;
     std::map<QByteArray, StoredJob> jobs_;
+    /// Pieces of tables whose JobResult has not been applied yet: jobId → piece number → where.
+    std::map<QByteArray, std::map<std::uint32_t, TablePieceRef>> pendingPieces_;
     std::vector<QByteArray> jobOrder_;
     std::map<raft::NodeId, MemberAddress> addresses_;
     QStringList notes_;
