@@ -136,6 +136,15 @@ QString checkResult(const QJsonObject& o, const QByteArray& content, FreqMode mo
 }
 
 /// The committed JobResult entry: its JSON is the answer, its table decodes to the exact counts.
+/// Reads entry payloads from the fake host's log (what the node reads from its log store).
+PayloadReader logReader(const FakeJobHost& host) {
+    return [&host](raftwc::raft::Index i) -> std::optional<QByteArray> {
+        for (const auto& e : host.log())
+            if (e.index == i) return QByteArray::fromStdString(e.data);
+        return std::nullopt;
+    };
+}
+
 QString checkCommitted(FakeJobHost& host, const QByteArray& jobId, const QJsonObject& answer,
                        const QByteArray& content, FreqMode mode) {
     const StoredJob* j = host.state().job(jobId);
@@ -154,12 +163,13 @@ QString checkCommitted(FakeJobHost& host, const QByteArray& jobId, const QJsonOb
     if (results != 1) return QStringLiteral("%1 JobResult entries").arg(results);
     // The committed table: every entry, sorted by count desc then word asc, in pieces of bounded size
     // (piece 0 in the result, the others in JobTablePiece entries before it, read back from the log).
-    if (std::size_t(j->freqTable.size()) > kMaxStoredTableBytes) return QStringLiteral("table over budget");
-    const PayloadReader read = [&host](raftwc::raft::Index i) -> std::optional<QByteArray> {
-        for (const auto& e : host.log())
-            if (e.index == i) return QByteArray::fromStdString(e.data);
-        return std::nullopt;
-    };
+    const PayloadReader read = logReader(host);
+    {
+        const auto cmd = decodeCommand(*read(j->index));
+        const auto* r = cmd ? std::get_if<JobResult>(&*cmd) : nullptr;
+        if (!r || std::size_t(r->freqTable.size()) > kMaxStoredTableBytes)
+            return QStringLiteral("the result entry's table piece is over budget");
+    }
     for (const TablePieceRef& p : j->pieces) {
         const auto payload = read(p.index);
         if (!payload || p.index >= j->index)
@@ -668,10 +678,9 @@ void tst_NodeJobs::rawModeTableSumsToWords() {
     const StoredJob* j = fx.host.state().job("raw-mode-job");
     QVERIFY(j);
     QCOMPARE(o.value(QStringLiteral("tableComplete")).toBool(), true);
-    const auto table = decodeWordTable(j->freqTable);
-    QVERIFY(table);
+    const auto table = storedWordsPage(*j, 0, SIZE_MAX, logReader(fx.host)).words;
     std::uint64_t sum = 0;
-    for (const auto& wc : *table)
+    for (const auto& wc : table)
         sum += wc.count;
     QCOMPARE(qint64(sum), o.value(QStringLiteral("words")).toInteger());
     QVERIFY(sum > 0);
@@ -735,8 +744,9 @@ void tst_NodeJobs::hugeVocabularyTableIsBounded() {
     QVERIFY2(committed.isEmpty(), qPrintable(committed));
     QVERIFY2(fx.host.largestProposal <= (4 << 20), qPrintable(QString::number(fx.host.largestProposal)));
     // Piece 0 starts with the most frequent word.
-    QCOMPARE(decodeWordTable(fx.host.state().job("huge-vocabulary")->freqTable)->front().word,
-             std::string("common"));
+    QCOMPARE(
+        storedWordsPage(*fx.host.state().job("huge-vocabulary"), 0, 1, logReader(fx.host)).words.front().word,
+        std::string("common"));
 }
 
 void tst_NodeJobs::generatedJobIdAndDefaults() {

@@ -346,7 +346,14 @@ void tst_NodeStateMachine::jobResults() {
         const QByteArray& id = ids[ids.size() - 1 - i];
         QCOMPARE(list[i]->jobId, id);
         QCOMPARE(list[i]->index, at[id]);
-        QCOMPARE(list[i]->freqTable, "table-" + id);
+        QCOMPARE(
+            log.entries.at(list[i]->index - 1).data,
+            encodeCommand(JobResult{id,
+                                    QJsonDocument(QJsonObject{{QStringLiteral("id"), QString::fromLatin1(id)},
+                                                              {QStringLiteral("words"), 42}})
+                                        .toJson(QJsonDocument::Compact),
+                                    "table-" + id})
+                .toStdString());
         QCOMPARE(list[i]->result.value(QStringLiteral("id")).toString(), QString::fromLatin1(id));
         QCOMPARE(log.sm.job(id), list[i]);
     }

@@ -112,7 +112,7 @@ Applied StateMachine::apply(const raft::Entry& e) {
             return out;
         }
         if (jobs_.find(r->jobId) == jobs_.end()) jobOrder_.push_back(r->jobId);
-        StoredJob job{r->jobId, doc.object(), r->freqTable, e.index, {}, true};
+        StoredJob job{r->jobId, doc.object(), e.index, {}, true};
         // The pieces the result counts were committed before it (a retried job's newer pieces replace
         // the older ones piece by piece).
         const qint64 pieces = doc.object().value(QStringLiteral("tablePieces")).toInteger(1);

@@ -43,8 +43,7 @@ struct TablePieceRef {
 struct StoredJob {
     QByteArray jobId;
     QJsonObject result;
-    QByteArray freqTable;  ///< Piece 0 of the table (the most frequent words).
-    raft::Index index = 0;
+    raft::Index index = 0;  ///< The JobResult entry; it holds piece 0 of the table (read from the log)
     /// Pieces 1.. of the table, read from the log when asked for (their bytes are not kept here).
     std::vector<TablePieceRef> pieces;
     bool tableComplete = true;  ///< false if a piece the result counts was never applied

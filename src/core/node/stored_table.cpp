@@ -27,8 +27,15 @@ namespace {
 
 std::optional<std::vector<wordcount::WordCount>> loadPiece(const StoredJob& job, std::size_t k,
                                                            const PayloadReader& read, QString* error) {
-    if (k == 0) {
-        auto t = decodeWordTable(job.freqTable);
+    if (k == 0) {  // in the JobResult entry itself
+        const std::optional<QByteArray> payload = read(job.index);
+        const auto cmd = payload ? decodeCommand(*payload) : std::nullopt;
+        const auto* result = cmd ? std::get_if<JobResult>(&*cmd) : nullptr;
+        if (!result || result->jobId != job.jobId) {
+            *error = QStringLiteral("log index %1 does not hold the job's result").arg(job.index);
+            return std::nullopt;
+        }
+        auto t = decodeWordTable(result->freqTable);
         if (!t) *error = QStringLiteral("stored table piece 0 does not decode");
         return t;
     }

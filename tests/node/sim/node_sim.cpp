@@ -547,7 +547,7 @@ QString Cluster::checkConsistent() const {
                        .arg(ref.jobs().size());
         for (const node::StoredJob* j : jobs) {
             const node::StoredJob* o = ref.job(j->jobId);
-            if (!o || o->result != j->result || o->freqTable != j->freqTable || o->index != j->index)
+            if (!o || o->result != j->result || o->index != j->index || o->pieces.size() != j->pieces.size())
                 out += QStringLiteral("node %1: job %2 differs from node 0's\n")
                            .arg(i)
                            .arg(QString::fromLatin1(j->jobId));
