@@ -101,9 +101,15 @@ void NodeApi::removeMember(const QString& id, const QByteArray& authorization,
                                           QStringLiteral("bad node id %1").arg(id)));
     node_.removeMember(*member, [done, id](const QString& error) {
         if (error.isEmpty())
-            done(http::ApiReply::json(200, QJsonObject{{QStringLiteral("removed"), id}}));
-        else
-            done(http::ApiReply::error(409, QStringLiteral("not_removed"), error));
+            return done(http::ApiReply::json(200, QJsonObject{{QStringLiteral("removed"), id}}));
+        // No leader now (an election is under way, or the leader just died): worth retrying shortly.
+        if (error.startsWith(QLatin1String("no leader")) ||
+            error.startsWith(QLatin1String("leader unreachable"))) {
+            http::ApiReply r = http::ApiReply::error(503, QStringLiteral("no_leader"), error);
+            r.headers.append({QByteArrayLiteral("Retry-After"), QByteArrayLiteral("2")});
+            return done(r);
+        }
+        done(http::ApiReply::error(409, QStringLiteral("not_removed"), error));
     });
 }
 

@@ -1,5 +1,7 @@
 #include "node/options.h"
 
+#include <QCommandLineParser>
+
 #include "node/logging.h"
 
 #include <QFile>
@@ -338,33 +340,45 @@ std::variant<NodeOptions, QString> parseOptions(const QStringList& args, const Q
                 hint = QStringLiteral(" (did you mean %1?)").arg(name);
         o.warnings << QStringLiteral("unknown environment variable %1 ignored%2").arg(k, hint);
     }
-    for (qsizetype i = 0; i < args.size(); ++i) {
-        QString a = args[i];
-        if (!a.startsWith(QLatin1String("--")))
-            return QStringLiteral("unexpected argument '%1' (see --help)").arg(a);
-        a = a.mid(2);
-        QString value;
-        bool hasInline = false;
-        if (const qsizetype eq = a.indexOf(QLatin1Char('=')); eq >= 0) {
-            value = a.mid(eq + 1);
-            a = a.left(eq);
-            hasInline = true;
+    // The command line, through QCommandLineParser (--name value and --name=value; long options only). Its
+    // English error texts are replaced by ones that name the option as the user wrote it.
+    QCommandLineParser parser;
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsOptions);
+    for (const Spec& s : specs()) {
+        QCommandLineOption opt(QString::fromLatin1(s.name), QLatin1String(s.help));
+        if (s.takesValue) opt.setValueName(QStringLiteral("VALUE"));
+        parser.addOption(opt);
+    }
+    if (!parser.parse(QStringList{QStringLiteral("raftwc")} + args)) {
+        if (!parser.unknownOptionNames().isEmpty()) {
+            const QString name = parser.unknownOptionNames().first();
+            for (const QString& arg : args)  // one dash (-v) is not an option here
+                if (arg == QLatin1Char('-') + name ||
+                    arg.startsWith(QLatin1Char('-') + name + QLatin1Char('=')))
+                    return QStringLiteral("unexpected argument '%1' (see --help)").arg(arg);
+            return QStringLiteral("unknown option --%1 (see --help)").arg(name);
         }
-        const Spec* spec = nullptr;
+        // Qt says "Missing value after '--ttl'." or "Unexpected value after '--single'.".
         for (const Spec& s : specs())
-            if (a == QLatin1String(s.name)) spec = &s;
-        if (!spec) return QStringLiteral("unknown option --%1 (see --help)").arg(a);
-        if (spec->takesValue && !hasInline) {
-            if (i + 1 >= args.size()) return QStringLiteral("option --%1 needs a value").arg(a);
-            value = args[++i];
-        }
-        given[a] = spec->takesValue || hasInline ? value : QStringLiteral("1");
-        fromEnv.erase(a);
+            if (parser.errorText().contains(QStringLiteral("'--%1'").arg(QLatin1String(s.name))))
+                return s.takesValue ? QStringLiteral("option --%1 needs a value").arg(QLatin1String(s.name))
+                                    : QStringLiteral("option --%1 takes no value").arg(QLatin1String(s.name));
+        return QStringLiteral("bad command line: %1").arg(parser.errorText());
+    }
+    if (!parser.positionalArguments().isEmpty())
+        return QStringLiteral("unexpected argument '%1' (see --help)")
+            .arg(parser.positionalArguments().first());
+    for (const Spec& s : specs()) {
+        const QString name = QString::fromLatin1(s.name);
+        if (!parser.isSet(name)) continue;
+        given[name] = s.takesValue ? parser.values(name).last() : QStringLiteral("1");  // the last one wins
+        fromEnv.erase(name);
     }
     for (const Spec& s : specs()) {
         auto it = given.find(QString::fromLatin1(s.name));
         if (it == given.end()) continue;
-        if (!s.takesValue) {  // a flag: --verbose, --verbose=1|true|yes; =0|false|no|empty turns it off
+        if (!s.takesValue) {  // a flag from the environment: RAFTWC_VERBOSE=1|true|yes; 0|false|no|empty: off
             const QString v = it->second.toLower();
             if (v == QLatin1String("0") || v == QLatin1String("false") || v == QLatin1String("no") ||
                 v.isEmpty())
