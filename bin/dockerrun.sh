@@ -70,7 +70,7 @@ make_base() {
   if [ ! -f "$cache/bookworm-minbase.tar" ]; then
     echo "dockerrun: making the base image from Debian's packages (mmdebstrap, about 2 minutes)"
     rm -rf "$cache/bookworm-minbase.new.tar"  # mmdebstrap picks the output format from the extension
-    mmdebstrap --quiet --variant=minbase bookworm "$cache/bookworm-minbase.new.tar"
+    mmdebstrap --quiet --variant=minbase bookworm "$cache/bookworm-minbase.new.tar" </dev/null
     mv "$cache/bookworm-minbase.new.tar" "$cache/bookworm-minbase.tar"
   fi
   ce import "$cache/bookworm-minbase.tar" "$base" >/dev/null

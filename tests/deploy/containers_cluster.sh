@@ -32,6 +32,9 @@ leader_ip() { curl -fsS --max-time 2 http://127.0.0.1:3000/api/cluster | jq -r '
 got=$(count)
 [ "$got" = "$ref" ] || fail "count through 127.0.0.1:3000: $got, wc says $ref"
 echo "count 1: $got words (wc: $ref)"
+# The image's HEALTHCHECK (curl /livez inside the container) passes. Podman runs it on demand here; without
+# systemd on the host it cannot schedule it (it logs that), docker runs it itself.
+podman healthcheck run rwcit-1 >/dev/null 2>&1 || fail "the image's health check fails"
 
 # The leader's container is stopped; node 1 (published on :3000) hands leadership over first if it leads.
 ip1=$(ip_of rwcit-1)
