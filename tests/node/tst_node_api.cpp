@@ -192,10 +192,13 @@ void tst_NodeApi::leaderlessNode() {
     std::optional<http::ApiReply> removed;
     api.removeMember(QStringLiteral("abc"), {}, [&](http::ApiReply r) { removed = std::move(r); });
     QTRY_VERIFY_WITH_TIMEOUT(removed.has_value(), 5000);
-    QCOMPARE(removed->status, 409);
+    QCOMPARE(removed->status, 503);  // no leader to ask: worth retrying, not a conflict
+    QCOMPARE(bodyOf(*removed).value(QStringLiteral("error")).toString(), QStringLiteral("no_leader"));
     QVERIFY2(
         bodyOf(*removed).value(QStringLiteral("message")).toString().contains(QLatin1String("no leader")),
         removed->body.constData());
+    QVERIFY(std::any_of(removed->headers.begin(), removed->headers.end(),
+                        [](const auto& h) { return h.first == "Retry-After"; }));
     const http::ApiReply h = api.health();
     QCOMPARE(h.status, 503);
     QCOMPARE(bodyOf(h).value(QStringLiteral("status")).toString(), QStringLiteral("no_leader"));
