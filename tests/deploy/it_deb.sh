@@ -45,6 +45,13 @@ grep -q -- '-rwxr-xr-x root/root .* ./usr/bin/raftwc$' <<<"$contents" || fail "r
 host_user=$(getent passwd raftwc || true)
 host_bin=$([ -e /usr/bin/raftwc ] && echo yes || echo no)
 
+# The throwaway root needs an overlayfs over / (not possible on every kernel or inside every container).
+if ! unshare -m --propagation private -- sh -c "mkdir -p '$T/probe' && mount -t tmpfs tmpfs '$T/probe' &&
+     mkdir '$T/probe/u' '$T/probe/w' '$T/probe/m' &&
+     mount -t overlay overlay -o 'lowerdir=/,upperdir=$T/probe/u,workdir=$T/probe/w' '$T/probe/m'" 2>"$T/probe.err"; then
+  echo "SKIP: cannot mount an overlayfs over / here ($(cat "$T/probe.err")); the package was built and linted"
+  exit 77
+fi
 log "installing into a throwaway root"
 cp "$deb" "$T/raftwc.deb"
 cat >"$T/inside.sh" <<'INSIDE'
