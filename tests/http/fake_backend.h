@@ -272,15 +272,31 @@ class FakeBackend : public QObject, public ApiBackend {
         return QByteArrayLiteral(
             "# HELP raftwc_fake_up Fake backend.\n# TYPE raftwc_fake_up gauge\nraftwc_fake_up 1\n");
     }
-    ApiReply jobs() override {
+    ApiReply jobs(qsizetype limit, const QString& after) override {
         QJsonArray list;
+        bool started = after.isEmpty();
+        QString last;
+        bool more = false;
         for (auto it = m_order.crbegin(); it != m_order.crend(); ++it) {
+            if (!started) {
+                started = *it == after;
+                continue;
+            }
+            if (list.size() == limit) {
+                more = true;
+                break;
+            }
             QJsonObject j = m_jobs.value(*it);
             j.remove(QStringLiteral("top"));
             j.remove(QStringLiteral("shards"));
             list.append(j);
+            last = *it;
         }
-        return ApiReply::json(200, QJsonObject{{QStringLiteral("jobs"), list}});
+        if (!started)
+            return ApiReply::error(404, QStringLiteral("not_found"), QStringLiteral("no job %1").arg(after));
+        QJsonObject page{{QStringLiteral("jobs"), list}};
+        if (more) page.insert(QStringLiteral("next"), last);
+        return ApiReply::json(200, page);
     }
     ApiReply job(const QString& id) override {
         if (!m_jobs.contains(id))

@@ -265,6 +265,34 @@ void tst_HttpFrontend::apiRoutes() {
     QVERIFY(c.next(&r));
     QCOMPARE(r.status, 200);
     QCOMPARE(r.json().value(QStringLiteral("words")).toInt(), 3);
+    // Paging: newest first, `limit` at most, `next` when older ones remain, `after` continues.
+    for (const char* id : {"job-aaaa-0002", "job-aaaa-0003"}) {
+        c.send(post("/api/count", "x y", QByteArray("X-Job-Id: ") + id + "\r\n"));
+        QVERIFY(c.next(&r));
+        QCOMPARE(r.status, 200);
+    }
+    c.send(get("/api/jobs?limit=2"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(r.json().value(QStringLiteral("jobs")).toArray().size(), 2);
+    QCOMPARE(
+        r.json().value(QStringLiteral("jobs")).toArray()[0].toObject().value(QStringLiteral("id")).toString(),
+        QStringLiteral("job-aaaa-0003"));
+    QCOMPARE(r.json().value(QStringLiteral("next")).toString(), QStringLiteral("job-aaaa-0002"));
+    c.send(get("/api/jobs?limit=2&after=job-aaaa-0002"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 200);
+    QCOMPARE(r.json().value(QStringLiteral("jobs")).toArray().size(), 1);
+    QVERIFY(!r.json().contains(QStringLiteral("next")));
+    for (const char* bad :
+         {"/api/jobs?limit=0", "/api/jobs?limit=1001", "/api/jobs?limit=x", "/api/jobs?after=a%2Fb"}) {
+        c.send(get(bad));
+        QVERIFY(c.next(&r));
+        QVERIFY2(r.status == 400, bad);
+    }
+    c.send(get("/api/jobs?after=job-none-9999"));
+    QVERIFY(c.next(&r));
+    QCOMPARE(r.status, 404);
     c.send(get("/api/jobs/nope-nope"));
     QVERIFY(c.next(&r));
     QCOMPARE(r.status, 404);

@@ -92,4 +92,19 @@ esac
 # and the cluster serves the next upload
 wait_until 20 "new leader" agreed_leader_of_survivors
 body=$(upload "$co" "$T/c1.txt") || fail "upload after leader kill: HTTP $(upload_code)"
+
+log "6. the job history pages (newest first, limit, next, after) and every page joins up"
+all=$(api "$co" "/api/jobs?limit=1000" | jq -r '.jobs[].id')
+[ "$(echo "$all" | wc -l)" -ge 5 ] || fail "expected at least 5 finished jobs, got: $all"
+paged="" after=""
+while :; do
+  page=$(api "$co" "/api/jobs?limit=2${after:+&after=$after}") || fail "paging after '$after'"
+  [ "$(echo "$page" | jq '.jobs | length')" -le 2 ] || fail "a page holds more than its limit"
+  paged+=$(echo "$page" | jq -r '.jobs[].id')$'\n'
+  after=$(echo "$page" | jq -r '.next // empty')
+  [ -n "$after" ] || break
+done
+[ "$(echo "$paged" | sed '/^$/d')" = "$all" ] || fail "pages of 2 differ from the whole list"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$((3000 + co))/api/jobs?after=no-such-job")
+[ "$code" = 404 ] || fail "an unknown cursor answered $code"
 echo "PASS it_wordcount"

@@ -220,8 +220,8 @@ void tst_NodeApi::leaderlessNode() {
     const QJsonObject c = bodyOf(api.cluster());
     QVERIFY(c.value(QStringLiteral("leader")).isNull());
     QCOMPARE(c.value(QStringLiteral("phase")).toString(), QStringLiteral("discovering"));
-    QCOMPARE(api.jobs().status, 200);
-    QVERIFY(bodyOf(api.jobs()).value(QStringLiteral("jobs")).toArray().isEmpty());
+    QCOMPARE(api.jobs(100, {}).status, 200);
+    QVERIFY(bodyOf(api.jobs(100, {})).value(QStringLiteral("jobs")).toArray().isEmpty());
 }
 
 void tst_NodeApi::singleNodeServesTheApi() {
@@ -286,7 +286,7 @@ void tst_NodeApi::singleNodeServesTheApi() {
     QCOMPARE(bodyOf(api.job(QStringLiteral("no-such-job"))).value(QStringLiteral("error")).toString(),
              QStringLiteral("not_found"));
 
-    const QJsonArray list = bodyOf(api.jobs()).value(QStringLiteral("jobs")).toArray();
+    const QJsonArray list = bodyOf(api.jobs(100, {})).value(QStringLiteral("jobs")).toArray();
     QCOMPARE(list.size(), 1);
     const QJsonObject summary = list[0].toObject();
     QCOMPARE(summary.value(QStringLiteral("id")).toString(), QStringLiteral("api-job-0001"));
@@ -347,7 +347,7 @@ void tst_NodeApi::singleNodeServesTheApi() {
     NodeApi api2(restarted);
     QTRY_VERIFY_WITH_TIMEOUT(restarted.hasLeader() && restarted.stateMachine().job("api-job-0001"), 10000);
     QCOMPARE(bodyOf(api2.job(QStringLiteral("api-job-0001"))), before);
-    QCOMPARE(bodyOf(api2.jobs()).value(QStringLiteral("jobs")).toArray().size(), 1);
+    QCOMPARE(bodyOf(api2.jobs(100, {})).value(QStringLiteral("jobs")).toArray().size(), 1);
     const http::ApiReply w =
         api2.jobWords(QStringLiteral("api-job-0001"), 1, 0, QStringLiteral("normalized"));
     QCOMPARE(w.status, 200);

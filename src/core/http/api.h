@@ -112,8 +112,9 @@ class ApiBackend {
     virtual ApiReply ready() { return health(); }
     /// GET /metrics: Prometheus text exposition (version 0.0.4); the front end appends its own lines.
     virtual QByteArray metrics() = 0;
-    /// GET /api/jobs
-    virtual ApiReply jobs() = 0;
+    /// GET /api/jobs?limit=&after=: finished jobs, newest first, at most `limit` of them, starting after the
+    /// job `after` (empty: the newest); "next" names the last one returned when older ones remain.
+    virtual ApiReply jobs(qsizetype limit, const QString& after) = 0;
     /// GET /api/jobs/{id}: a finished result or an in-flight job's progress.
     virtual ApiReply job(const QString& id) = 0;
     /// GET /api/jobs/{id}/words. `limit` in 1..10000, `offset` >= 0, mode "normalized", "raw" or empty

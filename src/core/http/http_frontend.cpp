@@ -332,8 +332,18 @@ void HttpFrontend::route(const HttpRequest& request, detail::HttpConnection* con
         connection->startStream(head, std::move(handle));
         return;
     }
-    if (path == QLatin1String("/api/jobs"))
-        return answer(isGet ? m_backend->jobs() : methodNotAllowed("GET"));
+    if (path == QLatin1String("/api/jobs")) {
+        if (!isGet) return answer(methodNotAllowed("GET"));
+        qint64 limit = 0;
+        if (!intParam(request.query, QStringLiteral("limit"), 100, &limit) || limit < 1 || limit > 1000)
+            return answer(ApiReply::error(400, QStringLiteral("bad_request"),
+                                          QStringLiteral("limit must be an integer in 1..1000")));
+        const QString after = request.query.queryItemValue(QStringLiteral("after"));
+        if (!after.isEmpty() && !pathIdPattern().match(after).hasMatch())
+            return answer(
+                ApiReply::error(400, QStringLiteral("bad_request"), QStringLiteral("bad job id in after")));
+        return answer(m_backend->jobs(qsizetype(limit), after));
+    }
     if (path.startsWith(QLatin1String("/api/jobs/"))) {
         const QStringList parts = path.mid(10).split(QLatin1Char('/'));
         const bool validId = !parts.isEmpty() && pathIdPattern().match(parts[0]).hasMatch();

@@ -181,15 +181,29 @@ QByteArray NodeApi::metrics() {
     return node_.metricsText();
 }
 
-http::ApiReply NodeApi::jobs() {
+http::ApiReply NodeApi::jobs(qsizetype limit, const QString& after) {
+    const std::vector<const StoredJob*> all = node_.stateMachine().jobs();  // newest first
+    std::size_t from = 0;
+    if (!after.isEmpty()) {
+        const QByteArray key = after.toLatin1();
+        while (from < all.size() && all[from]->jobId != key)
+            ++from;
+        if (from == all.size())
+            return http::ApiReply::error(404, QStringLiteral("not_found"),
+                                         QStringLiteral("no finished job %1 to page after").arg(after));
+        ++from;
+    }
     QJsonArray list;
-    for (const StoredJob* j : node_.stateMachine().jobs()) {
-        QJsonObject o = j->result;
+    std::size_t i = from;
+    for (; i < all.size() && list.size() < limit; ++i) {
+        QJsonObject o = all[i]->result;
         o.remove(QStringLiteral("top"));
         o.remove(QStringLiteral("shards"));
         list.append(o);
     }
-    return http::ApiReply::json(200, QJsonObject{{QStringLiteral("jobs"), list}});
+    QJsonObject page{{QStringLiteral("jobs"), list}};
+    if (i < all.size()) page.insert(QStringLiteral("next"), QString::fromLatin1(all[i - 1]->jobId));
+    return http::ApiReply::json(200, page);
 }
 
 http::ApiReply NodeApi::job(const QString& id) {

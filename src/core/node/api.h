@@ -30,7 +30,7 @@ class NodeApi final : public http::ApiBackend {
     http::ApiReply health() override;
     http::ApiReply ready() override;
     QByteArray metrics() override;
-    http::ApiReply jobs() override;
+    http::ApiReply jobs(qsizetype limit, const QString& after) override;
     http::ApiReply job(const QString& id) override;
     http::ApiReply jobWords(const QString& id, qsizetype limit, qsizetype offset,
                             const QString& mode) override;
