@@ -726,12 +726,21 @@ class Run:
         # listings: identical on every node, every acknowledged upload present and exact
         lists = {}
         for i in slots:
-            st, js = self.http_json(self.ip(i), "GET", "/api/jobs", timeout=30)
-            if st != 200 or not js:
-                self.violate(f"GET /api/jobs on slot {i} answered {st}")
-                return
+            # The listing pages (limit, next/after): walk every page.
+            jobs, after, pages = [], None, 0
+            while True:
+                path = "/api/jobs?limit=1000" + (f"&after={after}" if after else "")
+                st, js = self.http_json(self.ip(i), "GET", path, timeout=30)
+                if st != 200 or not js:
+                    self.violate(f"GET {path} on slot {i} answered {st}")
+                    return
+                jobs += js["jobs"]
+                after = js.get("next")
+                pages += 1
+                if not after or pages > 10000:
+                    break
             lists[i] = {j["id"]: {f: j.get(f) for f in ("bytes", "words", "lines", "sha256", "state", "mode")}
-                        for j in js["jobs"]}
+                        for j in jobs}
         base = lists[slots[0]]
         for i in slots[1:]:
             if lists[i] != base:
