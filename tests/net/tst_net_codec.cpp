@@ -33,6 +33,10 @@ raft::Message sampleMessage(raft::MessageType type) {
         m.entries.push_back({6, 1002, raft::EntryType::NoOp, {}});
         m.entries.push_back({7, 1003, raft::EntryType::ConfChange, std::string(300, '\xff')});
     }
+    if (type == raft::MessageType::Snapshot) {
+        m.snapshot.meta = {1000, 6, {{1, 2, 0x0102030405060708ull}, {9}}};
+        m.snapshot.data = std::string("state\0bytes", 11);
+    }
     return m;
 }
 
@@ -146,7 +150,7 @@ void tst_NetCodec::byteReaderRejectsInvalidUtf8AndBool() {
 
 void tst_NetCodec::raftMessageRoundTrip_data() {
     QTest::addColumn<int>("type");
-    for (int t = 1; t <= 9; ++t)
+    for (int t = 1; t <= 10; ++t)
         QTest::addRow("type%d", t) << t;
 }
 
@@ -169,8 +173,19 @@ void tst_NetCodec::raftMessageRejectsBadValues() {
     QByteArray badType = enc;
     badType[0] = 0;
     QVERIFY(!decodeRaftMessage(badType));
-    badType[0] = 10;
+    badType[0] = 11;
     QVERIFY(!decodeRaftMessage(badType));
+    // A Snapshot's configuration must be sorted, distinct, non-zero ids, voters and learners disjoint.
+    auto snapWith = [](raft::ConfState cs) {
+        raft::Message m = sampleMessage(raft::MessageType::Snapshot);
+        m.snapshot.meta.conf = std::move(cs);
+        return encodeRaftMessage(m);
+    };
+    QVERIFY(decodeRaftMessage(snapWith({{1, 2}, {3}})));
+    QVERIFY(!decodeRaftMessage(snapWith({{2, 1}, {}})));
+    QVERIFY(!decodeRaftMessage(snapWith({{1, 1}, {}})));
+    QVERIFY(!decodeRaftMessage(snapWith({{0, 1}, {}})));
+    QVERIFY(!decodeRaftMessage(snapWith({{1, 2}, {2}})));
     // Layout (docs/PROTOCOL.md section 5): type, 7 u64 (from .. commitTerm), flags, 2 u64 hints, u32 count.
     constexpr int kFlags = 1 + 7 * 8;
     constexpr int kCount = kFlags + 1 + 16;

@@ -12,7 +12,26 @@ constexpr std::uint8_t kTransferFlag = 0x02;
 constexpr qsizetype kMinEntryBytes = 21;
 
 bool validMessageType(std::uint8_t t) {
-    return t >= 1 && t <= 9;
+    return t >= 1 && t <= 10;
+}
+
+void writeIds(ByteWriter& w, const std::vector<raft::NodeId>& ids) {
+    w.u32(static_cast<std::uint32_t>(ids.size()));
+    for (raft::NodeId id : ids)
+        w.u64(id);
+}
+
+/// A sorted list of distinct non-zero ids (what ConfState holds); false on anything else.
+bool readIds(ByteReader& r, std::vector<raft::NodeId>* out) {
+    const std::uint32_t n = r.u32();
+    if (!r.ok() || static_cast<qsizetype>(n) > r.remaining() / 8) return false;
+    out->reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const raft::NodeId id = r.u64();
+        if (id == raft::kNoNode || (!out->empty() && id <= out->back())) return false;
+        out->push_back(id);
+    }
+    return r.ok();
 }
 bool validEntryType(std::uint8_t t) {
     return t >= 1 && t <= 3;
@@ -39,6 +58,13 @@ QByteArray encodeRaftMessage(const raft::Message& m) {
         w.u64(e.index);
         w.u8(static_cast<std::uint8_t>(e.type));
         w.bytes(e.data);
+    }
+    if (m.type == raft::MessageType::Snapshot) {
+        w.u64(m.snapshot.meta.index);
+        w.u64(m.snapshot.meta.term);
+        writeIds(w, m.snapshot.meta.conf.voters);
+        writeIds(w, m.snapshot.meta.conf.learners);
+        w.bytes(m.snapshot.data);
     }
     return w.take();
 }
@@ -75,7 +101,16 @@ std::optional<raft::Message> decodeRaftMessage(QByteArrayView bytes) {
         e.data = r.stdBytes();
         m.entries.push_back(std::move(e));
     }
-    if (!r.atEnd()) return std::nullopt;
+    if (m.type == raft::MessageType::Snapshot) {
+        m.snapshot.meta.index = r.u64();
+        m.snapshot.meta.term = r.u64();
+        if (!readIds(r, &m.snapshot.meta.conf.voters) || !readIds(r, &m.snapshot.meta.conf.learners))
+            return std::nullopt;
+        for (raft::NodeId v : m.snapshot.meta.conf.voters)
+            if (m.snapshot.meta.conf.isLearner(v)) return std::nullopt;
+        m.snapshot.data = r.stdBytes();
+    }
+    if (!r.ok() || !r.atEnd()) return std::nullopt;
     return m;
 }
 

@@ -199,6 +199,13 @@ void Node::fatal(const QString& message) {
 
 void Node::receiveRaft(const raft::Message& m) {
     if (failed_ || !raft_ || m.to != id_) return;
+    if (m.type == raft::MessageType::Snapshot) {
+        // This node never compacts its log, so no member of its cluster sends one; installing it would
+        // need the state it describes (docs/STORAGE.md). Refused, loudly, rather than half-applied.
+        qWarning().noquote() << "drops an InstallSnapshot message from" << nodeIdString(m.from)
+                             << "(snapshots are not enabled on this node)";
+        return;
+    }
     heard(m.from);
     if (m.type == raft::MessageType::Append) discovery_.appendReceived();  // we are being added
     raft_->step(m);

@@ -54,7 +54,9 @@ RaftCore::RaftCore(const Config& config, const Storage& storage)
     }
     confHistory_.emplace_back(storage_.firstIndex() - 1, storage_.baseConfState());
     onConfEntries(storage_.confEntries());
-    Index commit = hs.commit;
+    // A compacted log: everything up to the snapshot is committed and in the application's state.
+    const Index snapIndex = storage_.firstIndex() - 1;
+    Index commit = std::max(hs.commit, snapIndex);
     if (commit > log_.lastIndex()) {
         // Only lost durable data can explain this: a commit index is stored after the entries it covers.
         throw std::runtime_error("raft: stored commit index " + str(commit) +
@@ -64,12 +66,10 @@ RaftCore::RaftCore(const Config& config, const Storage& storage)
     }
     log_.setCommitted(commit);
     noteConfInForce();
-    if (cfg_.applied > 0) {
-        if (cfg_.applied > commit)
-            throw std::invalid_argument("raft::Config: applied " + str(cfg_.applied) + " is past commit " +
-                                        str(commit));
-        log_.appliedTo(cfg_.applied);
-    }
+    if (cfg_.applied > commit)
+        throw std::invalid_argument("raft::Config: applied " + str(cfg_.applied) + " is past commit " +
+                                    str(commit));
+    log_.appliedTo(std::max(cfg_.applied, snapIndex));
     applyingTo_ = log_.applied();
     // Compared with what Storage holds, so that an adopted log term or a clamped commit index goes out
     // in the first Ready and the disk agrees with status().
@@ -79,7 +79,8 @@ RaftCore::RaftCore(const Config& config, const Storage& storage)
     lastCheckedTerm_ = term_;
     lastCheckedCommit_ = commit;
     log(LogLevel::Info, who() + " started: last index " + str(log_.lastIndex()) + ", commit " + str(commit) +
-                            ", " + confStr(conf()));
+                            (snapIndex > 0 ? ", snapshot at " + str(snapIndex) : std::string()) + ", " +
+                            confStr(conf()));
 }
 
 bool RaftCore::bootstrap(const std::vector<NodeId>& voters) {
@@ -223,6 +224,14 @@ void RaftCore::tickHeartbeat() {
             abortLeaderTransfer();
         }
     }
+    const int snapshotTimeout =
+        cfg_.snapshotTimeoutTicks > 0 ? cfg_.snapshotTimeoutTicks : 10 * cfg_.electionTicksMax;
+    for (auto& [pid, pr] : prs_) {
+        if (pr.state != Progress::State::Snapshot || ++pr.snapshotElapsed < snapshotTimeout) continue;
+        log(LogLevel::Info, who() + " heard nothing of snapshot " + str(pr.pendingSnapshot) + " sent to " +
+                                idStr(pid) + "; probing again");
+        pr.becomeProbe();
+    }
     if (heartbeatElapsed_ >= cfg_.heartbeatTicks) {
         heartbeatElapsed_ = 0;
         bcastHeartbeat();
@@ -254,14 +263,16 @@ void RaftCore::step(const Message& m) {
             // Never change term on a pre-vote request.
         } else if (m.type == MessageType::PreVoteResp && !m.reject) {
             // The granted pre-vote carries the future term; ours changes when we campaign.
-        } else if (m.type == MessageType::Append || m.type == MessageType::Heartbeat) {
+        } else if (m.type == MessageType::Append || m.type == MessageType::Heartbeat ||
+                   m.type == MessageType::Snapshot) {
             becomeFollower(m.term, m.from);
         } else {
             becomeFollower(m.term, kNoNode);
         }
     } else if (m.term < term_) {
         if ((cfg_.checkQuorum || cfg_.preVote) &&
-            (m.type == MessageType::Append || m.type == MessageType::Heartbeat)) {
+            (m.type == MessageType::Append || m.type == MessageType::Heartbeat ||
+             m.type == MessageType::Snapshot)) {
             // A stale leader (e.g. back from a partition): tell it the current term so it steps down.
             Message r;
             r.type = MessageType::AppendResp;
@@ -337,6 +348,11 @@ void RaftCore::stepFollower(const Message& m) {
             electionElapsed_ = 0;
             lead_ = m.from;
             handleHeartbeat(m);
+            break;
+        case MessageType::Snapshot:
+            electionElapsed_ = 0;
+            lead_ = m.from;
+            handleSnapshot(m);
             break;
         case MessageType::TimeoutNow:
             if (promotable()) {
@@ -414,6 +430,57 @@ void RaftCore::handleHeartbeat(const Message& m) {
     send(std::move(r));
 }
 
+void RaftCore::handleSnapshot(const Message& m) {
+    const SnapshotMeta& sm = m.snapshot.meta;
+    if (sm.index == 0 || sm.term == 0 || sm.term > m.term || sm.conf.voters.empty()) {
+        log(LogLevel::Warning, who() + " drops a malformed Snapshot from " + idStr(m.from));
+        return;
+    }
+    Message r;
+    r.type = MessageType::AppendResp;
+    r.to = m.from;
+    if (restore(m.snapshot)) {
+        log(LogLevel::Info, who() + " installs the snapshot from " + idStr(m.from) + " at index " +
+                                str(sm.index) + " (term " + str(sm.term) + "), " + confStr(sm.conf));
+        r.index = log_.lastIndex();
+    } else {
+        r.index = log_.committed();
+    }
+    send(std::move(r));
+}
+
+bool RaftCore::restore(const Snapshot& s) {
+    const SnapshotMeta& sm = s.meta;
+    if (sm.index <= log_.committed()) return false;
+    if (log_.matchTerm(sm.index, sm.term)) {
+        // The log already holds it: the snapshot only says that far is committed (etcd: fast-forward).
+        log_.commitTo(sm.index);
+        noteConfInForce();
+        return false;
+    }
+    log_.restore(s);
+    confHistory_.clear();
+    confHistory_.emplace_back(sm.index, sm.conf);
+    handedTo_ = sm.index;
+    noteConfInForce();
+    return true;
+}
+
+void RaftCore::reportSnapshot(NodeId to, bool installed) {
+    if (role_ != Role::Leader) return;
+    auto it = prs_.find(to);
+    if (it == prs_.end() || it->second.state != Progress::State::Snapshot) return;
+    Progress& pr = it->second;
+    log(LogLevel::Info, who() + " snapshot " + str(pr.pendingSnapshot) + " to " + idStr(to) +
+                            (installed ? " installed" : " failed; probing again after a heartbeat"));
+    if (installed) {
+        pr.snapshotDone();
+    } else {
+        pr.becomeProbe();
+    }
+    pr.probeSent = true;  // wait for its answer (or a heartbeat's) before the next Append
+}
+
 void RaftCore::handleAppendResp(const Message& m) {
     auto it = prs_.find(m.from);
     if (it == prs_.end()) return;
@@ -430,10 +497,15 @@ void RaftCore::handleAppendResp(const Message& m) {
         return;
     }
     if (pr.maybeUpdate(m.index) || (pr.state == Progress::State::Probe && pr.match == m.index)) {
-        if (pr.state == Progress::State::Probe)
+        if (pr.state == Progress::State::Snapshot) {
+            // Installed (or caught up some other way): replicate from its answer on if the log still
+            // holds what follows; else the next send makes a newer snapshot.
+            if (pr.match >= pr.pendingSnapshot || pr.match + 1 >= log_.firstIndex()) pr.becomeReplicate();
+        } else if (pr.state == Progress::State::Probe) {
             pr.becomeReplicate();
-        else
+        } else {
             pr.freeLE(m.index);
+        }
         if (maybeCommit()) {
             afterCommit();
             if (role_ != Role::Leader) return;
@@ -460,6 +532,11 @@ void RaftCore::handleHeartbeatResp(const Message& m) {
     if (m.commit <= log_.committed()) pr.commitKnown = std::max(pr.commitKnown, m.commit);
     maybeStepDownRemoved();
     if (role_ != Role::Leader) return;
+    if (pr.state == Progress::State::Snapshot) {
+        // Its commit index covers the snapshot: installed, and the answer was lost.
+        if (m.commit < pr.pendingSnapshot || m.commit > log_.committed()) return;
+        pr.snapshotDone();
+    }
     pr.probeSent = false;
     // An answer to a heartbeat from a member that is behind frees one in-flight slot: Appends lost on the
     // way must not hold the window shut for ever, whether it is full by count, by bytes, or too full for

@@ -17,13 +17,17 @@ namespace raftwc::raft {
 
 /// What the leader knows about one member's log (etcd's tracker.Progress).
 struct Progress {
-    enum class State : std::uint8_t { Probe, Replicate };
+    /// Snapshot: the member needs entries this log compacted away; a snapshot was sent and nothing else
+    /// is until it is installed (an answer at or past it), reported (RawNode::reportSnapshot) or timed out.
+    enum class State : std::uint8_t { Probe, Replicate, Snapshot };
     Index match = 0;  ///< Invariant: match < next.
     Index next = 1;
     State state = State::Probe;
     bool probeSent = false;  ///< Probe: an Append is outstanding; wait for its answer or a heartbeat.
     bool recentActive = false;
     bool learner = false;
+    Index pendingSnapshot = 0;  ///< Snapshot: the index of the snapshot sent.
+    int snapshotElapsed = 0;    ///< Snapshot: leader ticks since it was sent.
     /// The highest commit index the member reported in an answer (AppendResp/HeartbeatResp).
     Index commitKnown = 0;
     /// Replicate: (last index, payload bytes) of every Append in flight, ascending.
@@ -36,6 +40,7 @@ struct Progress {
         next = match + 1;
         inflights.clear();
         inflightBytes = 0;
+        pendingSnapshot = 0;
     }
     void becomeReplicate() {
         state = State::Replicate;
@@ -43,6 +48,22 @@ struct Progress {
         next = match + 1;
         inflights.clear();
         inflightBytes = 0;
+        pendingSnapshot = 0;
+    }
+    void becomeSnapshot(Index snapshotIndex) {
+        state = State::Snapshot;
+        probeSent = false;
+        pendingSnapshot = snapshotIndex;
+        snapshotElapsed = 0;
+        next = std::max(match, snapshotIndex) + 1;
+        inflights.clear();
+        inflightBytes = 0;
+    }
+    /// The member reports (or shows) the snapshot installed: probe just after it (etcd does the same).
+    void snapshotDone() {
+        const Index after = pendingSnapshot;
+        becomeProbe();
+        next = std::max(match, after) + 1;
     }
     /// Frees every in-flight message whose last index is <= i.
     void freeLE(Index i) {
@@ -69,6 +90,7 @@ struct Progress {
     }
     /// A rejection of the Append whose previous index was `rejected`; `hint` is where to probe next.
     bool maybeDecrTo(Index rejected, Index hint) {
+        if (state == State::Snapshot) return false;  // answers to Appends sent before it: stale
         if (state == State::Replicate) {
             if (rejected <= match) return false;  // stale
             becomeProbe();
@@ -92,6 +114,7 @@ class RaftCore {
     ProposeResult proposeConfChange(const ConfChange& cc);
     bool transferLeadership(NodeId to);
     void campaign();
+    void reportSnapshot(NodeId to, bool installed);
 
     bool hasReady() const;
     Ready ready();
@@ -135,6 +158,9 @@ class RaftCore {
     void stepLeader(const Message& m);
     void handleVoteRequest(const Message& m);
     void handleAppend(const Message& m);
+    void handleSnapshot(const Message& m);
+    /// Follower: installs a snapshot past the commit index (false: not needed, perhaps fast-forwarded).
+    bool restore(const Snapshot& s);
     void handleHeartbeat(const Message& m);
     void handleAppendResp(const Message& m);
     void handleHeartbeatResp(const Message& m);
@@ -147,6 +173,7 @@ class RaftCore {
     // replication
     void send(Message m);
     bool maybeSendAppend(NodeId to, bool sendIfEmpty);
+    bool maybeSendSnapshot(NodeId to, Progress& pr);
     void sendHeartbeat(NodeId to);
     void sendTimeoutNow(NodeId to);
     void bcastAppend();
@@ -229,8 +256,9 @@ class RaftCore {
 
     std::vector<Message> msgs_;
     HardState prevHardState_;
-    Index handedTo_ = 0;    ///< Last unstable index handed out in a Ready (persisted by advance()).
-    Index applyingTo_ = 0;  ///< Committed entries handed out up to here (applied on advance()).
+    Index handedTo_ = 0;      ///< Last unstable index handed out in a Ready (persisted by advance()).
+    Index snapHandedTo_ = 0;  ///< Index of the last received snapshot handed out in a Ready.
+    Index applyingTo_ = 0;    ///< Committed entries handed out up to here (applied on advance()).
     bool readyOutstanding_ = false;
     /// Async storage writes handed out and not yet reported durable, oldest first.
     struct PendingWrite {
@@ -238,6 +266,7 @@ class RaftCore {
         Index index = 0;  ///< Last entry handed in that Ready (0: none) and its term then.
         Term term = 0;
         bool termOrVote = false;  ///< It changes the term or the vote.
+        Index snapshot = 0;       ///< Index of the snapshot it installs (0: none).
     };
     std::deque<PendingWrite> pendingWrites_;
     std::uint64_t nextWriteToken_ = 1;

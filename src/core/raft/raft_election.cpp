@@ -152,6 +152,10 @@ void RaftCore::stepCandidate(const Message& m) {
             becomeFollower(m.term, m.from);
             handleHeartbeat(m);
             break;
+        case MessageType::Snapshot:
+            becomeFollower(m.term, m.from);
+            handleSnapshot(m);
+            break;
         case MessageType::PreVoteResp:
         case MessageType::VoteResp: {
             const bool mine = (role_ == Role::PreCandidate && m.type == MessageType::PreVoteResp &&

@@ -15,6 +15,10 @@ std::optional<Term> RaftLog::term(Index i) const {
         if (i - offset_ < unstable_.size()) return unstable_[i - offset_].term;
         return std::nullopt;
     }
+    if (snap_) {  // the stored entries below it are being replaced
+        if (i == snap_->meta.index) return snap_->meta.term;
+        return std::nullopt;
+    }
     const Index first = storage_.firstIndex();
     if (i + 1 < first) return std::nullopt;
     if (i > storage_.lastIndex()) return std::nullopt;
@@ -81,9 +85,24 @@ void RaftLog::append(const std::vector<Entry>& ents) {
 }
 
 void RaftLog::stableTo(Index i, Term t) {
+    if (snap_) return;  // entries after a snapshot are durable only once it is (writes complete in order)
     if (i < offset_ || !matchTerm(i, t)) return;
     unstable_.erase(unstable_.begin(), unstable_.begin() + static_cast<std::ptrdiff_t>(i + 1 - offset_));
     offset_ = i + 1;
+}
+
+void RaftLog::restore(const Snapshot& s) {
+    if (s.meta.index <= committed_)
+        throw std::logic_error("RaftLog::restore: snapshot " + std::to_string(s.meta.index) +
+                               " is not past commit " + std::to_string(committed_));
+    snap_ = s;
+    offset_ = s.meta.index + 1;
+    unstable_.clear();
+    committed_ = s.meta.index;
+}
+
+void RaftLog::stableSnapTo(Index i) {
+    if (snap_ && snap_->meta.index == i) snap_.reset();
 }
 
 void RaftLog::commitTo(Index i) {

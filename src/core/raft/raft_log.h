@@ -15,7 +15,8 @@ class RaftLog {
   public:
     explicit RaftLog(const Storage& storage);
 
-    Index firstIndex() const { return storage_.firstIndex(); }
+    /// First index held (after a received snapshot not yet persisted: the one after it).
+    Index firstIndex() const { return snap_ ? snap_->meta.index + 1 : storage_.firstIndex(); }
     /// Last index of the log (unstable entries included).
     Index lastIndex() const { return offset_ - 1 + unstable_.size(); }
     Term lastTerm() const { return termOrZero(lastIndex()); }
@@ -52,6 +53,15 @@ class RaftLog {
     /// Marks entries up to i (if still of term t) as persisted: drops them from the unstable buffer.
     void stableTo(Index i, Term t);
 
+    /// Replaces the whole log by a snapshot received from the leader (etcd's raftLog.restore): it is
+    /// "unstable" until the application persisted it (stableSnapTo). Commit moves to the snapshot's index.
+    /// \pre s.meta.index > committed()
+    void restore(const Snapshot& s);
+    /// The received snapshot not yet persisted, if any.
+    const std::optional<Snapshot>& pendingSnapshot() const { return snap_; }
+    /// The snapshot at index i is persisted: Storage now starts after it.
+    void stableSnapTo(Index i);
+
     Index committed() const { return committed_; }
     Index applied() const { return applied_; }
     void commitTo(Index i);
@@ -61,9 +71,10 @@ class RaftLog {
 
   private:
     const Storage& storage_;
-    Index offset_ = 1;             ///< Index of unstable_[0]. Invariant: offset_ >= storage_.firstIndex().
-    std::vector<Entry> unstable_;  ///< Not yet persisted; unstable_[k].index == offset_ + k.
-    Index committed_ = 0;          ///< Invariant: applied_ <= committed_ <= lastIndex().
+    std::optional<Snapshot> snap_;  ///< Received, not yet persisted. Then offset_ == snap_->meta.index + 1.
+    Index offset_ = 1;              ///< Index of unstable_[0]. Invariant: offset_ >= storage_.firstIndex().
+    std::vector<Entry> unstable_;   ///< Not yet persisted; unstable_[k].index == offset_ + k.
+    Index committed_ = 0;           ///< Invariant: applied_ <= committed_ <= lastIndex().
     Index applied_ = 0;
 };
 

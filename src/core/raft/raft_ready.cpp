@@ -16,6 +16,7 @@ using detail::str;
 
 bool RaftCore::hasReady() const {
     if (!msgs_.empty()) return true;
+    if (const auto& ps = log_.pendingSnapshot(); ps && ps->meta.index != snapHandedTo_) return true;
     if (hardState() != prevHardState_) return true;
     if (!log_.unstableEntries().empty() && std::max(handedTo_ + 1, log_.unstableOffset()) <= log_.lastIndex())
         return true;
@@ -38,6 +39,13 @@ Ready RaftCore::ready() {
         rd.mustSync = hs.term != prevHardState_.term || hs.vote != prevHardState_.vote;
         prevHardState_ = hs;
     }
+    if (const auto& ps = log_.pendingSnapshot(); ps && ps->meta.index != snapHandedTo_) {
+        rd.snapshot = *ps;
+        snapHandedTo_ = ps->meta.index;
+        rd.mustSync = true;
+        // Entries up to the snapshot are in its state: they are never handed out to apply.
+        applyingTo_ = std::max(applyingTo_, ps->meta.index);
+    }
     const auto& un = log_.unstableEntries();
     const Index from = std::max(handedTo_ + 1, log_.unstableOffset());
     if (!un.empty() && from <= log_.lastIndex()) {
@@ -46,9 +54,10 @@ Ready RaftCore::ready() {
         rd.mustSync = true;
     }
     if (cfg_.asyncStorageWrites) {
-        if (rd.hardState || !rd.entries.empty()) {
+        if (rd.snapshot || rd.hardState || !rd.entries.empty()) {
             PendingWrite w;
             w.token = nextWriteToken_++;
+            if (rd.snapshot) w.snapshot = rd.snapshot->meta.index;
             if (!rd.entries.empty()) {
                 w.index = rd.entries.back().index;
                 w.term = rd.entries.back().term;
@@ -89,6 +98,7 @@ Ready RaftCore::ready() {
 void RaftCore::advance() {
     if (!readyOutstanding_) return;
     readyOutstanding_ = false;
+    if (!cfg_.asyncStorageWrites) log_.stableSnapTo(snapHandedTo_);
     if (!cfg_.asyncStorageWrites && handedTo_ >= log_.unstableOffset())
         log_.stableTo(handedTo_, log_.termOrZero(handedTo_));
     log_.appliedTo(applyingTo_);
@@ -105,6 +115,7 @@ void RaftCore::persisted(std::uint64_t token) {
     pendingWrites_.pop_front();
     // A later Ready may already have replaced these entries (a conflict): then only that one's write makes
     // them stable (stableTo checks the term).
+    if (w.snapshot > 0) log_.stableSnapTo(w.snapshot);
     if (w.index > 0) log_.stableTo(w.index, w.term);
     updateSelfProgress();
 }
@@ -122,6 +133,7 @@ Status RaftCore::status() const {
     s.applied = log_.applied();
     s.lastIndex = log_.lastIndex();
     s.lastTerm = log_.lastTerm();
+    s.snapshotIndex = log_.firstIndex() - 1;
     s.conf = conf();
     s.leadTransferee = leadTransferee_;
     s.electionsStarted = electionsStarted_;
@@ -132,7 +144,8 @@ Status RaftCore::status() const {
             p.match = pr.match;
             p.next = pr.next;
             p.voter = !pr.learner;
-            p.probing = pr.state == Progress::State::Probe;
+            p.probing = pr.state != Progress::State::Replicate;
+            p.pendingSnapshot = pr.pendingSnapshot;
             p.recentActive = pr.recentActive;
             p.inflightBytes = pr.inflightBytes;
             p.inflightMsgs = static_cast<std::uint32_t>(pr.inflights.size());
@@ -158,11 +171,21 @@ void RaftCore::checkInvariants() const {
     lastCheckedTerm_ = term_;
     lastCheckedCommit_ = log_.committed();
 
+    // Compaction: the application compacts only what it has applied (a snapshot past that would hold
+    // state it does not have, or entries not yet committed).
+    if (storage_.firstIndex() - 1 > std::max(log_.applied(), applyingTo_))
+        fail("storage compacted up to " + str(storage_.firstIndex() - 1) + ", past the applied index " +
+             str(log_.applied()));
+    if (const auto& ps = log_.pendingSnapshot();
+        ps && (ps->meta.index > log_.committed() || log_.unstableOffset() != ps->meta.index + 1))
+        fail("received snapshot " + str(ps->meta.index) + " is past commit or not where the log resumes");
+
     // Unstable buffer.
     const auto& un = log_.unstableEntries();
     if (log_.unstableOffset() < storage_.firstIndex())
         fail("unstable offset below the storage's first index");
-    if (log_.unstableOffset() > storage_.lastIndex() + 1 && !readyOutstanding_ && pendingWrites_.empty())
+    if (log_.unstableOffset() > storage_.lastIndex() + 1 && !readyOutstanding_ && pendingWrites_.empty() &&
+        !log_.pendingSnapshot())
         fail("unstable offset " + str(log_.unstableOffset()) + " leaves a gap after storage last index " +
              str(storage_.lastIndex()));
     Term prevTerm = log_.termOrZero(log_.unstableOffset() - 1);
@@ -194,7 +217,10 @@ void RaftCore::checkInvariants() const {
                 fail("too many messages in flight to " + idStr(pid));
             if (pr.inflightBytes > cfg_.maxInflightBytes && pr.inflights.size() > 1)
                 fail("too many bytes in flight to " + idStr(pid));
-            if (pr.state == Progress::State::Probe && !pr.inflights.empty()) fail("inflights in Probe state");
+            if (pr.state != Progress::State::Replicate && !pr.inflights.empty())
+                fail("inflights outside Replicate state");
+            if ((pr.state == Progress::State::Snapshot) != (pr.pendingSnapshot > 0))
+                fail("pending snapshot without Snapshot state, or the reverse, for " + idStr(pid));
         }
         if (members != cs.voters.size() + cs.learners.size())
             fail("progress set differs from the configuration");

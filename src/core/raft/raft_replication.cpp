@@ -20,6 +20,7 @@ bool RaftCore::maybeSendAppend(NodeId to, bool sendIfEmpty) {
     if (it == prs_.end()) return false;
     Progress& pr = it->second;
     std::size_t budget = cfg_.maxMsgBytes;
+    if (pr.state == Progress::State::Snapshot) return false;
     if (pr.state == Progress::State::Probe) {
         if (pr.probeSent) return false;
     } else {
@@ -31,11 +32,7 @@ bool RaftCore::maybeSendAppend(NodeId to, bool sendIfEmpty) {
     }
     const Index prev = pr.next - 1;
     const auto prevTerm = log_.term(prev);
-    if (!prevTerm) {
-        log(LogLevel::Error, who() + " cannot replicate to " + idStr(to) + ": entry " + str(prev) +
-                                 " is compacted (snapshots are not supported)");
-        return false;
-    }
+    if (!prevTerm || pr.next < log_.firstIndex()) return maybeSendSnapshot(to, pr);
     std::vector<Entry> ents;
     if (pr.next <= log_.lastIndex()) ents = log_.entries(pr.next, log_.lastIndex() + 1, budget);
     if (ents.empty() && !sendIfEmpty) return false;
@@ -65,6 +62,25 @@ bool RaftCore::maybeSendAppend(NodeId to, bool sendIfEmpty) {
         pr.probeSent = true;
     }
     m.entries = std::move(ents);
+    send(std::move(m));
+    return true;
+}
+
+bool RaftCore::maybeSendSnapshot(NodeId to, Progress& pr) {
+    const std::optional<Snapshot> snap = storage_.snapshot();
+    if (!snap || snap->meta.index + 1 < log_.firstIndex()) {
+        log(LogLevel::Debug, who() + " cannot replicate to " + idStr(to) + ": entry " + str(pr.next - 1) +
+                                 " is compacted and no snapshot is available yet");
+        return false;
+    }
+    log(LogLevel::Info, who() + " sends snapshot " + str(snap->meta.index) + " (term " +
+                            str(snap->meta.term) + ") to " + idStr(to) + ", which needs entry " +
+                            str(pr.next));
+    pr.becomeSnapshot(snap->meta.index);
+    Message m;
+    m.type = MessageType::Snapshot;
+    m.to = to;
+    m.snapshot = *snap;
     send(std::move(m));
     return true;
 }

@@ -49,6 +49,9 @@ bool RawNode::transferLeadership(NodeId to) {
 void RawNode::campaign() {
     guarded(*core_, [&] { core_->campaign(); });
 }
+void RawNode::reportSnapshot(NodeId to, bool installed) {
+    guarded(*core_, [&] { core_->reportSnapshot(to, installed); });
+}
 bool RawNode::hasReady() const {
     return core_->hasReady();
 }

@@ -7,8 +7,10 @@
 //     node.tick();  node.step(msg);  node.propose(data);  ...      // inputs, any order
 //     if (node.hasReady()) {
 //         Ready rd = node.ready();
-//         1. persist rd.entries (truncating any stored suffix from rd.entries.front().index on) and
-//            rd.hardState, durably (fsync) — BEFORE step 2;
+//         1. persist rd.snapshot if set (it replaces the whole log), then rd.entries (truncating any
+//            stored suffix from rd.entries.front().index on) and rd.hardState, durably (fsync) — BEFORE
+//            step 2; a crash leaves the old log or the new snapshot, never a mix;
+//            load rd.snapshot's state into the state machine;
 //         2. send rd.messages;
 //         3. apply rd.committedEntries in order (they are always already persisted locally);
 //         4. node.advance();
@@ -24,7 +26,9 @@
 //     if (rd.needsPersist())  queue, IN ORDER, a write job: persist rd.hardState and rd.entries (fsync);
 //                              when done: send rd.messagesAfterPersist, then node.persisted(rd.persistToken)
 //
-// and may call ready() again at once (while earlier writes are in flight). Consecutive queued jobs may share
+// and may call ready() again at once (while earlier writes are in flight). A Ready with a snapshot: load its
+// state into the state machine once the write job has made it durable (entries after it are handed out to
+// apply only then). Consecutive queued jobs may share
 // one fsync; they must complete, and be reported, in the order of their Readys. What waits for the write:
 // acknowledgements and vote answers (they describe the write), and every message while a change of term or
 // vote is not yet durable (a node must not speak for a term that a crash could make it forget).
@@ -104,6 +108,9 @@ struct Config {
     /// See the driving loop above: ready() may be taken while earlier Readys are still being persisted;
     /// the application reports each write with persisted().
     bool asyncStorageWrites = false;
+    /// Leader: a member sent a snapshot that neither answers nor is reported (reportSnapshot) within this
+    /// many ticks is probed again (the message or its answer was lost). 0: 10 × electionTicksMax.
+    int snapshotTimeoutTicks = 0;
     /// Optional: how log lines name nodes (default: decimal). The node passes its 16-digit hex form so
     /// the core's lines match the rest of the node's logs.
     std::function<std::string(NodeId)> idToString;
@@ -111,18 +118,21 @@ struct Config {
 
 /// Everything the application must do, produced by RawNode::ready(). See the ordering rule above.
 struct Ready {
+    std::optional<Snapshot> snapshot;     ///< Received from the leader: install (replaces the log) first.
     std::optional<HardState> hardState;   ///< Persist (fsync) if set.
     std::vector<Entry> entries;           ///< Append to storage (truncating a conflicting suffix first).
     std::vector<Message> messages;        ///< Send after persisting (async: send now).
     std::vector<Entry> committedEntries;  ///< Apply in order, after persisting.
-    bool mustSync = false;                ///< True if hardState.term/vote or entries changed.
+    bool mustSync = false;                ///< True if hardState.term/vote, entries or the snapshot changed.
     /// Async only: send once this Ready's write (and every earlier one) is durable.
     std::vector<Message> messagesAfterPersist;
     /// Async only: pass to persisted() once this Ready's write is durable (0: nothing to report).
     std::uint64_t persistToken = 0;
 
     /// Async: this Ready needs an (ordered) write job: something to persist or messages that wait for it.
-    bool needsPersist() const { return hardState || !entries.empty() || !messagesAfterPersist.empty(); }
+    bool needsPersist() const {
+        return snapshot || hardState || !entries.empty() || !messagesAfterPersist.empty();
+    }
 };
 
 struct ProposeResult {
@@ -168,6 +178,9 @@ class RawNode {
     bool transferLeadership(NodeId to);
     /// Starts an election now (tests and tooling; normal elections come from tick()).
     void campaign();
+    /// Leader: the transport's word on a Snapshot message to `to` (its bulk travels out of band):
+    /// installed, or failed (the member is probed again after a heartbeat). Ignored if none is pending.
+    void reportSnapshot(NodeId to, bool installed);
 
     bool hasReady() const;
     Ready ready();

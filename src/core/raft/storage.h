@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 #include "raft/types.h"
@@ -20,9 +21,13 @@ class Storage {
     virtual ~Storage() = default;
 
     /// The persisted hard state and the configuration in force before the first stored entry
-    /// (empty for an uncompacted log; compaction will store it with the snapshot).
+    /// (empty for an uncompacted log; after compaction, the configuration of the snapshot).
     virtual HardState hardState() const = 0;
     virtual ConfState baseConfState() const = 0;
+    /// The newest snapshot, to send to a member that needs entries compacted away. Its index is at least
+    /// firstIndex() - 1. nullopt: none can be sent now (never compacted, or one is being made); the core
+    /// tries again later. The default suits a storage that never compacts.
+    virtual std::optional<Snapshot> snapshot() const { return std::nullopt; }
 
     virtual Index firstIndex() const = 0;
     virtual Index lastIndex() const = 0;

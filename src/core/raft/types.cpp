@@ -119,6 +119,8 @@ std::string_view toString(MessageType t) {
             return "HeartbeatResp";
         case MessageType::TimeoutNow:
             return "TimeoutNow";
+        case MessageType::Snapshot:
+            return "Snapshot";
     }
     return "Unknown";
 }

@@ -81,6 +81,26 @@ std::optional<ConfChange> decodeConfChange(std::string_view bytes);
 /// not valid against `cs` (e.g. promoting a non-learner, adding an existing member).
 bool applyConfChange(ConfState& cs, const ConfChange& cc);
 
+/// What a snapshot covers: the state after applying every entry up to `index` (of term `term`), and the
+/// configuration in force there (docs/RAFT.md, "Snapshots and compaction").
+struct SnapshotMeta {
+    Index index = 0;
+    Term term = 0;
+    ConfState conf;
+
+    bool operator==(const SnapshotMeta&) const = default;
+};
+
+/// A snapshot as the core sees it: metadata plus the application's bytes, opaque to the core (the node puts
+/// a small description of its state here and moves the bulk it references out of band).
+struct Snapshot {
+    SnapshotMeta meta;
+    std::string data;
+
+    bool operator==(const Snapshot&) const = default;
+    bool empty() const { return meta.index == 0; }
+};
+
 enum class MessageType : std::uint8_t {
     PreVote =
         1,  ///< Pre-vote request (term = the term the sender would campaign in; its own term unchanged).
@@ -92,6 +112,7 @@ enum class MessageType : std::uint8_t {
     Heartbeat = 7,   ///< commit = min(leader commit, follower's match).
     HeartbeatResp = 8,
     TimeoutNow = 9,  ///< Leadership transfer: the receiver campaigns at once (skipping pre-vote).
+    Snapshot = 10,  ///< InstallSnapshot: `snapshot` replaces a follower's log that the leader compacted away.
 };
 
 std::string_view toString(MessageType t);
@@ -118,6 +139,8 @@ struct Message {
     Term rejectHintTerm = 0;
     /// Vote/PreVote sent because of a leadership transfer (bypasses the leader-lease check).
     bool transfer = false;
+    /// Snapshot only: what to install (the answer is an AppendResp whose index is the follower's last index).
+    raft::Snapshot snapshot;
 
     bool operator==(const Message&) const = default;
 };
@@ -132,6 +155,7 @@ struct ProgressStatus {
     Index next = 1;
     bool voter = false;
     bool probing = true;        ///< Probe state (one message in flight) vs. Replicate (pipelined).
+    Index pendingSnapshot = 0;  ///< Snapshot state: the index of the snapshot sent (0: not sending one).
     bool recentActive = false;  ///< Heard from within the current election timeout (check-quorum).
     std::uint64_t inflightBytes = 0;
     std::uint32_t inflightMsgs = 0;
@@ -148,6 +172,7 @@ struct Status {
     Index applied = 0;
     Index lastIndex = 0;
     Term lastTerm = 0;
+    Index snapshotIndex = 0;  ///< The log starts after this index (0: never compacted).
     ConfState conf;
     std::vector<ProgressStatus> progress;  ///< Leader only; empty otherwise. Sorted by id.
     NodeId leadTransferee = kNoNode;       ///< Leader only: transfer in progress to this node.
