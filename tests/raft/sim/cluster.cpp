@@ -39,6 +39,21 @@ std::uint64_t prefixHash(std::uint64_t prev, const Entry& e) {
     return hashBytes(h, e.data);
 }
 
+/// The simulated state machine's state after a log prefix: the prefix's hash (what a snapshot holds).
+std::string stateOf(std::uint64_t prefixHash) {
+    return fmt("state:%016" PRIx64, prefixHash);
+}
+
+/// The configuration after the ConfChange entries among the first `upTo` entries of `log`.
+raft::ConfState confAfter(const std::vector<Entry>& log, std::size_t upTo) {
+    raft::ConfState cs;
+    for (std::size_t i = 0; i < upTo && i < log.size(); ++i) {
+        if (log[i].type != raft::EntryType::ConfChange) continue;
+        if (auto cc = raft::decodeConfChange(log[i].data)) raft::applyConfChange(cs, *cc);
+    }
+    return cs;
+}
+
 std::string entryText(const Entry& e) {
     std::string s = fmt("%" PRIu64 "@t%" PRIu64, e.index, e.term);
     if (e.type == raft::EntryType::NoOp) s += "(noop)";
@@ -461,14 +476,92 @@ void Cluster::process(Node& n) {
 // ---- the checks ----------------------------------------------------------------------------------
 
 void Cluster::resetLogView(Node& n) {
-    n.log = n.storage.all();
+    n.log.clear();
     n.hash.clear();
-    n.hash.reserve(n.log.size());
-    std::uint64_t h = 0;
-    for (const Entry& e : n.log) {
+    // A compacted log: the prefix its snapshot covers is the committed history's (checked).
+    const Index base = n.storage.firstIndex() - 1;
+    if (base > 0) {
+        const auto snap = n.storage.snapshot();
+        if (!snap || !checkSnapshot(n, *snap, "stored")) {
+            if (!snap)
+                fail(fmt("n%" PRIu64 ": storage compacted to %" PRIu64 " without a snapshot", n.id, base));
+            return;
+        }
+        n.log.assign(committed_.begin(), committed_.begin() + static_cast<std::ptrdiff_t>(base));
+        n.hash.assign(committedHash_.begin(), committedHash_.begin() + static_cast<std::ptrdiff_t>(base));
+    }
+    std::uint64_t h = n.hash.empty() ? 0 : n.hash.back();
+    for (const Entry& e : n.storage.all()) {
         h = prefixHash(h, e);
+        n.log.push_back(e);
         n.hash.push_back(h);
     }
+}
+
+bool Cluster::checkSnapshot(const Node& n, const raft::Snapshot& s, const char* what) {
+    const Index i = s.meta.index;
+    if (i == 0 || i > committed_.size()) {
+        fail(fmt("snapshot safety: n%" PRIu64 " %s snapshot at %" PRIu64
+                 ", past everything known committed (%zu)",
+                 n.id, what, i, committed_.size()));
+        return false;
+    }
+    if (committed_[i - 1].term != s.meta.term || s.data != stateOf(committedHash_[i - 1])) {
+        fail(fmt("snapshot safety: n%" PRIu64 " %s snapshot at %" PRIu64 "@t%" PRIu64
+                 " whose state differs from the committed history's (%s)",
+                 n.id, what, i, s.meta.term, entryText(committed_[i - 1]).c_str()));
+        return false;
+    }
+    if (s.meta.conf != confAfter(committed_, i)) {
+        fail(fmt("snapshot safety: n%" PRIu64 " %s snapshot at %" PRIu64
+                 " with a configuration other than the one committed there",
+                 n.id, what, i));
+        return false;
+    }
+    return true;
+}
+
+void Cluster::loadSnapshot(Node& n, const raft::Snapshot& s) {
+    const Index i = s.meta.index;
+    if (i <= n.applied.size()) {
+        fail(fmt("n%" PRIu64 ": asked to load snapshot %" PRIu64 " but has applied %zu already", n.id, i,
+                 n.applied.size()));
+        return;
+    }
+    if (!checkSnapshot(n, s, "loaded")) return;
+    n.applied.assign(committed_.begin(), committed_.begin() + static_cast<std::ptrdiff_t>(i));
+    snapshotsInstalled_++;
+    traceLine(fmt("n%" PRIu64 " loads snapshot %" PRIu64 "@t%" PRIu64, n.id, i, s.meta.term));
+}
+
+void Cluster::maybeCompact(Node& n) {
+    if (options_.snapshotEvery == 0 || options_.realStorage || options_.amnesiacDisk) return;
+    if (n.state != Node::State::Up) return;
+    const Index applied = n.applied.size();
+    const Index base = n.storage.firstIndex() - 1;
+    if (applied < base + options_.snapshotEvery + options_.snapshotKeep) return;
+    const Index at = applied - options_.snapshotKeep;
+    if (at <= base || at > n.storage.lastIndex() || at > n.log.size()) return;
+    // Async writes: a received snapshot is loaded before it is durable; compact once it is.
+    auto hasSnapshot = [](const Ready& rd) { return rd.snapshot.has_value(); };
+    if (std::any_of(n.queued.begin(), n.queued.end(), hasSnapshot) ||
+        std::any_of(n.writing.begin(), n.writing.end(), hasSnapshot))
+        return;
+    raft::Snapshot snap;
+    snap.meta.index = at;
+    snap.meta.term = n.log[at - 1].term;
+    snap.meta.conf = confAfter(n.log, at);
+    snap.data = stateOf(n.hash[at - 1]);
+    if (!checkSnapshot(n, snap, "made")) return;
+    try {
+        n.storage.compact(snap);
+    } catch (const std::exception& e) {
+        fail(fmt("n%" PRIu64 ": compaction at %" PRIu64 " failed: %s", n.id, at, e.what()));
+        return;
+    }
+    snapshotsMade_++;
+    traceLine(
+        fmt("n%" PRIu64 " snapshot at %" PRIu64 "@t%" PRIu64 ", log compacted", n.id, at, snap.meta.term));
 }
 
 void Cluster::appendLogView(Node& n, const std::vector<Entry>& ents) {
@@ -559,7 +652,10 @@ void Cluster::checkDurableOnMajority(Index from, Index to) {
             std::size_t have = 0;
             for (NodeId v : cs.voters) {
                 const Node* d = find(v);
-                if (d && d->storage.lastIndex() >= c && d->storage.term(c) == e.term) ++have;
+                // Compacted there: covered by a snapshot, made only of applied (so committed) entries.
+                if (d && d->storage.lastIndex() >= c &&
+                    (c + 1 < d->storage.firstIndex() || d->storage.term(c) == e.term))
+                    ++have;
             }
             return 2 * have > cs.voters.size();
         };
@@ -616,7 +712,7 @@ void Cluster::onReady(Node& n, const Ready& rd) {
         if (!rd.messages.empty()) s += fmt(" msgs %zu", rd.messages.size());
         traceLine(s);
     }
-    const Index commitBefore = n.hs.commit;
+    Index commitBefore = n.hs.commit;
     if (rd.hardState) {
         const HardState& hs = *rd.hardState;
         if (hs.term < n.hs.term) {
@@ -636,6 +732,19 @@ void Cluster::onReady(Node& n, const Ready& rd) {
         n.hs.term = hs.term;
         n.hs.vote = hs.vote;
     }
+    if (rd.snapshot) {
+        // It replaces the whole log: the view becomes the committed prefix it covers.
+        if (!checkSnapshot(n, *rd.snapshot, "received")) return;
+        const Index i = rd.snapshot->meta.index;
+        if (i <= commitBefore) {
+            fail(fmt("n%" PRIu64 ": Ready installs snapshot %" PRIu64 " at or below its commit %" PRIu64,
+                     n.id, i, commitBefore));
+            return;
+        }
+        n.log.assign(committed_.begin(), committed_.begin() + static_cast<std::ptrdiff_t>(i));
+        n.hash.assign(committedHash_.begin(), committedHash_.begin() + static_cast<std::ptrdiff_t>(i));
+        n.hs.commit = i;
+    }
     if (st.term != n.hs.term) {
         fail(fmt("n%" PRIu64 ": status term %" PRIu64 " differs from its hard state term %" PRIu64
                  " (a term change without a HardState in Ready)",
@@ -651,7 +760,7 @@ void Cluster::onReady(Node& n, const Ready& rd) {
                      entryText(rd.entries.front()).c_str()));
             return;
         }
-        n.hs.commit = commitBefore;
+        n.hs.commit = std::max(commitBefore, rd.snapshot ? rd.snapshot->meta.index : 0);
         appendLogView(n, rd.entries);
         if (violation_) return;
     }
@@ -696,6 +805,7 @@ void Cluster::onReady(Node& n, const Ready& rd) {
             noteLeader(n.id, m.term, "sent Append/Heartbeat");
             if (violation_) return;
         }
+        if (m.type == MessageType::Snapshot && !checkSnapshot(n, m.snapshot, "sent")) return;
         if (m.type == MessageType::Append) {
             const bool prevOk = m.index <= n.log.size() &&
                                 (m.index == 0 ? m.logTerm == 0 : n.log[m.index - 1].term == m.logTerm);
@@ -717,6 +827,8 @@ void Cluster::onReady(Node& n, const Ready& rd) {
 
 bool Cluster::sendApplyAdvance(Node& n, Ready& rd) {
     send(n, rd.messages);
+    if (rd.snapshot) loadSnapshot(n, *rd.snapshot);
+    if (violation_) return false;
     apply(n, rd.committedEntries);
     if (violation_) return false;
     try {
@@ -725,7 +837,8 @@ bool Cluster::sendApplyAdvance(Node& n, Ready& rd) {
         fail(fmt("n%" PRIu64 ": advance() threw: %s", n.id, e.what()));
         return false;
     }
-    return true;
+    if (!(options_.asyncWrites && rd.snapshot)) maybeCompact(n);  // async: its write is not even queued yet
+    return !violation_;
 }
 
 void Cluster::handOff(Node& n, Ready& rd) {
@@ -787,7 +900,13 @@ bool Cluster::persistReady(Node& n, const Ready& rd) {
             return false;
         }
     }
+    if (rd.snapshot && options_.realStorage) {
+        fail(fmt("n%" PRIu64 ": a snapshot reached a node on storage::RaftLogStore (no compaction there yet)",
+                 n.id));
+        return false;
+    }
     try {
+        if (rd.snapshot) n.storage.applySnapshot(*rd.snapshot);
         if (!rd.entries.empty()) n.storage.append(rd.entries);
         if (rd.hardState) n.storage.setHardState(*rd.hardState);
     } catch (const std::exception& e) {
@@ -836,7 +955,8 @@ void Cluster::apply(Node& n, const std::vector<Entry>& ents) {
                      n.applied.size()));
             return;
         }
-        if (e.index > n.storage.lastIndex() || !(n.storage.all()[e.index - 1] == e)) {
+        if (e.index < n.storage.firstIndex() || e.index > n.storage.lastIndex() ||
+            !(n.storage.all()[e.index - n.storage.firstIndex()] == e)) {
             fail(fmt("n%" PRIu64 ": applies %s which is not in its synced storage", n.id,
                      entryText(e).c_str()));
             return;
@@ -934,19 +1054,29 @@ void Cluster::crash(NodeId id) {
         if (options_.disk.tornWrites) {
             const std::size_t whole = rng_.range(0, n.writing.size() - 1);
             for (std::size_t i = 0; i < whole; ++i) {
+                if (n.writing[i].snapshot) n.storage.applySnapshot(*n.writing[i].snapshot);
                 if (!n.writing[i].entries.empty()) n.storage.append(n.writing[i].entries);
                 if (n.writing[i].hardState) n.storage.setHardState(*n.writing[i].hardState);
             }
             const Ready& part = n.writing[whole];
-            const std::size_t k = rng_.range(0, part.entries.size());
+            // A snapshot is installed atomically (rename) before the entries after it are written.
+            const bool snapIn = part.snapshot && rng_.chance(0.5);
+            if (snapIn) n.storage.applySnapshot(*part.snapshot);
+            const std::size_t k = part.snapshot && !snapIn ? 0 : rng_.range(0, part.entries.size());
             if (k > 0) n.storage.append(std::vector<Entry>(part.entries.begin(), part.entries.begin() + k));
             torn = fmt(" (torn group write: %zu of %zu Readys, then %zu of %zu entries)", whole,
                        n.writing.size(), k, part.entries.size());
         }
-    } else if (n.busy && options_.disk.tornWrites && !n.pending.entries.empty()) {
+    } else if (n.busy && options_.disk.tornWrites && (!n.pending.entries.empty() || n.pending.snapshot)) {
         // The sync never completed: any prefix of the entry writes may have reached the disk, the hard
         // state (written after the entries) only if all of them did. Nothing of this Ready was sent.
-        const std::size_t k = rng_.range(0, n.pending.entries.size());
+        // A snapshot goes first and whole (written aside, then renamed), or not at all.
+        const bool snapIn = n.pending.snapshot && rng_.chance(0.5);
+        if (snapIn) {
+            n.storage.applySnapshot(*n.pending.snapshot);
+            torn = " (the snapshot reached the disk)";
+        }
+        const std::size_t k = n.pending.snapshot && !snapIn ? 0 : rng_.range(0, n.pending.entries.size());
         if (k > 0) {
             n.storage.append(std::vector<Entry>(n.pending.entries.begin(), n.pending.entries.begin() + k));
             torn = fmt(" (torn write: %zu of %zu entries reached the disk", k, n.pending.entries.size());
@@ -1241,6 +1371,9 @@ std::string Cluster::describe(const Message& m) {
             break;
         case MessageType::Heartbeat:
             s += fmt(" commit %" PRIu64, m.commit);
+            break;
+        case MessageType::Snapshot:
+            s += fmt(" snapshot %" PRIu64 "@t%" PRIu64, m.snapshot.meta.index, m.snapshot.meta.term);
             break;
         case MessageType::Vote:
         case MessageType::PreVote:

@@ -91,6 +91,12 @@ struct ClusterOptions {
     /// FOR TESTING THE CHECKER ONLY: a disk that ignores fsync. A crash forgets the vote and the last
     /// 1–3 synced entries. Raft cannot be safe on such a disk; the checks must notice.
     bool amnesiacDisk = false;
+    /// Compaction (MemoryStorage only): once a node has applied this many entries past its snapshot, it
+    /// snapshots its state at (applied - snapshotKeep) and drops the log up to there; members that need
+    /// dropped entries are caught up by InstallSnapshot. 0: never. The state is a hash of the applied
+    /// prefix, checked against the committed history wherever a snapshot is made, sent or installed.
+    Index snapshotEvery = 0;
+    Index snapshotKeep = 0;
     /// A run that processes more events than this fails ("event budget exhausted"): message storms and
     /// livelocks show up as failures instead of hanging the test.
     std::uint64_t maxEvents = 1'000'000;
@@ -186,6 +192,8 @@ class Cluster {
     /// Messages sent by one node (all types) since the start or the last resetStats().
     std::uint64_t sentBy(NodeId id) const;
     std::uint64_t crashes() const { return crashes_; }
+    std::uint64_t snapshotsMade() const { return snapshotsMade_; }
+    std::uint64_t snapshotsInstalled() const { return snapshotsInstalled_; }
     std::uint64_t events() const { return events_; }
 
     // ---- checks ------------------------------------------------------------------------------------
@@ -237,6 +245,12 @@ class Cluster {
     void finishWrites(Node& n);
     void send(Node& n, std::vector<Message>& msgs);
     void apply(Node& n, const std::vector<Entry>& ents);
+    /// A snapshot made or received must be the committed history's state at its index (false: violation).
+    bool checkSnapshot(const Node& n, const raft::Snapshot& s, const char* what);
+    /// The state machine loads a received snapshot (Ready::snapshot).
+    void loadSnapshot(Node& n, const raft::Snapshot& s);
+    /// Compaction policy: snapshot and drop the log prefix (ClusterOptions::snapshotEvery).
+    void maybeCompact(Node& n);
     void drainInbox(Node& n);
     void resetLogView(Node& n);
     void appendLogView(Node& n, const std::vector<Entry>& ents);
@@ -262,6 +276,8 @@ class Cluster {
     std::map<NodeId, std::uint64_t> sentBy_;
     std::uint64_t crashes_ = 0;
     std::uint64_t events_ = 0;
+    std::uint64_t snapshotsMade_ = 0;
+    std::uint64_t snapshotsInstalled_ = 0;
 
     // Ghost state for the safety checks.
     std::map<Term, NodeId> leaderOfTerm_;

@@ -131,9 +131,10 @@ void tst_RaftSim::seeds() {
         std::fprintf(stderr,
                      "seed %" PRIu64 ": %s\n  %s\n  proposals %" PRIu64 " (acked %" PRIu64
                      "), crashes %" PRIu64 ", conf changes %" PRIu64 ", messages %" PRIu64
-                     ", converged %.3f s after faults\n",
+                     ", snapshots made %" PRIu64 " installed %" PRIu64 ", converged %.3f s after faults\n",
                      seed, r.ok ? "OK" : r.failure.c_str(), r.mix.c_str(), r.proposals, r.acked, r.crashes,
-                     r.confChanges, r.messages, double(r.convergeTime) / kSec);
+                     r.confChanges, r.messages, r.snapshotsMade, r.snapshotsInstalled,
+                     double(r.convergeTime) / kSec);
         QVERIFY2(r.ok, r.failure.c_str());
         return;
     }
@@ -145,6 +146,7 @@ void tst_RaftSim::seeds() {
     std::mutex mu;
     std::vector<VoprResult> failures;
     std::uint64_t bySize[8] = {}, proposals = 0, acked = 0, crashes = 0, confChanges = 0, messages = 0;
+    std::uint64_t snapshotsMade = 0, snapshotsInstalled = 0, seedsInstalling = 0;
     Micros worstConverge = 0, virtualTime = 0;
     std::uint64_t maxEvents = 0;
     std::uint64_t worstSeed = 0;
@@ -163,6 +165,9 @@ void tst_RaftSim::seeds() {
             crashes += r.crashes;
             confChanges += r.confChanges;
             messages += r.messages;
+            snapshotsMade += r.snapshotsMade;
+            snapshotsInstalled += r.snapshotsInstalled;
+            seedsInstalling += r.snapshotsInstalled > 0 ? 1 : 0;
             virtualTime += r.faultTime + r.convergeTime;
             maxEvents = std::max(maxEvents, r.events);
             if (r.ok && r.convergeTime > worstConverge) {
@@ -188,11 +193,13 @@ void tst_RaftSim::seeds() {
                  "seeds %" PRIu64 "..%" PRIu64 " (3 nodes: %" PRIu64 ", 5: %" PRIu64 ", 7: %" PRIu64
                  "): %zu failed, %.1f s wall on %u threads, %.0f s virtual\n"
                  "  proposals %" PRIu64 " (acked %" PRIu64 "), crashes %" PRIu64 ", conf changes %" PRIu64
-                 ", messages %" PRIu64 ", most events in one run %" PRIu64
+                 ", messages %" PRIu64 ", most events in one run %" PRIu64 "\n  snapshots made %" PRIu64
+                 ", installed %" PRIu64 " (in %" PRIu64
+                 " seeds)"
                  "\n  slowest convergence after faults: %.2f s virtual (seed %" PRIu64 ")\n",
                  base, base + count - 1, bySize[3], bySize[5], bySize[7], failures.size(), secs, threads,
                  double(virtualTime) / kSec, proposals, acked, crashes, confChanges, messages, maxEvents,
-                 double(worstConverge) / kSec, worstSeed);
+                 snapshotsMade, snapshotsInstalled, seedsInstalling, double(worstConverge) / kSec, worstSeed);
     std::sort(failures.begin(), failures.end(), [](const auto& a, const auto& b) { return a.seed < b.seed; });
     if (!failures.empty()) {
         const auto& f = failures.front();
@@ -202,6 +209,11 @@ void tst_RaftSim::seeds() {
         QFAIL(msg.c_str());
     }
     QVERIFY(acked > 0);
+    // The snapshot paths must be exercised, not merely compiled: compactions and installs happen.
+    if (count >= 200) {
+        QVERIFY2(snapshotsMade > 0, "no seed compacted its log");
+        QVERIFY2(seedsInstalling > 0, "no seed caught a member up by InstallSnapshot");
+    }
 }
 
 int main(int argc, char** argv) {

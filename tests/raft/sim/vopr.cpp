@@ -86,6 +86,13 @@ VoprResult runVopr(const VoprOptions& o) {
     }
     // Its own stream too: async storage writes (the real node's mode) for about half of the seeds.
     co.asyncWrites = Rng(mixSeed(o.seed, 0xa5)).chance(o.asyncWritesShare);
+    // Its own stream: snapshots and compaction (memory storage only, so far), often small enough that
+    // lagging, restarted and new members need InstallSnapshot.
+    Rng snapMix(mixSeed(o.seed, 0x5a95));
+    if (!co.realStorage && !o.amnesiacDisk && snapMix.chance(o.snapshotShare)) {
+        co.snapshotEvery = snapMix.range(1, 40);
+        co.snapshotKeep = snapMix.chance(0.5) ? 0 : snapMix.range(1, 10);
+    }
     static constexpr Micros kCrashMean[] = {0, 8 * kSec, 2 * kSec};
     static constexpr Micros kPartitionMean[] = {0, 6 * kSec, 2 * kSec};
     static constexpr Micros kConfMean[] = {0, 4 * kSec};
@@ -97,14 +104,16 @@ VoprResult runVopr(const VoprOptions& o) {
     const Micros transferMean = pick(mix, kTransferMean);
     const Micros proposeMean = pick(mix, kProposeMean);
     res.faultTime = mix.range(8, 25) * kSec;
-    res.mix = fmt(
-        "nodes=%d drop=%.2f dup=%.2f reorder=%.2f/%" PRIu64 "ms delay<=%" PRIu64 "ms disk=%d%s crash=%" PRIu64
-        "ms part=%" PRIu64 "ms conf=%" PRIu64 "ms transfer=%" PRIu64 "ms propose=%" PRIu64
-        "ms faults=%" PRIu64 "s storage=%s%s msg<=%zu inflight<=%u/%" PRIu64 " payload<=%zu",
-        voters, co.net.drop, co.net.duplicate, co.net.reorder, co.net.reorderMax / kMs, co.net.delayMax / kMs,
-        diskKind, co.disk.tornWrites ? "+torn" : "", crashMean / kMs, partitionMean / kMs, confMean / kMs,
-        transferMean / kMs, proposeMean / kMs, res.faultTime / kSec, co.realStorage ? "real" : "memory",
-        co.asyncWrites ? "+async" : "", co.maxMsgBytes, co.maxInflightMsgs, co.maxInflightBytes, payloadMax);
+    res.mix =
+        fmt("nodes=%d drop=%.2f dup=%.2f reorder=%.2f/%" PRIu64 "ms delay<=%" PRIu64
+            "ms disk=%d%s crash=%" PRIu64 "ms part=%" PRIu64 "ms conf=%" PRIu64 "ms transfer=%" PRIu64
+            "ms propose=%" PRIu64 "ms faults=%" PRIu64 "s storage=%s%s msg<=%zu inflight<=%u/%" PRIu64
+            " payload<=%zu snap=%" PRIu64 "/%" PRIu64,
+            voters, co.net.drop, co.net.duplicate, co.net.reorder, co.net.reorderMax / kMs,
+            co.net.delayMax / kMs, diskKind, co.disk.tornWrites ? "+torn" : "", crashMean / kMs,
+            partitionMean / kMs, confMean / kMs, transferMean / kMs, proposeMean / kMs, res.faultTime / kSec,
+            co.realStorage ? "real" : "memory", co.asyncWrites ? "+async" : "", co.maxMsgBytes,
+            co.maxInflightMsgs, co.maxInflightBytes, payloadMax, co.snapshotEvery, co.snapshotKeep);
     if (o.trace) o.trace("seed " + std::to_string(o.seed) + ": " + res.mix);
 
     Cluster c(std::move(co));
@@ -115,6 +124,8 @@ VoprResult runVopr(const VoprOptions& o) {
         res.acked = static_cast<std::uint64_t>(std::count_if(c.proposals().begin(), c.proposals().end(),
                                                              [](const Proposal& p) { return p.acked; }));
         res.crashes = c.crashes();
+        res.snapshotsMade = c.snapshotsMade();
+        res.snapshotsInstalled = c.snapshotsInstalled();
         res.messages = c.stats().sent;
         res.events = c.events();
         const NodeId l = c.leader();

@@ -22,6 +22,8 @@ struct VoprOptions {
     std::uint64_t maxEvents = 1'000'000;  ///< ClusterOptions::maxEvents.
     double asyncWritesShare = 0.5;   ///< Share of seeds whose nodes use raft::Config::asyncStorageWrites.
     double realStorageShare = 0.25;  ///< Share of seeds run on storage::RaftLogStore + CrashFileOps.
+    /// Share of the MemoryStorage seeds that snapshot and compact (ClusterOptions::snapshotEvery).
+    double snapshotShare = 0.4;
 };
 
 struct VoprResult {
@@ -37,6 +39,8 @@ struct VoprResult {
     std::uint64_t crashes = 0;
     std::uint64_t messages = 0;
     std::uint64_t confChanges = 0;
+    std::uint64_t snapshotsMade = 0;       ///< Compactions.
+    std::uint64_t snapshotsInstalled = 0;  ///< Snapshots received from a leader and loaded.
     std::uint64_t events = 0;
     Term finalTerm = 0;
 };
