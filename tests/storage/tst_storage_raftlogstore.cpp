@@ -7,6 +7,7 @@
 
 #include "raft/memory_storage.h"
 #include "storage/raft_log_store.h"
+#include "storage/snapshot_file.h"
 #include "storage_test_util.h"
 
 using namespace raftwc;
@@ -31,13 +32,16 @@ std::unique_ptr<RaftLogStore> openStore(const std::string& dir, std::size_t cach
 std::string compare(const raft::Storage& a, const raft::Storage& b, std::mt19937_64& rng) {
     if (a.hardState() != b.hardState()) return "hardState";
     if (a.firstIndex() != b.firstIndex()) return "firstIndex";
+    if (a.snapshot() != b.snapshot()) return "snapshot";
+    if (a.baseConfState() != b.baseConfState()) return "baseConfState";
     if (a.lastIndex() != b.lastIndex()) return "lastIndex";
     for (raft::Index i = a.firstIndex() - 1; i <= a.lastIndex(); ++i)
         if (a.term(i) != b.term(i)) return "term(" + std::to_string(i) + ")";
     if (a.confEntries() != b.confEntries()) return "confEntries";
     const raft::Index last = a.lastIndex();
+    const raft::Index first = a.firstIndex();
     for (int k = 0; k < 10; ++k) {
-        const raft::Index lo = 1 + rng() % (last + 1);
+        const raft::Index lo = first + rng() % (last + 2 - first);
         const raft::Index hi = lo + rng() % (last + 2 - lo);
         const std::size_t maxBytes = rng() % 3 == 0 ? SIZE_MAX : rng() % 5000;
         if (a.entries(lo, hi, maxBytes) != b.entries(lo, hi, maxBytes))
@@ -82,6 +86,11 @@ class TestRaftLogStore : public QObject {
     void outOfOrderTornBatchIsDropped();
     void commitOnlyChangeIsNotWritten();
     void newDataDirectoryIsSynced();
+    // Snapshots (issue 13).
+    void snapshotFileRejectsEveryDamage();
+    void damagedSnapshotRefusesToStart();
+    void interruptedInstallIsFinishedAtOpen();
+    void compactionSurvivesReopenAndServesNothingBefore();
 };
 
 namespace {
@@ -126,11 +135,45 @@ void TestRaftLogStore::conformsToMemoryStorage() {
     auto store = openStore(dir, static_cast<std::size_t>(cacheBytes));
     QVERIFY(store);
     raft::Term term = 1;
+    std::size_t maxSegments = 0;
+    int compactions = 0, installs = 0;
     for (int op = 0; op < 150; ++op) {
         // Entries start anywhere from 1 to lastIndex()+1 (a conflict truncates); terms never decrease.
         const raft::Index last = mem.lastIndex();
+        if (rng() % 12 == 0 && last >= mem.firstIndex()) {
+            // Compaction at an index it holds: the snapshot file, then whole segments go.
+            raft::Snapshot snap;
+            snap.meta.index = mem.firstIndex() + rng() % (last + 1 - mem.firstIndex());
+            snap.meta.term = mem.term(snap.meta.index);
+            snap.meta.conf = {{1, 2, 3}, {4}};
+            snap.data = "state@" + std::to_string(snap.meta.index);
+            const Status cs = store->compact(snap);
+            QVERIFY2(cs.ok(), cs.message().c_str());
+            mem.compact(snap);
+            ++compactions;
+        } else if (rng() % 20 == 0) {
+            // A snapshot from the leader: past the end, or inside the log with another term (replacing it),
+            // or matching an entry (entries after it stay).
+            raft::Snapshot snap;
+            const int kind = static_cast<int>(rng() % 3);
+            snap.meta.index = kind == 0 || last < mem.firstIndex()
+                                  ? last + 1 + rng() % 5
+                                  : mem.firstIndex() + rng() % (last + 1 - mem.firstIndex());
+            snap.meta.term = kind == 2 && snap.meta.index <= last ? mem.term(snap.meta.index) : ++term;
+            snap.meta.conf = {{2, 5}, {}};
+            snap.data = "installed@" + std::to_string(snap.meta.index);
+            const raft::HardState shs{term, 0, snap.meta.index};
+            const Status is = store->persist(snap, shs, {});
+            QVERIFY2(is.ok(), is.message().c_str());
+            mem.applySnapshot(snap);
+            ++installs;
+            if (shs.term != mem.hardState().term || shs.vote != mem.hardState().vote) mem.setHardState(shs);
+            term = std::max(term, mem.term(mem.lastIndex()));
+        }
         const raft::Index from =
-            rng() % 4 == 0 ? last + 1 - std::min<raft::Index>(last, rng() % 8) : last + 1;
+            std::max(mem.firstIndex(),
+                     rng() % 4 == 0 ? mem.lastIndex() + 1 - std::min<raft::Index>(mem.lastIndex(), rng() % 8)
+                                    : mem.lastIndex() + 1);
         if (rng() % 3 == 0) ++term;
         const raft::Term base = std::max(term, from > 1 ? mem.term(from - 1) : raft::Term(0));
         std::vector<raft::Entry> ents;
@@ -146,6 +189,7 @@ void TestRaftLogStore::conformsToMemoryStorage() {
         // A commit-only change is not written (it rides along with the next term or vote change).
         if (hs && (hs->term != mem.hardState().term || hs->vote != mem.hardState().vote))
             mem.setHardState(*hs);
+        maxSegments = std::max(maxSegments, store->log().segmentCount());
         std::string diff = compare(*store, mem, rng);
         QVERIFY2(diff.empty(),
                  qPrintable(QStringLiteral("op %1: %2").arg(op).arg(QString::fromStdString(diff))));
@@ -161,7 +205,8 @@ void TestRaftLogStore::conformsToMemoryStorage() {
         }
     }
     QVERIFY(mem.lastIndex() > 80);
-    QVERIFY(store->log().segmentCount() > 3);
+    QVERIFY(maxSegments > 3);
+    QVERIFY(compactions > 0 && installs > 0);
     if (cacheBytes > 0 && cacheBytes < 10000) QVERIFY(store->cachedEntries() < mem.lastIndex());
 }
 
@@ -457,5 +502,124 @@ void TestRaftLogStore::newDataDirectoryIsSynced() {
     }
     QVERIFY(files >= 3);  // LOCK, hardstate, a segment
 }
+void TestRaftLogStore::snapshotFileRejectsEveryDamage() {
+    raft::Snapshot snap;
+    snap.meta = {42, 7, {{1, 2, 3}, {9}}};
+    snap.data = std::string("some\0state", 10);
+    const std::string bytes = encodeSnapshotFile(snap);
+    std::string why;
+    const auto back = decodeSnapshotFile(bytes, &why);
+    QVERIFY2(back.has_value(), why.c_str());
+    QVERIFY(*back == snap);
+    for (std::size_t n = 0; n < bytes.size(); ++n)
+        QVERIFY(!decodeSnapshotFile(std::string_view(bytes).substr(0, n), &why));
+    QVERIFY(!decodeSnapshotFile(bytes + '\0', &why));
+    // Every single-bit flip is caught (the magic, the version, the checksum or the checksummed bytes).
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+        for (int bit = 0; bit < 8; ++bit) {
+            std::string b = bytes;
+            b[i] = static_cast<char>(b[i] ^ (1 << bit));
+            QVERIFY2(!decodeSnapshotFile(b, &why),
+                     qPrintable(QStringLiteral("byte %1 bit %2").arg(i).arg(bit)));
+        }
+    raft::Snapshot bad = snap;
+    bad.meta.conf.voters = {3, 1};
+    QVERIFY(!decodeSnapshotFile(encodeSnapshotFile(bad), &why));
+    bad.meta.conf = {{1, 9}, {9}};
+    QVERIFY(!decodeSnapshotFile(encodeSnapshotFile(bad), &why));
+    QCOMPARE(why, std::string("a member is both voter and learner"));
+}
+
+void TestRaftLogStore::damagedSnapshotRefusesToStart() {
+    QTemporaryDir tmp;
+    const std::string dir = tmp.path().toStdString();
+    storeEntries(dir, 20, 100, 20, 1);
+    {
+        auto store = openStore(dir, 0);
+        QVERIFY(store);
+        raft::Snapshot snap;
+        snap.meta = {15, 1, {{1}, {}}};
+        snap.data = "state";
+        QVERIFY(store->compact(snap).ok());
+    }
+    QVERIFY(reopen(dir).ok());
+    QByteArray bytes = test::readFile(dir + "/snapshot");
+    bytes[20] = static_cast<char>(bytes[20] ^ 0x10);
+    QVERIFY(test::writeFile(dir + "/snapshot", bytes));
+    auto r = reopen(dir);
+    QVERIFY(!r.ok());
+    QVERIFY2(r.status().message().find("damaged") != std::string::npos, r.status().message().c_str());
+}
+
+void TestRaftLogStore::interruptedInstallIsFinishedAtOpen() {
+    // A crash right after a received snapshot was renamed into place, before the log was replaced: the
+    // next open replaces it. A snapshot.tmp left by a crash before the rename is removed and ignored.
+    QTemporaryDir tmp;
+    const std::string dir = tmp.path().toStdString();
+    storeEntries(dir, 20, 100, 10, 1);
+    raft::Snapshot snap;
+    snap.meta = {30, 2, {{1, 2}, {}}};
+    snap.data = "leader's state";
+    QVERIFY(writeSnapshotFile(*FileOps::posix(), dir, snap).ok());
+    {
+        std::FILE* f = std::fopen((dir + "/snapshot.tmp").c_str(), "w");
+        QVERIFY(f);
+        std::fputs("half a snapshot", f);
+        std::fclose(f);
+    }
+    auto r = reopen(dir);
+    QVERIFY2(r.ok(), r.ok() ? "" : r.status().message().c_str());
+    auto store = r.take();
+    QCOMPARE(store->firstIndex(), raft::Index(31));
+    QCOMPARE(store->lastIndex(), raft::Index(30));
+    QCOMPARE(store->term(30), raft::Term(2));
+    QVERIFY(store->snapshot() == snap);
+    QVERIFY(store->baseConfState() == snap.meta.conf);
+    QVERIFY(store->confEntries().empty());
+    QVERIFY(!std::filesystem::exists(dir + "/snapshot.tmp"));
+    // The log continues after it.
+    QVERIFY(store->persist(raft::HardState{2, 0, 30}, {raft::Entry{2, 31, raft::EntryType::Normal, "next"}})
+                .ok());
+    store.reset();
+    store = reopen(dir).take();
+    QCOMPARE(store->lastIndex(), raft::Index(31));
+    QCOMPARE(store->entries(31, 32, SIZE_MAX).front().data, std::string("next"));
+}
+
+void TestRaftLogStore::compactionSurvivesReopenAndServesNothingBefore() {
+    QTemporaryDir tmp;
+    const std::string dir = tmp.path().toStdString();
+    storeEntries(dir, 200, 300, 200, 1);  // ~60 KiB in 8 KiB segments
+    auto store = openStore(dir, 0);
+    QVERIFY(store);
+    const std::size_t segmentsBefore = store->log().segmentCount();
+    raft::Snapshot snap;
+    snap.meta = {150, 1, {{1, 2, 3}, {}}};
+    snap.data = "state@150";
+    QVERIFY(store->compact(snap).ok());
+    QCOMPARE(store->firstIndex(), raft::Index(151));
+    QVERIFY(store->log().segmentCount() < segmentsBefore);
+    QVERIFY(store->log().firstIndex() <= 151);  // whole segments only; the rest is hidden
+    QCOMPARE(store->term(150), raft::Term(1));
+    QVERIFY_THROWS_EXCEPTION(std::out_of_range, store->term(149));
+    QVERIFY_THROWS_EXCEPTION(std::out_of_range, store->entries(150, 152, SIZE_MAX));
+    QCOMPARE(store->entries(151, 201, SIZE_MAX).size(), std::size_t(50));
+    // An older snapshot, or one the log does not hold, is refused.
+    raft::Snapshot older = snap;
+    older.meta.index = 100;
+    QVERIFY(!store->compact(older).ok());
+    raft::Snapshot wrongTerm = snap;
+    wrongTerm.meta = {180, 5, snap.meta.conf};
+    QVERIFY(!store->compact(wrongTerm).ok());
+    store.reset();
+    auto again = reopen(dir);
+    QVERIFY(again.ok());
+    store = again.take();
+    QCOMPARE(store->firstIndex(), raft::Index(151));
+    QCOMPARE(store->lastIndex(), raft::Index(200));
+    QVERIFY(store->snapshot() == snap);
+}
+
 QTEST_GUILESS_MAIN(TestRaftLogStore)
+
 #include "tst_storage_raftlogstore.moc"

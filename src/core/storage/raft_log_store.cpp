@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "storage/io_util.h"
+#include "storage/snapshot_file.h"
 
 namespace raftwc::storage {
 namespace {
@@ -49,6 +50,30 @@ Result<std::unique_ptr<RaftLogStore>> RaftLogStore::open(RaftLogStoreOptions o) 
     lo.fileOps = o.fileOps;
     auto log = SegmentedLog::open(std::move(lo));
     if (!log.ok()) return log.status();
+    auto snap = readSnapshotFile(*o.fileOps, o.dir);
+    if (!snap.ok()) return snap.status();
+    if (const std::optional<raft::Snapshot>& sn = snap.value()) {
+        // The snapshot file is written before the log is cut or replaced: finish what a crash interrupted.
+        SegmentedLog& l = *log.value();
+        const raft::Index si = sn->meta.index;
+        if (l.firstIndex() > si + 1)
+            return Status::error(
+                "the log in " + o.dir + "/log starts at " + std::to_string(l.firstIndex()) +
+                    ", after the snapshot at " + std::to_string(si) +
+                    " (entries between them are missing); refusing to start. Restore the data "
+                    "directory from a backup, or remove it so the node rejoins as a new member",
+                EIO);
+        const auto t = l.term(si);
+        if (!t || *t != sn->meta.term) {
+            if (o.logger)
+                o.logger(LogLevel::Warning,
+                         "the log does not hold the snapshot's entry " + std::to_string(si) +
+                             ": it starts afresh after the snapshot (an interrupted install)");
+            if (Status s = l.reset(si + 1, sn->meta.term); !s.ok()) return s;
+        } else if (Status s = l.dropPrefix(si); !s.ok()) {
+            return s;
+        }
+    }
     // A commit index is stored only after the entries it covers are synced: one past the last durable
     // entry means durable, committed entries were lost (damaged or replaced files). Never run on.
     if (const raft::Index commit = hs.value().current().hs.commit; commit > log.value()->lastIndex())
@@ -58,11 +83,13 @@ Result<std::unique_ptr<RaftLogStore>> RaftLogStore::open(RaftLogStoreOptions o) 
                                  "/log): committed entries are missing; refusing to start. Restore the data "
                                  "directory from a backup, or remove it so the node rejoins as a new member",
                              EIO);
-    std::unique_ptr<RaftLogStore> store(new RaftLogStore(lock.take(), hs.take(), log.take(), o.cacheBytes));
+    std::unique_ptr<RaftLogStore> store(
+        new RaftLogStore(lock.take(), hs.take(), log.take(), o.cacheBytes, o.dir, o.fileOps));
+    store->snap_ = std::move(snap.value());
     // Membership is rebuilt from the ConfChange entries: the index knows each entry's type, so only those
     // records are read.
     const SegmentedLog& l = *store->log_;
-    for (raft::Index i = l.firstIndex(); i <= l.lastIndex(); ++i) {
+    for (raft::Index i = store->firstIndex(); i <= l.lastIndex(); ++i) {
         const auto inf = l.info(i);
         if (!inf || inf->type != raft::EntryType::ConfChange) continue;
         auto e = l.read(i);
@@ -108,7 +135,31 @@ std::size_t RaftLogStore::cachedEntries() const {
     return cache_.size();
 }
 
+raft::ConfState RaftLogStore::baseConfState() const {
+    std::lock_guard lk(stateMu_);
+    return snap_ ? snap_->meta.conf : raft::ConfState{};
+}
+
+std::optional<raft::Snapshot> RaftLogStore::snapshot() const {
+    std::lock_guard lk(stateMu_);
+    return snap_;
+}
+
+raft::Index RaftLogStore::firstIndex() const {
+    const raft::Index first = log_->firstIndex();
+    std::lock_guard lk(stateMu_);
+    return snap_ ? std::max(first, snap_->meta.index + 1) : first;
+}
+
 raft::Term RaftLogStore::term(raft::Index i) const {
+    {
+        std::lock_guard lk(stateMu_);
+        if (snap_ && i <= snap_->meta.index) {
+            if (i == snap_->meta.index) return snap_->meta.term;
+            throw std::out_of_range("RaftLogStore::term: index " + std::to_string(i) +
+                                    " is compacted (snapshot at " + std::to_string(snap_->meta.index) + ")");
+        }
+    }
     const auto t = log_->term(i);
     if (!t)
         throw std::out_of_range("RaftLogStore::term: index " + std::to_string(i) + " outside [" +
@@ -129,7 +180,7 @@ raft::Entry RaftLogStore::readEntry(raft::Index i) const {
 }
 
 std::vector<raft::Entry> RaftLogStore::entries(raft::Index lo, raft::Index hi, std::size_t maxBytes) const {
-    if (lo < log_->firstIndex() || lo > hi || hi > log_->lastIndex() + 1)
+    if (lo < firstIndex() || lo > hi || hi > log_->lastIndex() + 1)
         throw std::out_of_range("RaftLogStore::entries: range [" + std::to_string(lo) + ", " +
                                 std::to_string(hi) + ") out of bounds");
     std::vector<raft::Entry> out;
@@ -173,18 +224,71 @@ void RaftLogStore::cacheTruncateLocked(raft::Index from) {
     }
 }
 
-Status RaftLogStore::persist(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& ents) {
+Status RaftLogStore::persist(const std::optional<raft::Snapshot>& snapshot,
+                             const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& ents) {
     std::lock_guard w(writeMu_);
+    if (snapshot)
+        if (Status s = installSnapshotLocked(*snapshot); !s.ok()) return s;
     return persistLocked(hs, ents);
+}
+
+Status RaftLogStore::installSnapshotLocked(const raft::Snapshot& s) {
+    const raft::Index si = s.meta.index;
+    if (si == 0) return Status::error("persist: empty snapshot", EINVAL);
+    if (Status st = writeSnapshotFile(*ops_, dir_, s); !st.ok()) return st;
+    // From here on the snapshot is what a restart finds; the log is made to agree (again at open if a crash
+    // interrupts this). Entries after it stay only if the log holds its (index, term), as etcd does.
+    const auto t = si + 1 >= log_->firstIndex() ? log_->term(si) : std::nullopt;
+    const bool keep = t && *t == s.meta.term;
+    Status st = keep ? log_->dropPrefix(si) : log_->reset(si + 1, s.meta.term);
+    std::lock_guard lk(stateMu_);
+    if (!keep) {
+        cache_.clear();
+        cacheUsed_ = 0;
+        confEntries_.clear();
+    }
+    noteSnapshotLocked(s);
+    return st;
+}
+
+void RaftLogStore::noteSnapshotLocked(const raft::Snapshot& s) {
+    const raft::Index si = s.meta.index;
+    while (!cache_.empty() && cache_.front().index <= si) {
+        cacheUsed_ -= cache_.front().data.size() + kEntryOverhead;
+        cache_.pop_front();
+    }
+    std::erase_if(confEntries_, [si](const raft::Entry& e) { return e.index <= si; });
+    snap_ = s;
+}
+
+Status RaftLogStore::compact(const raft::Snapshot& s) {
+    std::lock_guard w(writeMu_);
+    const raft::Index si = s.meta.index;
+    const raft::Index current = snapshot() ? snapshot()->meta.index : 0;
+    if (si == current && si > 0) return {};
+    const auto t = log_->term(si);
+    if (si < current || si > log_->lastIndex() || !t || *t != s.meta.term)
+        return Status::error("compact: snapshot " + std::to_string(si) + " (term " +
+                                 std::to_string(s.meta.term) + ") does not match the stored log " +
+                                 std::to_string(firstIndex()) + ".." + std::to_string(log_->lastIndex()),
+                             EINVAL);
+    if (Status st = writeSnapshotFile(*ops_, dir_, s); !st.ok()) return st;
+    {
+        std::lock_guard lk(stateMu_);
+        noteSnapshotLocked(s);
+    }
+    // Whole segments only; what remains before the snapshot is no longer served. A failure here leaves
+    // them for the next compaction (or the next open).
+    return log_->dropPrefix(si);
 }
 
 Status RaftLogStore::persistLocked(const std::optional<raft::HardState>& hs,
                                    const std::vector<raft::Entry>& ents) {
     if (!ents.empty()) {
         const raft::Index from = ents.front().index;
-        if (from < log_->firstIndex() || from > log_->lastIndex() + 1)
+        if (from < firstIndex() || from > log_->lastIndex() + 1)
             return Status::error("persist: entries start at index " + std::to_string(from) + ", outside [" +
-                                     std::to_string(log_->firstIndex()) + ", " +
+                                     std::to_string(firstIndex()) + ", " +
                                      std::to_string(log_->lastIndex() + 1) + "]",
                                  EINVAL);
         if (from <= log_->lastIndex()) {
@@ -219,11 +323,11 @@ Status RaftLogStore::persistLocked(const std::optional<raft::HardState>& hs,
     return {};
 }
 
-void RaftLogStore::persistAsync(std::optional<raft::HardState> hs, std::vector<raft::Entry> entries,
-                                std::function<void(const Status&)> done) {
+void RaftLogStore::persistAsync(std::optional<raft::Snapshot> snapshot, std::optional<raft::HardState> hs,
+                                std::vector<raft::Entry> entries, std::function<void(const Status&)> done) {
     {
         std::lock_guard lk(jobMu_);
-        jobs_.push_back(Job{std::move(hs), std::move(entries), std::move(done)});
+        jobs_.push_back(Job{std::move(snapshot), std::move(hs), std::move(entries), std::move(done)});
         if (!worker_.joinable()) worker_ = std::thread([this] { runJobs(); });
     }
     jobCv_.notify_one();
@@ -251,13 +355,18 @@ void RaftLogStore::runJobs() {
             group.swap(jobs_);
         }
         // Group commit: one write for everything queued while the previous one ran.
+        std::optional<raft::Snapshot> snapshot;
         std::optional<raft::HardState> hs;
         std::vector<raft::Entry> entries;
         for (Job& job : group) {
+            if (job.snapshot) {  // it replaces the log: what was queued before it is moot
+                snapshot = std::move(job.snapshot);
+                entries.clear();
+            }
             if (job.hs) hs = job.hs;
             appendReplacing(entries, std::move(job.entries));
         }
-        const Status s = persist(hs, entries);
+        const Status s = persist(snapshot, hs, entries);
         {
             std::lock_guard lk(jobMu_);
             asyncStats_.jobs += group.size();

@@ -43,8 +43,9 @@ class RaftLogStore final : public raft::Storage {
     ~RaftLogStore() override;
 
     raft::HardState hardState() const override;
-    raft::ConfState baseConfState() const override { return {}; }
-    raft::Index firstIndex() const override { return log_->firstIndex(); }
+    raft::ConfState baseConfState() const override;
+    std::optional<raft::Snapshot> snapshot() const override;
+    raft::Index firstIndex() const override;
     raft::Index lastIndex() const override { return log_->lastIndex(); }
     raft::Term term(raft::Index i) const override;
     std::vector<raft::Entry> entries(raft::Index lo, raft::Index hi, std::size_t maxBytes) const override;
@@ -54,7 +55,13 @@ class RaftLogStore final : public raft::Storage {
     /// entries.front().index (durably), appends them with one fdatasync; then, if `hs` is set and differs
     /// from the stored one, writes the hard state. \pre entries consecutive, front().index <= lastIndex()+1
     /// On error nothing after the failed step happened; lastIndex()/hardState() tell what is stored.
-    Status persist(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& entries);
+    Status persist(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& entries) {
+        return persist(std::nullopt, hs, entries);
+    }
+    /// The same, with Ready::snapshot first: DIR/snapshot is replaced atomically, then the log is cut after
+    /// it if it holds the snapshot's (index, term), else replaced by an empty log that starts after it.
+    Status persist(const std::optional<raft::Snapshot>& snapshot, const std::optional<raft::HardState>& hs,
+                   const std::vector<raft::Entry>& entries);
 
     /// persist() on the store's writer thread, so the caller's (event-loop) thread never waits for an
     /// fsync. Jobs run in submission order; every job queued while a write runs joins the next write, which
@@ -65,7 +72,18 @@ class RaftLogStore final : public raft::Storage {
     /// first persisted index may be briefly absent during a conflict truncation, so (as with etcd's
     /// unstable log) read those from the Raft core's unstable entries until done.
     void persistAsync(std::optional<raft::HardState> hs, std::vector<raft::Entry> entries,
-                      std::function<void(const Status&)> done);
+                      std::function<void(const Status&)> done) {
+        persistAsync(std::nullopt, std::move(hs), std::move(entries), std::move(done));
+    }
+    /// With a snapshot: a group's newest snapshot wins and the entries queued before it are dropped.
+    void persistAsync(std::optional<raft::Snapshot> snapshot, std::optional<raft::HardState> hs,
+                      std::vector<raft::Entry> entries, std::function<void(const Status&)> done);
+
+    /// Compaction: records `s`, a snapshot the application made of its state at s.meta.index (it applied
+    /// that far), in DIR/snapshot and deletes the whole log segments it covers. firstIndex() becomes
+    /// s.meta.index + 1 at once (entries before it are no longer served). \pre firstIndex() - 1 <=
+    /// s.meta.index <= lastIndex() and the stored term there is s.meta.term (EINVAL otherwise).
+    Status compact(const raft::Snapshot& s);
 
     /// Cluster id and node id, stored in the hard-state file (empty / 0 until set).
     std::string clusterId() const;
@@ -92,22 +110,31 @@ class RaftLogStore final : public raft::Storage {
 
   private:
     struct Job {
+        std::optional<raft::Snapshot> snapshot;
         std::optional<raft::HardState> hs;
         std::vector<raft::Entry> entries;
         std::function<void(const Status&)> done;
     };
-    RaftLogStore(DirLock lock, HardStateFile hs, std::unique_ptr<SegmentedLog> log, std::size_t cacheBytes)
-        : lock_(std::move(lock)),
+    RaftLogStore(DirLock lock, HardStateFile hs, std::unique_ptr<SegmentedLog> log, std::size_t cacheBytes,
+                 std::string dir, std::shared_ptr<FileOps> ops)
+        : dir_(std::move(dir)),
+          ops_(std::move(ops)),
+          lock_(std::move(lock)),
           hsFile_(std::move(hs)),
           log_(std::move(log)),
           cacheBytes_(cacheBytes),
           hs_(hsFile_.current()) {}
     Status persistLocked(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& entries);
+    Status installSnapshotLocked(const raft::Snapshot& s);
+    /// After DIR/snapshot changed: cache, ConfChange list and the snapshot readers see.
+    void noteSnapshotLocked(const raft::Snapshot& s);
     void cacheAppendLocked(const std::vector<raft::Entry>& ents);
     void cacheTruncateLocked(raft::Index from);
     raft::Entry readEntry(raft::Index i) const;
     void runJobs();
 
+    const std::string dir_;
+    const std::shared_ptr<FileOps> ops_;
     DirLock lock_;
     std::mutex writeMu_;  ///< serializes mutations; guards hsFile_
     HardStateFile hsFile_;
@@ -119,6 +146,7 @@ class RaftLogStore final : public raft::Storage {
     std::deque<raft::Entry> cache_;  ///< consecutive entries ending at lastIndex() (possibly empty)
     std::size_t cacheUsed_ = 0;      ///< payload bytes + a fixed per-entry overhead
     std::vector<raft::Entry> confEntries_;
+    std::optional<raft::Snapshot> snap_;  ///< DIR/snapshot; entries up to its index are not served
 
     mutable std::mutex jobMu_;  ///< guards jobs_, stopping_, worker_, asyncStats_
     std::condition_variable jobCv_;

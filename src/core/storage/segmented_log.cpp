@@ -333,4 +333,34 @@ Status SegmentedLog::dropPrefix(Index upto) {
     return {};
 }
 
+Status SegmentedLog::reset(Index first, Term prevTerm) {
+    std::lock_guard w(writeMutex_);
+    // Front first, like dropPrefix: a crash part-way leaves a contiguous suffix of segments.
+    while (!segments_.empty()) {
+        std::unique_lock lk(indexMutex_);
+        Segment& seg = segments_.front();
+        if (ops_->unlink(seg.path.c_str()) != 0)
+            return detail::sysError("cannot remove segment", seg.path, errno);
+        ops_->close(seg.fd);
+        const std::size_t n =
+            segments_.size() > 1 ? static_cast<std::size_t>(segments_[1].first - seg.first) : entries_.size();
+        entries_.erase(entries_.begin(),
+                       entries_.begin() + static_cast<std::ptrdiff_t>(std::min(n, entries_.size())));
+        segments_.erase(segments_.begin());
+        if (segments_.empty()) {
+            // Readers never see an empty segment list: the new segment replaces the last one under the lock.
+            Segment next;
+            if (Status s = createSegment(first, prevTerm, &next); !s.ok()) {
+                segments_.push_back(Segment{first, prevTerm, segmentPath(first), -1, kSegHdr});
+                return s;
+            }
+            segments_.push_back(next);
+            entries_.clear();
+            tailDirty_ = false;
+            return {};
+        }
+    }
+    return {};
+}
+
 }  // namespace raftwc::storage

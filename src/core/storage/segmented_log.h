@@ -95,6 +95,12 @@ class SegmentedLog {
     /// it. If every entry is <= uptoIndex, a new empty segment at lastIndex() + 1 is started.
     Status dropPrefix(raft::Index uptoIndex);
 
+    /// Deletes every segment and starts an empty log whose first index is `first`, with `prevTerm` the
+    /// term before it (a snapshot received from the leader replaces a log that does not hold it). A crash
+    /// part-way leaves a suffix of the old segments or an empty log: the snapshot file, written before,
+    /// says to reset again (RaftLogStore::open).
+    Status reset(raft::Index first, raft::Term prevTerm);
+
     std::optional<RecordLocation> locate(raft::Index i) const;
     std::size_t segmentCount() const;
     std::uint64_t syncCount() const;  ///< fdatasync calls made by append (for tests/benchmarks)

@@ -241,8 +241,9 @@ void Cluster::start(Node& n) {
         }
         n.store = opened.take();
         n.storage = raft::MemoryStorage{};
-        if (n.store->lastIndex() > 0)
-            n.storage.append(n.store->entries(1, n.store->lastIndex() + 1, SIZE_MAX));
+        if (const auto snap = n.store->snapshot()) n.storage.applySnapshot(*snap);
+        if (n.store->lastIndex() >= n.store->firstIndex())
+            n.storage.append(n.store->entries(n.store->firstIndex(), n.store->lastIndex() + 1, SIZE_MAX));
         n.storage.setHardState(n.store->hardState());
     }
     n.hs = n.storage.hardState();
@@ -535,7 +536,7 @@ void Cluster::loadSnapshot(Node& n, const raft::Snapshot& s) {
 }
 
 void Cluster::maybeCompact(Node& n) {
-    if (options_.snapshotEvery == 0 || options_.realStorage || options_.amnesiacDisk) return;
+    if (options_.snapshotEvery == 0 || options_.amnesiacDisk) return;
     if (n.state != Node::State::Up) return;
     const Index applied = n.applied.size();
     const Index base = n.storage.firstIndex() - 1;
@@ -553,6 +554,13 @@ void Cluster::maybeCompact(Node& n) {
     snap.meta.conf = confAfter(n.log, at);
     snap.data = stateOf(n.hash[at - 1]);
     if (!checkSnapshot(n, snap, "made")) return;
+    if (options_.realStorage) {
+        if (const storage::Status st = n.store->compact(snap); !st.ok()) {
+            fail(fmt("n%" PRIu64 ": compaction at %" PRIu64 " on the real store failed: %s", n.id, at,
+                     st.message().c_str()));
+            return;
+        }
+    }
     try {
         n.storage.compact(snap);
     } catch (const std::exception& e) {
@@ -893,17 +901,12 @@ bool Cluster::persistReady(Node& n, const Ready& rd) {
         }
     }
     if (options_.realStorage) {
-        const storage::Status s = n.store->persist(rd.hardState, rd.entries);
+        const storage::Status s = n.store->persist(rd.snapshot, rd.hardState, rd.entries);
         if (!s.ok()) {
             fail(fmt("n%" PRIu64 ": persisting Ready on the real store failed: %s", n.id,
                      s.message().c_str()));
             return false;
         }
-    }
-    if (rd.snapshot && options_.realStorage) {
-        fail(fmt("n%" PRIu64 ": a snapshot reached a node on storage::RaftLogStore (no compaction there yet)",
-                 n.id));
-        return false;
     }
     try {
         if (rd.snapshot) n.storage.applySnapshot(*rd.snapshot);
@@ -1041,9 +1044,9 @@ void Cluster::crash(NodeId id) {
             n.ops->failAfter(static_cast<int>(rng_.range(1, 8)));
             if (options_.asyncWrites) {
                 for (const Ready& rd : n.writing)
-                    if (!n.store->persist(rd.hardState, rd.entries).ok()) break;
+                    if (!n.store->persist(rd.snapshot, rd.hardState, rd.entries).ok()) break;
             } else {
-                (void)n.store->persist(n.pending.hardState, n.pending.entries);
+                (void)n.store->persist(n.pending.snapshot, n.pending.hardState, n.pending.entries);
             }
         }
         n.raw.reset();

@@ -91,7 +91,7 @@ struct ClusterOptions {
     /// FOR TESTING THE CHECKER ONLY: a disk that ignores fsync. A crash forgets the vote and the last
     /// 1–3 synced entries. Raft cannot be safe on such a disk; the checks must notice.
     bool amnesiacDisk = false;
-    /// Compaction (MemoryStorage only): once a node has applied this many entries past its snapshot, it
+    /// Compaction (on either storage): once a node has applied this many entries past its snapshot, it
     /// snapshots its state at (applied - snapshotKeep) and drops the log up to there; members that need
     /// dropped entries are caught up by InstallSnapshot. 0: never. The state is a hash of the applied
     /// prefix, checked against the committed history wherever a snapshot is made, sent or installed.

@@ -86,10 +86,10 @@ VoprResult runVopr(const VoprOptions& o) {
     }
     // Its own stream too: async storage writes (the real node's mode) for about half of the seeds.
     co.asyncWrites = Rng(mixSeed(o.seed, 0xa5)).chance(o.asyncWritesShare);
-    // Its own stream: snapshots and compaction (memory storage only, so far), often small enough that
+    // Its own stream: snapshots and compaction, on either storage, often small enough that
     // lagging, restarted and new members need InstallSnapshot.
     Rng snapMix(mixSeed(o.seed, 0x5a95));
-    if (!co.realStorage && !o.amnesiacDisk && snapMix.chance(o.snapshotShare)) {
+    if (!o.amnesiacDisk && snapMix.chance(o.snapshotShare)) {
         co.snapshotEvery = snapMix.range(1, 40);
         co.snapshotKeep = snapMix.chance(0.5) ? 0 : snapMix.range(1, 10);
     }

@@ -22,7 +22,7 @@ struct VoprOptions {
     std::uint64_t maxEvents = 1'000'000;  ///< ClusterOptions::maxEvents.
     double asyncWritesShare = 0.5;   ///< Share of seeds whose nodes use raft::Config::asyncStorageWrites.
     double realStorageShare = 0.25;  ///< Share of seeds run on storage::RaftLogStore + CrashFileOps.
-    /// Share of the MemoryStorage seeds that snapshot and compact (ClusterOptions::snapshotEvery).
+    /// Share of the seeds that snapshot and compact (ClusterOptions::snapshotEvery).
     double snapshotShare = 0.4;
 };
 
