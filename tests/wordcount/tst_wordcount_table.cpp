@@ -98,6 +98,148 @@ class tst_WordcountTable : public QObject {
         QVERIFY(!(other == t));
     }
 
+    void addPaddedAgreesWithAdd() {
+        // addPadded reads 16 bytes from the word's start and masks what follows: garbage after the word
+        // must not matter, and both paths must hash and compare alike (they share one table here).
+        std::mt19937_64 rng(17);
+        FrequencyTable mixed, plain;
+        std::map<std::string, std::uint64_t> ref;
+        std::string buf;
+        for (int i = 0; i < 200000; ++i) {
+            const std::size_t n = rng() % 24;
+            std::string w(n, '\0');
+            for (char& c : w)
+                c = rng() % 3 == 0 ? static_cast<char>(rng() % 256) : static_cast<char>('a' + rng() % 3);
+            buf = w;
+            for (int k = 0; k < 16; ++k)
+                buf.push_back(static_cast<char>(rng() % 256));
+            if (rng() % 2)
+                mixed.addPadded(std::string_view(buf.data(), n));
+            else
+                mixed.add(w);
+            plain.add(w);
+            ++ref[w];
+        }
+        QCOMPARE(mixed.size(), ref.size());
+        QCOMPARE(mixed.total(), 200000ull);
+        for (const auto& [w, n] : ref)
+            QCOMPARE(mixed.count(w), n);
+        QVERIFY(mixed == plain);
+    }
+
+    void fullTableAgainstReferenceOnRandomUnicode() {
+        // The whole normalized (and raw) table of countRange, over many shard splits and small buffers,
+        // against a deliberately simple reference that knows each symbol of the alphabet by hand: no
+        // production table is used to decide what the expected tokens are.
+        struct Sym {
+            const char* bytes;
+            char kind;  // 't' token, 'm' combining mark, 'j' joiner, 's' separator, 'o' other
+            const char* folded;
+        };
+        static const Sym kAlphabet[] = {
+            {"a", 't', "a"},
+            {"b", 't', "b"},
+            {"Q", 't', "q"},
+            {"Z", 't', "z"},
+            {"7", 't', "7"},
+            {"'", 'j', "'"},
+            {"-", 'j', "-"},
+            {"\xE2\x80\x99", 'j', "'"},  // U+2019
+            {" ", 's', ""},
+            {"\n", 's', ""},
+            {"\t", 's', ""},
+            {"\xC2\xA0", 's', ""},  // no-break space
+            {".", 'o', ""},
+            {",", 'o', ""},
+            {"\x01", 'o', ""},
+            {"\xFF", 'o', ""},                      // invalid byte
+            {"\xC3\x89", 't', "\xC3\xA9"},          // É -> é
+            {"\xC3\xA9", 't', "\xC3\xA9"},          // é
+            {"\xD0\x96", 't', "\xD0\xB6"},          // Ж -> ж
+            {"\xE4\xB8\xAD", 't', "\xE4\xB8\xAD"},  // 中
+            {"\xCC\x81", 'm', "\xCC\x81"},          // combining acute accent
+        };
+        std::mt19937_64 rng(23);
+        for (int round = 0; round < 30; ++round) {
+            std::string text;
+            std::vector<const Sym*> syms;
+            const std::size_t len = 200 + rng() % 3000;
+            while (syms.size() < len) {
+                // Runs of letters make long words (past 16 bytes, the inline key limit) now and then.
+                const Sym* sym = &kAlphabet[rng() % std::size(kAlphabet)];
+                const int repeat = rng() % 8 == 0 ? 1 + static_cast<int>(rng() % 12) : 1;
+                for (int r = 0; r < repeat; ++r) {
+                    syms.push_back(sym);
+                    text += sym->bytes;
+                }
+            }
+            // Reference: words split at separators; tokens = runs of token characters (a mark continues
+            // one), a joiner kept only between two token characters, folded.
+            std::map<std::string, std::uint64_t> refNorm, refRaw;
+            std::string word, tok, pendingJoiner;
+            auto endToken = [&] {
+                if (!tok.empty()) ++refNorm[tok];
+                tok.clear();
+                pendingJoiner.clear();
+            };
+            auto endWord = [&] {
+                endToken();
+                if (!word.empty()) ++refRaw[word];
+                word.clear();
+            };
+            for (const Sym* sym : syms) {
+                if (sym->kind == 's') {
+                    endWord();
+                    continue;
+                }
+                word += sym->bytes;
+                const bool tokenChar =
+                    sym->kind == 't' || (sym->kind == 'm' && !tok.empty() && pendingJoiner.empty());
+                if (tokenChar) {
+                    tok += pendingJoiner;
+                    pendingJoiner.clear();
+                    tok += sym->folded;
+                } else if (sym->kind == 'j' && !tok.empty() && pendingJoiner.empty()) {
+                    pendingJoiner = sym->folded;
+                } else {
+                    endToken();
+                }
+            }
+            endWord();
+
+            const MemoryByteSource src(text);
+            for (FreqMode mode : {FreqMode::Normalized, FreqMode::Raw}) {
+                // Random cuts; each shard owns the words that start in it.
+                std::vector<std::uint64_t> cuts{0, text.size()};
+                for (int k = static_cast<int>(rng() % 5); k > 0; --k)
+                    cuts.push_back(rng() % text.size());
+                std::sort(cuts.begin(), cuts.end());
+                CountOptions opt;
+                opt.mode = mode;
+                opt.bufferBytes = 4096;
+                ShardCounts acc;
+                for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
+                    const CountResult r =
+                        countRange(src, text.size(), ShardSpec{cuts[k], cuts[k + 1] - cuts[k]}, opt);
+                    QVERIFY(r.ok);
+                    mergeInto(acc, r.counts);
+                }
+                const auto& ref = mode == FreqMode::Normalized ? refNorm : refRaw;
+                std::map<std::string, std::uint64_t> got;
+                acc.freq.forEach([&](std::string_view w, std::uint64_t n) { got[std::string(w)] += n; });
+                if (got != ref) {
+                    for (const auto& [w, n] : ref)
+                        if (got[w] != n)
+                            qWarning("round %d mode %d: '%s' expected %llu got %llu", round, int(mode),
+                                     w.c_str(), static_cast<unsigned long long>(n),
+                                     static_cast<unsigned long long>(got[w]));
+                }
+                QVERIFY(got == ref);
+                QCOMPARE(acc.freq.size(), ref.size());
+            }
+        }
+    }
+
     void topWordsAndPaging() {
         FrequencyTable t;
         t.add("b", 3);

@@ -134,11 +134,18 @@ class Counter {
         linesFn_(data, limit, lineState_);
     }
 
-    void addWord(std::string_view word) {
+    /// `padded`: 16 readable bytes follow the word (it lies in the read buffer, not in pending_).
+    void addWord(std::string_view word, bool padded) {
         if (opt_.mode == FreqMode::Raw) {
-            table_.add(word);
+            if (padded)
+                table_.addPadded(word);
+            else
+                table_.add(word);
         } else {
-            forEachNormalizedToken(word, scratch_, [this](std::string_view t) { table_.add(t); });
+            // Tokens are written at the start of scratch_, which keeps 16 bytes of room after any of them.
+            if (scratch_.size() < 2 * word.size() + 32) scratch_.resize(2 * word.size() + 32);
+            forEachNormalizedToken(
+                word, scratch_, [this](std::string_view t) { table_.addPadded(t); }, padded);
         }
     }
 
@@ -201,11 +208,11 @@ class Counter {
         const char* d = reinterpret_cast<const char*>(data);
         if (pendingActive_) {
             pending_.append(d, to);  // the word began in an earlier buffer; from is 0 here
-            addWord(pending_);
+            addWord(pending_, false);
             pending_.clear();
             pendingActive_ = false;
         } else {
-            addWord(std::string_view(d + from, to - from));
+            addWord(std::string_view(d + from, to - from), true);
         }
         inWord_ = false;
     }

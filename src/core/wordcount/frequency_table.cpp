@@ -15,47 +15,52 @@ bool byCountThenWord(const WordCount& a, const WordCount& b) {
 
 }  // namespace
 
-void FrequencyTable::placeInIndex(std::uint64_t h, std::uint32_t entryNumber) {
-    const std::size_t mask = index_.size() - 1;
+std::size_t FrequencyTable::emptySlotFor(std::uint64_t h) const {
+    const std::size_t mask = slots_.size() - 1;
     std::size_t i = static_cast<std::size_t>(h) & mask;
-    while (index_[i] != 0)
+    while (slots_[i].count != 0)
         i = (i + 1) & mask;
-    index_[i] = ((h >> 32) << 32) | (std::uint64_t{entryNumber} + 1);
+    return i;
 }
 
-void FrequencyTable::rebuildIndex(std::size_t slots) {
-    index_.assign(slots, 0);
-    for (std::size_t k = 0; k < entries_.size(); ++k) {
-        const std::string_view key = keyOf(entries_[k]);
-        placeInIndex(hashBytes(key.data(), key.size()), static_cast<std::uint32_t>(k));
+void FrequencyTable::rehash(std::size_t slots) {
+    std::vector<Slot> old(slots, Slot{});
+    old.swap(slots_);
+    for (std::uint32_t& k : order_) {
+        const Slot& s = old[k];
+        const std::string_view key = keyOf(s);
+        const std::size_t at = emptySlotFor(keyHash(key.data(), key.size()));
+        slots_[at] = s;
+        k = static_cast<std::uint32_t>(at);
     }
 }
 
 void FrequencyTable::insertNew(std::uint64_t h, std::string_view word, std::uint64_t n) {
-    if (entries_.size() >= 0xFFFFFFFEu) std::abort();  // 4 billion distinct words: beyond any 1 GiB file
+    if (order_.size() >= 0xFFFFFFFEu) std::abort();  // 4 billion distinct words: beyond any 1 GiB file
     // Grow at 5/8 load so probe sequences stay short.
-    if ((entries_.size() + 1) * 8 > index_.size() * 5) rebuildIndex(index_.empty() ? 64 : index_.size() * 2);
-    Entry e;
-    e.count = n;
-    e.len = word.size();
+    if ((order_.size() + 1) * 8 > slots_.size() * 5) rehash(slots_.empty() ? 64 : slots_.size() * 2);
+    Slot s{};
+    s.count = n;
+    s.len = static_cast<std::uint32_t>(word.size());
+    s.tag = static_cast<std::uint32_t>(h >> 32);
     if (word.size() <= kInline) {
-        std::memset(e.inl, 0, kInline);
-        if (!word.empty()) std::memcpy(e.inl, word.data(), word.size());
+        if (!word.empty()) std::memcpy(s.inl, word.data(), word.size());
     } else {
-        e.off = arena_.size();
+        s.off = arena_.size();
         arena_.insert(arena_.end(), word.begin(), word.end());
     }
-    entries_.push_back(e);
+    const std::size_t at = emptySlotFor(h);
+    slots_[at] = s;
+    order_.push_back(static_cast<std::uint32_t>(at));
     total_ += n;
-    placeInIndex(h, static_cast<std::uint32_t>(entries_.size() - 1));
 }
 
 void FrequencyTable::reserve(std::size_t n) {
-    std::size_t slots = index_.empty() ? 64 : index_.size();
+    std::size_t slots = slots_.empty() ? 64 : slots_.size();
     while (n * 8 > slots * 5)
         slots *= 2;
-    if (slots != index_.size()) rebuildIndex(slots);
-    entries_.reserve(n);
+    if (slots != slots_.size()) rehash(slots);
+    order_.reserve(n);
 }
 
 void FrequencyTable::merge(const FrequencyTable& other) {
@@ -65,8 +70,8 @@ void FrequencyTable::merge(const FrequencyTable& other) {
 }
 
 void FrequencyTable::clear() {
-    index_.clear();
-    entries_.clear();
+    slots_.clear();
+    order_.clear();
     arena_.clear();
     total_ = 0;
 }

@@ -85,9 +85,10 @@ inline std::uint64_t hashBytes(const char* p, std::size_t n) noexcept {
     return mix(a ^ kP1 ^ (static_cast<std::uint64_t>(n) << 56), b ^ seed);
 }
 
-/// Layout: a power-of-two index of 8-byte slots (hash tag << 32 | entry number + 1, 0 = empty,
-/// linear probing, at most 5/8 full) over a dense entry array in insertion order (frequent words come
-/// early and share cache lines); keys of up to 16 bytes live in their entry, longer ones in an arena.
+/// Layout: one power-of-two array of 32-byte slots, open addressing with linear probing, at most 5/8 full.
+/// A slot holds the count (0 = empty), the key's length, the upper half of its hash, and the key itself
+/// when it has at most 16 bytes (longer keys live in an arena): a lookup touches one cache line, not an
+/// index slot and then an entry. The insertion order is kept aside (forEach, entries()).
 class FrequencyTable {
   public:
     FrequencyTable() = default;
@@ -95,22 +96,53 @@ class FrequencyTable {
     /// Adds n occurrences of word (n == 0 does nothing). The hit path is inline.
     void add(std::string_view word, std::uint64_t n = 1) {
         if (n == 0) return;
-        const std::uint64_t h = hashBytes(word.data(), word.size());
-        if (Entry* e = find(h, word)) {
-            e->count += n;
+        const std::uint64_t h = keyHash(word.data(), word.size());
+        if (Slot* s = find(h, word)) {
+            s->count += n;
             total_ += n;
             return;
         }
         insertNew(h, word, n);
     }
+    /// add(word, 1) for a word followed by at least 16 readable bytes (a padded buffer): a key of up to
+    /// 16 bytes is loaded, hashed and compared with fixed-size loads and masks, without branching on its
+    /// length (word lengths are random: those branches are mispredicted).
+    void addPadded(std::string_view word) {
+        const std::size_t n = word.size();
+        if (n > kInline) {
+            add(word);
+            return;
+        }
+        std::uint64_t a = detail::load64(word.data()), b = detail::load64(word.data() + 8);
+        const unsigned bits = static_cast<unsigned>(8 * n);
+        a &= n >= 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << bits) - 1;
+        b &= n <= 8 ? 0 : n >= 16 ? ~std::uint64_t{0} : (std::uint64_t{1} << (bits - 64)) - 1;
+        const std::uint64_t h = shortHash(a, b, n);
+        if (!slots_.empty()) {
+            const std::size_t mask = slots_.size() - 1;
+            const auto tag = static_cast<std::uint32_t>(h >> 32);
+            for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+                Slot& s = slots_[i];
+                if (s.count == 0) break;
+                // Inline keys are zero-padded, so equal (length, 16 bytes) means equal keys.
+                if (((s.tag ^ tag) | (s.len ^ n) | (detail::load64(s.inl) ^ a) |
+                     (detail::load64(s.inl + 8) ^ b)) == 0) {
+                    ++s.count;
+                    ++total_;
+                    return;
+                }
+            }
+        }
+        insertNew(h, word, 1);
+    }
     /// Occurrences of word, 0 if absent.
     std::uint64_t count(std::string_view word) const {
-        const Entry* e = const_cast<FrequencyTable*>(this)->find(hashBytes(word.data(), word.size()), word);
-        return e ? e->count : 0;
+        const Slot* s = const_cast<FrequencyTable*>(this)->find(keyHash(word.data(), word.size()), word);
+        return s ? s->count : 0;
     }
     /// Number of distinct words.
-    std::size_t size() const { return entries_.size(); }
-    bool empty() const { return entries_.empty(); }
+    std::size_t size() const { return order_.size(); }
+    bool empty() const { return order_.empty(); }
     /// Sum of all counts.
     std::uint64_t total() const { return total_; }
     /// Adds every entry of other.
@@ -122,8 +154,8 @@ class FrequencyTable {
     /// Calls f(std::string_view word, std::uint64_t count) for every entry, in insertion order.
     template <class F>
     void forEach(F&& f) const {
-        for (const Entry& e : entries_)
-            f(keyOf(e), e.count);
+        for (const std::uint32_t k : order_)
+            f(keyOf(slots_[k]), slots_[k].count);
     }
     /// All entries, in insertion order.
     std::vector<WordCount> entries() const;
@@ -133,37 +165,58 @@ class FrequencyTable {
 
   private:
     static constexpr std::size_t kInline = 16;
-    struct Entry {
-        std::uint64_t count;
-        std::uint64_t len;
+    struct Slot {
+        std::uint64_t count;  ///< 0: empty (every word present has a count of at least 1).
+        std::uint32_t len;
+        std::uint32_t tag;  ///< hash >> 32
         union {
             char inl[kInline];  ///< The key when len <= kInline.
             std::uint64_t off;  ///< Else its arena offset.
         };
     };
-    const char* keyPtr(const Entry& e) const { return e.len <= kInline ? e.inl : arena_.data() + e.off; }
-    std::string_view keyOf(const Entry& e) const {
-        return std::string_view(keyPtr(e), static_cast<std::size_t>(e.len));
+    static_assert(sizeof(Slot) == 32);
+    /// The table's hash (in memory only: hashBytes, the serialized checksum, is unchanged). Keys of up to
+    /// 16 bytes hash as two zero-padded 64-bit halves, so addPadded and add agree.
+    static std::uint64_t shortHash(std::uint64_t a, std::uint64_t b, std::size_t n) {
+        return detail::mix(a ^ detail::kP1 ^ (static_cast<std::uint64_t>(n) << 56), b ^ detail::kSeed);
     }
-    Entry* find(std::uint64_t h, std::string_view word) {
-        if (index_.empty()) return nullptr;
-        const std::size_t mask = index_.size() - 1;
-        const std::uint64_t tag = h >> 32;
+    static std::uint64_t keyHash(const char* p, std::size_t n) {
+        if (n > kInline) return hashBytes(p, n);
+        // The zero-padded halves from (overlapping) fixed-size loads, never past p + n.
+        std::uint64_t a = 0, b = 0;
+        if (n >= 8) {
+            a = detail::load64(p);
+            if (n > 8) b = detail::load64(p + n - 8) >> (8 * (16 - n));
+        } else if (n >= 4) {
+            a = detail::load32(p) | (detail::load32(p + n - 4) << (8 * (n - 4)));
+        } else if (n > 0) {
+            const auto* u = reinterpret_cast<const unsigned char*>(p);
+            a = u[0] | (std::uint64_t{u[n >> 1]} << (8 * (n >> 1))) |
+                (std::uint64_t{u[n - 1]} << (8 * (n - 1)));
+        }
+        return shortHash(a, b, n);
+    }
+    const char* keyPtr(const Slot& s) const { return s.len <= kInline ? s.inl : arena_.data() + s.off; }
+    std::string_view keyOf(const Slot& s) const { return std::string_view(keyPtr(s), s.len); }
+    Slot* find(std::uint64_t h, std::string_view word) {
+        if (slots_.empty()) return nullptr;
+        const std::size_t mask = slots_.size() - 1;
+        const auto tag = static_cast<std::uint32_t>(h >> 32);
         for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
-            const std::uint64_t v = index_[i];
-            if (v == 0) return nullptr;
-            if ((v >> 32) == tag) {
-                Entry& e = entries_[static_cast<std::uint32_t>(v) - 1];
-                if (e.len == word.size() && detail::keyEquals(keyPtr(e), word.data(), word.size())) return &e;
-            }
+            Slot& s = slots_[i];
+            if (s.count == 0) return nullptr;
+            if (s.tag == tag && s.len == word.size() &&
+                detail::keyEquals(keyPtr(s), word.data(), word.size()))
+                return &s;
         }
     }
     void insertNew(std::uint64_t h, std::string_view word, std::uint64_t n);
-    void placeInIndex(std::uint64_t h, std::uint32_t entryNumber);
-    void rebuildIndex(std::size_t slots);
+    /// The empty slot where a key of hash h goes.
+    std::size_t emptySlotFor(std::uint64_t h) const;
+    void rehash(std::size_t slots);
 
-    std::vector<std::uint64_t> index_;  ///< Size 0 or a power of two.
-    std::vector<Entry> entries_;
+    std::vector<Slot> slots_;           ///< Size 0 or a power of two.
+    std::vector<std::uint32_t> order_;  ///< Slot numbers in insertion order.
     std::vector<char> arena_;
     std::uint64_t total_ = 0;
 };
