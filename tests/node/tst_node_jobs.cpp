@@ -256,6 +256,8 @@ class tst_NodeJobs : public QObject {
     void proposalsFailThenSucceed();
     void deadMemberIsReplacedByTheWatchdog_data();
     void deadMemberIsReplacedByTheWatchdog();
+    void slowPiecesAreBackedUp_data();
+    void slowPiecesAreBackedUp();
     void erroringMemberIsReplaced_data();
     void erroringMemberIsReplaced();
     void everyShardFailing_data();
@@ -415,6 +417,7 @@ void tst_NodeJobs::deadMemberIsReplacedByTheWatchdog() {
     QRandomGenerator rng(31);
     const QByteArray content = randomText(rng, 900 * 1024);
     Fixture fx(members);
+    fx.coordinator.backupPieces = false;  // the watchdog alone (slowPiecesAreBackedUp covers backups)
     std::vector<raftwc::raft::NodeId> live;
     for (int id = 1; id <= members; ++id) {
         if (dead.contains(id))
@@ -463,6 +466,52 @@ void tst_NodeJobs::deadMemberIsReplacedByTheWatchdog() {
                     nodeIdString(raftwc::raft::NodeId(id)));
     const QString committed = checkCommitted(fx.host, "dead-member-job", o, content, FreqMode::Normalized);
     QVERIFY2(committed.isEmpty(), qPrintable(committed));
+}
+
+void tst_NodeJobs::slowPiecesAreBackedUp_data() {
+    QTest::addColumn<int>("members");
+    QTest::addColumn<QList<int>>("stuck");
+    QTest::newRow("one-of-three") << 3 << QList<int>{3};
+    QTest::newRow("two-of-three") << 3 << QList<int>{2, 3};
+    QTest::newRow("two-of-five") << 5 << QList<int>{2, 5};
+}
+
+void tst_NodeJobs::slowPiecesAreBackedUp() {
+    // Work follows speed: pieces are handed out as members finish, so members that never answer (still
+    // live, as a SIGSTOP'd process is until its heartbeats are missed) hold only what they were given
+    // first; once nothing is pending, idle members count those pieces too and the first answer wins.
+    QFETCH(int, members);
+    QFETCH(QList<int>, stuck);
+    QRandomGenerator rng(37);
+    const QByteArray content = randomText(rng, 1200 * 1024);
+    Fixture fx(members);
+    fx.coordinator.minShardBytes = 32 << 10;
+    for (int id : stuck)
+        fx.host.setBehaviour(raftwc::raft::NodeId(id), Behaviour::Hold);
+    fx.start(makeUpload(content, {}, QStringLiteral("slow-member-job")));
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 15000);
+    QVERIFY2(fx.reply->ok(), qPrintable(fx.reply->message));
+    const QJsonObject o = fx.reply->result;
+    const int pieces = int(o.value(QStringLiteral("shards")).toArray().size());
+    QVERIFY2(pieces >= 3 * members, qPrintable(QString::number(pieces)));  // many more pieces than members
+    for (int id : stuck) {
+        // Only the first allotment went to a stuck member: the others took the rest.
+        QCOMPARE(fx.host.shardsSent[raftwc::raft::NodeId(id)], fx.coordinator.piecesInFlight);
+        for (const QJsonValue& s : o.value(QStringLiteral("shards")).toArray())
+            QVERIFY(s.toObject().value(QStringLiteral("node")).toString() !=
+                    nodeIdString(raftwc::raft::NodeId(id)));
+    }
+    QCOMPARE(fx.host.held(), int(stuck.size()) * fx.coordinator.piecesInFlight);
+    const QString err = checkResult(o, content, FreqMode::Normalized, members);
+    QVERIFY2(err.isEmpty(), qPrintable(err));
+    const QString committed = checkCommitted(fx.host, "slow-member-job", o, content, FreqMode::Normalized);
+    QVERIFY2(committed.isEmpty(), qPrintable(committed));
+    // The stuck members wake up: their late answers change nothing (nothing more is proposed).
+    const int proposals = fx.host.proposals;
+    fx.host.releaseHeld();
+    QTest::qWait(50);
+    QCOMPARE(fx.host.proposals, proposals);
+    QCOMPARE(fx.host.held(), 0);
 }
 
 void tst_NodeJobs::erroringMemberIsReplaced_data() {
@@ -595,6 +644,7 @@ void tst_NodeJobs::progressWhileRunning() {
     QRandomGenerator rng(34);
     const QByteArray content = randomText(rng, 520 * 1024);
     Fixture fx(2);
+    fx.coordinator.backupPieces = false;  // node 2's pieces must stay running (no backup finishes them)
     fx.host.setBehaviour(2, Behaviour::Hold);
     QVERIFY(!fx.coordinator.progress("progress-job"));
     fx.start(makeUpload(content, {}, QStringLiteral("progress-job")));

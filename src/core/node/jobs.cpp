@@ -118,6 +118,14 @@ void JobCoordinator::watchdog() {
                 reassign(job, i, QStringLiteral("node %1 is no longer live").arg(nodeIdString(s.node)));
             if (job->phase != Job::Phase::Counting) break;
         }
+        // Stragglers become eligible for a backup with time: idle members look again.
+        if (job->phase == Job::Phase::Counting && backupPieces) {
+            for (raft::NodeId m : live)
+                if (job->phase == Job::Phase::Counting) feed(job, m);
+            if (job->phase == Job::Phase::Counting &&
+                std::find(live.begin(), live.end(), host_.selfId()) == live.end())
+                feed(job, host_.selfId());
+        }
     }
 }
 
@@ -177,8 +185,104 @@ void JobCoordinator::startCounting(const std::shared_ptr<Job>& job) {
         finishCounting(job);
         return;
     }
-    for (std::size_t i = 0; i < job->shards.size(); ++i)
-        dispatchShard(job, i);
+    // Pieces go out as members finish: piecesInFlight to each member now, the rest on their answers.
+    for (raft::NodeId m : job->members)
+        feed(job, m);
+}
+
+void JobCoordinator::feed(const std::shared_ptr<Job>& job, raft::NodeId member) {
+    if (job->phase != Job::Phase::Counting) return;
+    const std::vector<raft::NodeId> live = host_.liveMembers();
+    if (member != host_.selfId() && std::find(live.begin(), live.end(), member) == live.end()) return;
+    auto busy = [&] {
+        return std::count_if(job->shards.begin(), job->shards.end(), [&](const ShardState& s) {
+            return s.state == ShardState::State::Running && (s.node == member || s.backup == member);
+        });
+    };
+    while (busy() < std::max(1, piecesInFlight)) {
+        auto next = std::find_if(job->shards.begin(), job->shards.end(),
+                                 [](const ShardState& s) { return s.state == ShardState::State::Pending; });
+        if (next != job->shards.end()) {
+            next->node = member;
+            dispatchShard(job, std::size_t(next - job->shards.begin()));
+            if (job->phase != Job::Phase::Counting) return;
+            continue;
+        }
+        // Nothing pending: back up a straggler on another member (one backup per piece and per member).
+        if (!backupPieces) return;
+        std::vector<qint64> took;
+        for (const ShardState& s : job->shards)
+            if (s.state == ShardState::State::Done) took.push_back(s.tookMs);
+        qint64 median = 0;
+        if (!took.empty()) {
+            std::nth_element(took.begin(), took.begin() + std::ptrdiff_t(took.size() / 2), took.end());
+            median = took[took.size() / 2];
+        }
+        const qint64 now = host_.env().nowMs();
+        const qint64 slowAfter = std::max<qint64>(backupAfterMs, 3 * median);
+        std::size_t best = job->shards.size();
+        double bestDone = 2;
+        for (std::size_t i = 0; i < job->shards.size(); ++i) {
+            const ShardState& s = job->shards[i];
+            if (s.state != ShardState::State::Running || s.backup != raft::kNoNode || s.node == member ||
+                now - s.startedMs < slowAfter)
+                continue;
+            const double done = s.spec.length ? double(s.bytesDone) / double(s.spec.length) : 1;
+            if (done < bestDone) {
+                bestDone = done;
+                best = i;
+            }
+        }
+        if (best == job->shards.size()) return;
+        sendBackup(job, best, member);
+        return;  // at most one backup per member at a time
+    }
+}
+
+void JobCoordinator::sendBackup(const std::shared_ptr<Job>& job, std::size_t idx, raft::NodeId member) {
+    ShardState& s = job->shards[idx];
+    s.backup = member;
+    qInfo().noquote() << "job" << job->id << "shard" << s.no << "is slow on" << nodeIdString(s.node) << "("
+                      << s.bytesDone << "of" << s.spec.length << "bytes): also counting it on"
+                      << nodeIdString(member);
+    ShardRequest req{job->id, job->fileId, job->manifestIndex, s.spec, job->freqMode, s.no};
+    const int timeout = shardTimeoutMs + int(std::min<std::uint64_t>(s.spec.length / (20u << 10), 600000));
+    QPointer<JobCoordinator> self(this);
+    host_.sendShard(member, req, timeout, [self, job, idx, member](ShardReply reply) {
+        if (!self || job->phase != Job::Phase::Counting) return;
+        ShardState& st = job->shards[idx];
+        if (st.backup != member) return;  // a stale answer (the backup was dropped)
+        if (st.state == ShardState::State::Done) {
+            st.backup = raft::kNoNode;
+            self->feed(job, member);
+            return;
+        }
+        if (!reply.ok) {
+            // The original keeps going. This member failed: it is not fed again from here (a member that
+            // fails every piece would be handed backups for ever); its other answers still feed it.
+            st.backup = raft::kNoNode;
+            return;
+        }
+        st.node = member;  // the answer came from here
+        self->pieceDone(job, idx, std::move(reply));
+    });
+}
+
+void JobCoordinator::pieceDone(const std::shared_ptr<Job>& job, std::size_t idx, ShardReply reply) {
+    ShardState& st = job->shards[idx];
+    const raft::NodeId by = st.node;
+    st.state = ShardState::State::Done;
+    st.backup = raft::kNoNode;
+    st.bytesDone = st.spec.length;
+    st.words = reply.counts.words;
+    st.ms = reply.ms;
+    st.tookMs = host_.env().nowMs() - st.startedMs;
+    job->parts[idx] = std::move(reply.counts);
+    if (std::all_of(job->parts.begin(), job->parts.end(), [](const auto& p) { return p.has_value(); })) {
+        finishCounting(job);
+        return;
+    }
+    feed(job, by);
 }
 
 void JobCoordinator::dispatchShard(const std::shared_ptr<Job>& job, std::size_t idx) {
@@ -187,6 +291,7 @@ void JobCoordinator::dispatchShard(const std::shared_ptr<Job>& job, std::size_t 
     ++s.attempts;
     s.state = ShardState::State::Running;
     s.bytesDone = 0;
+    s.startedMs = host_.env().nowMs();
     ShardRequest req{job->id, job->fileId, job->manifestIndex, s.spec, job->freqMode, s.no};
     const int timeout = shardTimeoutMs + int(std::min<std::uint64_t>(s.spec.length / (20u << 10), 600000));
     const raft::NodeId target = s.node;
@@ -194,16 +299,14 @@ void JobCoordinator::dispatchShard(const std::shared_ptr<Job>& job, std::size_t 
     host_.sendShard(target, req, timeout, [self, job, idx, target](ShardReply reply) {
         if (!self || job->phase != Job::Phase::Counting) return;
         ShardState& st = job->shards[idx];
-        if (st.node != target || st.state == ShardState::State::Done) return;  // a stale answer
+        // A stale answer: the piece went to another member, or its backup answered first. Either way
+        // this member is free again.
+        if (st.node != target || st.state == ShardState::State::Done) {
+            self->feed(job, target);
+            return;
+        }
         if (reply.ok) {
-            st.state = ShardState::State::Done;
-            st.bytesDone = st.spec.length;
-            st.words = reply.counts.words;
-            st.ms = reply.ms;
-            job->parts[idx] = std::move(reply.counts);
-            if (std::all_of(job->parts.begin(), job->parts.end(),
-                            [](const auto& p) { return p.has_value(); }))
-                self->finishCounting(job);
+            self->pieceDone(job, idx, std::move(reply));
             return;
         }
         // A shard whose table is too large to send (millions of distinct words) is counted in two halves.

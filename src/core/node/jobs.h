@@ -132,6 +132,11 @@ struct ShardState {
     std::uint64_t words = 0;
     std::uint32_t ms = 0;
     int attempts = 0;
+    /// Work follows speed: a second member counting the same range because the first is slow (the first
+    /// answer wins, as MapReduce's backup tasks do). kNoNode: none.
+    raft::NodeId backup = raft::kNoNode;
+    qint64 startedMs = 0;  ///< When it was last sent (coordinator's clock).
+    qint64 tookMs = 0;     ///< Done: from that send to the answer, as the coordinator saw it.
 };
 
 class JobCoordinator : public QObject {
@@ -160,8 +165,16 @@ class JobCoordinator : public QObject {
     int chunkWindow = 16;
     int shardTimeoutMs = 20000;
     int maxShardAttempts = 4;
-    int shardsPerNode = 2;
+    /// Pieces per member: the file is cut into about this many ranges per live member (each at least
+    /// minShardBytes), handed out as members finish, so a slow or loaded member takes fewer.
+    int shardsPerNode = 4;
     std::uint64_t minShardBytes = 256 << 10;
+    /// Pieces a member counts at once (one counting while the next request travels).
+    int piecesInFlight = 2;
+    /// Once nothing is pending, an idle member also counts a straggler — a piece running for longer than
+    /// backupAfterMs and than 3x the median time of the pieces done so far — and the first answer wins.
+    bool backupPieces = true;
+    int backupAfterMs = 1000;
 
   private:
     struct Job;
@@ -182,6 +195,12 @@ class JobCoordinator : public QObject {
     static constexpr int kRetryMs = 500;
     void startCounting(const std::shared_ptr<Job>& job);
     void dispatchShard(const std::shared_ptr<Job>& job, std::size_t shardIdx);
+    /// Gives `member` work up to piecesInFlight: the next pending pieces, else (nothing pending) a backup
+    /// of the running piece that is furthest from done on another member.
+    void feed(const std::shared_ptr<Job>& job, raft::NodeId member);
+    void sendBackup(const std::shared_ptr<Job>& job, std::size_t shardIdx, raft::NodeId member);
+    /// A piece counted (by its member or its backup): stores the part, finishes the job when all are in.
+    void pieceDone(const std::shared_ptr<Job>& job, std::size_t shardIdx, ShardReply reply);
     void finishCounting(const std::shared_ptr<Job>& job);
     void commitResult(const std::shared_ptr<Job>& job, QByteArray command, const QJsonObject& result);
     /// Commits the table pieces [next, end) one after another, then the result.
