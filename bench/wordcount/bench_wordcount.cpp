@@ -61,6 +61,44 @@ std::string randomWord(std::mt19937_64& rng) {
     return w;
 }
 
+/// Zipf(1) over n ranks: rank i comes with probability proportional to 1 / (i + 1).
+class Zipf {
+  public:
+    explicit Zipf(std::size_t n) : cdf_(n) {
+        double acc = 0;
+        for (std::size_t i = 0; i < n; ++i)
+            cdf_[i] = (acc += 1.0 / static_cast<double>(i + 1));
+        u_ = std::uniform_real_distribution<double>(0, acc);
+    }
+    std::size_t operator()(std::mt19937_64& rng) {
+        return static_cast<std::size_t>(std::lower_bound(cdf_.begin(), cdf_.end(), u_(rng)) - cdf_.begin());
+    }
+
+  private:
+    std::vector<double> cdf_;
+    std::uniform_real_distribution<double> u_;
+};
+
+/// Writes the first `size` bytes of what fill(buf) produces, about 1 MiB per call into a cleared buffer.
+template <class Fill>
+bool writeGenerated(const std::string& path, std::uint64_t size, Fill&& fill) {
+    FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) return false;
+    std::string buf;
+    std::uint64_t written = 0;
+    while (written < size) {
+        buf.clear();
+        fill(buf);
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - written));
+        if (std::fwrite(buf.data(), 1, n, f) != n) {
+            std::fclose(f);
+            return false;
+        }
+        written += n;
+    }
+    return std::fclose(f) == 0;
+}
+
 /// Realistic text: Zipf-distributed vocabulary, sentences, commas, lines and paragraphs; about 3% of
 /// the words are UTF-8 (accents, Cyrillic, CJK, curly quotes, em dashes, a few no-break spaces).
 bool generate(const std::string& path, std::uint64_t size) {
@@ -80,25 +118,15 @@ bool generate(const std::string& path, std::uint64_t size) {
                                        "ade",
                                        "stra\xC3\x9F"
                                        "e"};
-    std::vector<double> cdf(vocab.size());
-    double acc = 0;
-    for (std::size_t i = 0; i < vocab.size(); ++i)
-        cdf[i] = (acc += 1.0 / static_cast<double>(i + 1));
-    std::uniform_real_distribution<double> u(0, acc);
-    FILE* f = std::fopen(path.c_str(), "wb");
-    if (!f) return false;
-    std::string buf;
-    std::uint64_t written = 0;
+    Zipf zipf(vocab.size());
     int inSentence = 0, inLine = 0;
-    while (written < size) {
-        buf.clear();
+    return writeGenerated(path, size, [&](std::string& buf) {
         while (buf.size() < (1u << 20)) {
             std::string w;
             if (rng() % 100 < 3) {
                 w = utf8[rng() % std::size(utf8)];
             } else {
-                w = vocab[static_cast<std::size_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) -
-                                                   cdf.begin())];
+                w = vocab[zipf(rng)];
             }
             if (inSentence == 0 && w[0] >= 'a' && w[0] <= 'z') w[0] = static_cast<char>(w[0] - 32);
             buf += w;
@@ -117,14 +145,7 @@ bool generate(const std::string& path, std::uint64_t size) {
                 buf += (rng() % 500 == 0) ? "\xC2\xA0" : " ";
             }
         }
-        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - written));
-        if (std::fwrite(buf.data(), 1, n, f) != n) {
-            std::fclose(f);
-            return false;
-        }
-        written += n;
-    }
-    return std::fclose(f) == 0;
+    });
 }
 
 /// Word-dense text (issue 14's): Zipf over a 50,000-token vocabulary of short lower-case ASCII tokens
@@ -138,30 +159,14 @@ bool generateDense(const std::string& path, std::uint64_t size) {
             c = static_cast<char>('a' + rng() % 26);
         vocab.push_back(std::move(w));
     }
-    std::vector<double> cdf(vocab.size());
-    double acc = 0;
-    for (std::size_t i = 0; i < vocab.size(); ++i)
-        cdf[i] = (acc += 1.0 / static_cast<double>(i + 1));
-    std::uniform_real_distribution<double> u(0, acc);
-    FILE* f = std::fopen(path.c_str(), "wb");
-    if (!f) return false;
-    std::string buf;
-    std::uint64_t written = 0, n = 0;
-    while (written < size) {
-        buf.clear();
+    Zipf zipf(vocab.size());
+    std::uint64_t n = 0;
+    return writeGenerated(path, size, [&](std::string& buf) {
         while (buf.size() < (1u << 20)) {
-            buf += vocab[static_cast<std::size_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) -
-                                                  cdf.begin())];
+            buf += vocab[zipf(rng)];
             buf += ++n % 16 == 0 ? '\n' : ' ';
         }
-        const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - written));
-        if (std::fwrite(buf.data(), 1, k, f) != k) {
-            std::fclose(f);
-            return false;
-        }
-        written += k;
-    }
-    return std::fclose(f) == 0;
+    });
 }
 
 /// Runs a shell command; wall time and the CPU time of the command (via RUSAGE_CHILDREN).

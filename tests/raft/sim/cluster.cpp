@@ -44,16 +44,6 @@ std::string stateOf(std::uint64_t prefixHash) {
     return fmt("state:%016" PRIx64, prefixHash);
 }
 
-/// The configuration after the ConfChange entries among the first `upTo` entries of `log`.
-raft::ConfState confAfter(const std::vector<Entry>& log, std::size_t upTo) {
-    raft::ConfState cs;
-    for (std::size_t i = 0; i < upTo && i < log.size(); ++i) {
-        if (log[i].type != raft::EntryType::ConfChange) continue;
-        if (auto cc = raft::decodeConfChange(log[i].data)) raft::applyConfChange(cs, *cc);
-    }
-    return cs;
-}
-
 std::string entryText(const Entry& e) {
     std::string s = fmt("%" PRIu64 "@t%" PRIu64, e.index, e.term);
     if (e.type == raft::EntryType::NoOp) s += "(noop)";
@@ -74,6 +64,15 @@ std::string entryText(const Entry& e) {
 }
 
 }  // namespace
+
+raft::ConfState confAfter(const std::vector<Entry>& log, std::size_t upTo) {
+    raft::ConfState cs;
+    for (std::size_t i = 0; i < upTo && i < log.size(); ++i) {
+        if (log[i].type != raft::EntryType::ConfChange) continue;
+        if (auto cc = raft::decodeConfChange(log[i].data)) raft::applyConfChange(cs, *cc);
+    }
+    return cs;
+}
 
 std::string fmt(const char* f, ...) {
     char buf[1024];

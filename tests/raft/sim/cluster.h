@@ -33,6 +33,9 @@ using raft::Term;
 /// printf into a std::string (for traces and failure messages).
 std::string fmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
+/// The configuration after the ConfChange entries among the first `upTo` entries of `log`.
+raft::ConfState confAfter(const std::vector<Entry>& log, std::size_t upTo);
+
 /// Virtual time in microseconds.
 using Micros = std::uint64_t;
 inline constexpr Micros kMs = 1000;

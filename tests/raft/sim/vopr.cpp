@@ -19,15 +19,6 @@ Micros interval(Rng& r, Micros mean) {
     return r.range(mean / 5, mean * 9 / 5);
 }
 
-raft::ConfState confOf(const std::vector<Entry>& log, std::size_t upTo) {
-    raft::ConfState cs;
-    for (std::size_t i = 0; i < upTo && i < log.size(); ++i) {
-        if (log[i].type != raft::EntryType::ConfChange) continue;
-        if (auto cc = raft::decodeConfChange(log[i].data)) raft::applyConfChange(cs, *cc);
-    }
-    return cs;
-}
-
 bool majorityOutside(const raft::ConfState& cs, const std::vector<NodeId>& isolated) {
     std::size_t in = 0;
     for (NodeId v : cs.voters)
@@ -266,7 +257,7 @@ VoprResult runVopr(const VoprOptions& o) {
             if (!c.isUp(id) && !c.isGone(id)) c.restart(id);
         std::vector<NodeId> isolated;
         {
-            const raft::ConfState committedConf = confOf(c.committed(), c.committed().size());
+            const raft::ConfState committedConf = confAfter(c.committed(), c.committed().size());
             std::vector<raft::ConfState> confs{committedConf};
             for (NodeId id : c.nodeIds()) {
                 if (!c.isUp(id)) continue;
@@ -276,7 +267,7 @@ VoprResult runVopr(const VoprOptions& o) {
                 confs.push_back(c.status(id).conf);
                 const auto& lg = c.log(id);
                 for (std::size_t i = c.committed().size(); i < lg.size(); ++i)
-                    if (lg[i].type == raft::EntryType::ConfChange) confs.push_back(confOf(lg, i + 1));
+                    if (lg[i].type == raft::EntryType::ConfChange) confs.push_back(confAfter(lg, i + 1));
             }
             std::vector<NodeId> vs = committedConf.voters;
             for (std::size_t i = vs.size(); i > 1; --i)
