@@ -224,14 +224,7 @@ void RaftCore::tickHeartbeat() {
             abortLeaderTransfer();
         }
     }
-    const int snapshotTimeout =
-        cfg_.snapshotTimeoutTicks > 0 ? cfg_.snapshotTimeoutTicks : 10 * cfg_.electionTicksMax;
-    for (auto& [pid, pr] : prs_) {
-        if (pr.state != Progress::State::Snapshot || ++pr.snapshotElapsed < snapshotTimeout) continue;
-        log(LogLevel::Info, who() + " heard nothing of snapshot " + str(pr.pendingSnapshot) + " sent to " +
-                                idStr(pid) + "; probing again");
-        pr.becomeProbe();
-    }
+    tickSnapshots();
     if (heartbeatElapsed_ >= cfg_.heartbeatTicks) {
         heartbeatElapsed_ = 0;
         bcastHeartbeat();
@@ -428,57 +421,6 @@ void RaftCore::handleHeartbeat(const Message& m) {
     r.type = MessageType::HeartbeatResp;
     r.to = m.from;
     send(std::move(r));
-}
-
-void RaftCore::handleSnapshot(const Message& m) {
-    const SnapshotMeta& sm = m.snapshot.meta;
-    if (sm.index == 0 || sm.term == 0 || sm.term > m.term || sm.conf.voters.empty()) {
-        log(LogLevel::Warning, who() + " drops a malformed Snapshot from " + idStr(m.from));
-        return;
-    }
-    Message r;
-    r.type = MessageType::AppendResp;
-    r.to = m.from;
-    if (restore(m.snapshot)) {
-        log(LogLevel::Info, who() + " installs the snapshot from " + idStr(m.from) + " at index " +
-                                str(sm.index) + " (term " + str(sm.term) + "), " + confStr(sm.conf));
-        r.index = log_.lastIndex();
-    } else {
-        r.index = log_.committed();
-    }
-    send(std::move(r));
-}
-
-bool RaftCore::restore(const Snapshot& s) {
-    const SnapshotMeta& sm = s.meta;
-    if (sm.index <= log_.committed()) return false;
-    if (log_.matchTerm(sm.index, sm.term)) {
-        // The log already holds it: the snapshot only says that far is committed (etcd: fast-forward).
-        log_.commitTo(sm.index);
-        noteConfInForce();
-        return false;
-    }
-    log_.restore(s);
-    confHistory_.clear();
-    confHistory_.emplace_back(sm.index, sm.conf);
-    handedTo_ = sm.index;
-    noteConfInForce();
-    return true;
-}
-
-void RaftCore::reportSnapshot(NodeId to, bool installed) {
-    if (role_ != Role::Leader) return;
-    auto it = prs_.find(to);
-    if (it == prs_.end() || it->second.state != Progress::State::Snapshot) return;
-    Progress& pr = it->second;
-    log(LogLevel::Info, who() + " snapshot " + str(pr.pendingSnapshot) + " to " + idStr(to) +
-                            (installed ? " installed" : " failed; probing again after a heartbeat"));
-    if (installed) {
-        pr.snapshotDone();
-    } else {
-        pr.becomeProbe();
-    }
-    pr.probeSent = true;  // wait for its answer (or a heartbeat's) before the next Append
 }
 
 void RaftCore::handleAppendResp(const Message& m) {

@@ -174,6 +174,8 @@ class RaftCore {
     void send(Message m);
     bool maybeSendAppend(NodeId to, bool sendIfEmpty);
     bool maybeSendSnapshot(NodeId to, Progress& pr);
+    /// Leader, every tick: a snapshot that neither answered nor was reported in time is probed again.
+    void tickSnapshots();
     void sendHeartbeat(NodeId to);
     void sendTimeoutNow(NodeId to);
     void bcastAppend();

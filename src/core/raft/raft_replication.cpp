@@ -66,25 +66,6 @@ bool RaftCore::maybeSendAppend(NodeId to, bool sendIfEmpty) {
     return true;
 }
 
-bool RaftCore::maybeSendSnapshot(NodeId to, Progress& pr) {
-    const std::optional<Snapshot> snap = storage_.snapshot();
-    if (!snap || snap->meta.index + 1 < log_.firstIndex()) {
-        log(LogLevel::Debug, who() + " cannot replicate to " + idStr(to) + ": entry " + str(pr.next - 1) +
-                                 " is compacted and no snapshot is available yet");
-        return false;
-    }
-    log(LogLevel::Info, who() + " sends snapshot " + str(snap->meta.index) + " (term " +
-                            str(snap->meta.term) + ") to " + idStr(to) + ", which needs entry " +
-                            str(pr.next));
-    pr.becomeSnapshot(snap->meta.index);
-    Message m;
-    m.type = MessageType::Snapshot;
-    m.to = to;
-    m.snapshot = *snap;
-    send(std::move(m));
-    return true;
-}
-
 void RaftCore::sendHeartbeat(NodeId to) {
     auto it = prs_.find(to);
     Message m;
