@@ -269,6 +269,60 @@ class tst_WordcountKernel : public QObject {
         }
     }
 
+    void growingFileExactOrNeedsMore() {
+        // A range counted while only a prefix of the file is known (pipelined jobs): the counts are exactly
+        // those over the whole file, or needsMore — and needsMore only while a word starting in the range
+        // (or the characters' lookahead) may still run past the known end.
+        std::mt19937_64 rng(20261204);
+        int exact = 0, asked = 0;
+        for (int iter = 0; iter < 4000; ++iter) {
+            std::string s = randomInput(rng);
+            if (rng() % 4 == 0) s += std::string(rng() % 300, 'x');  // long words crossing the known end
+            if (s.empty()) continue;
+            const auto ws = reference::words(s);
+            const std::uint64_t a = rng() % (s.size() + 1);
+            const std::uint64_t b = a + rng() % (s.size() - a + 1);
+            const std::uint64_t known = b + rng() % (s.size() - b + 1);
+            const FreqMode mode = static_cast<FreqMode>(iter % 3);
+            const std::size_t buf = (iter % 2) ? 4096 : 256 * 1024;
+            const MemoryByteSource prefix(std::string_view(s).substr(0, known));
+            CountOptions opt;
+            opt.mode = mode;
+            opt.bufferBytes = buf;
+            opt.growing = true;
+            const CountResult r = countRange(prefix, known, ShardSpec{a, b - a}, opt);
+            // Where the bytes stop mattering: the end of the last word starting in [a, b) (b if none).
+            std::uint64_t needed = b;
+            for (const auto& w : ws)
+                if (w.begin >= a && w.begin < b) needed = std::max<std::uint64_t>(needed, w.end);
+            if (!r.ok) {
+                QVERIFY2(r.needsMore, r.error.c_str());
+                // Asked for more only when the words or the lookahead could reach past the known end
+                // (the scan keeps a 64-byte block plus the lookahead in hand at the known end).
+                QVERIFY2(a != b && needed + 64 + 8 > known,
+                         qPrintable(QStringLiteral("[%1,%2) known %3 needed %4 of %5")
+                                        .arg(a)
+                                        .arg(b)
+                                        .arg(known)
+                                        .arg(needed)
+                                        .arg(s.size())));
+                ++asked;
+                continue;
+            }
+            QVERIFY(!r.needsMore);
+            const ShardCounts whole = count(s, ShardSpec{a, b - a}, mode, Kernel::Auto, buf);
+            QVERIFY2(r.counts == whole, qPrintable(QStringLiteral("[%1,%2) known %3 of %4, mode %5")
+                                                       .arg(a)
+                                                       .arg(b)
+                                                       .arg(known)
+                                                       .arg(s.size())
+                                                       .arg(int(mode))));
+            ++exact;
+        }
+        QVERIFY(exact > 1000);
+        QVERIFY(asked > 100);
+    }
+
     void largeInputBufferBoundaries() {
         // Separators straddling 64-byte blocks and read buffers, in a 1 MiB input with many shards.
         std::mt19937_64 rng(7);

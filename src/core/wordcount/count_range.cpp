@@ -62,7 +62,14 @@ class Counter {
         bufBytes_ = std::max<std::size_t>(4096, (opt.bufferBytes + 63) / 64 * 64);
     }
 
-    bool run(ShardCounts& out, std::string& error) {
+    /// False with *needsMore set when the file is growing and the range needs bytes not known yet.
+    bool run(ShardCounts& out, std::string& error, bool* needsMore) {
+        const bool freq = opt_.mode != FreqMode::None;
+        if (opt_.growing && fileSize_ - end_ < kLookahead) {
+            *needsMore = true;
+            error = "the range's last characters need bytes past the known end " + std::to_string(fileSize_);
+            return false;
+        }
         StartState st;
         if (!startState(src_, fileSize_, off_, st)) {
             error = "read failed before offset " + std::to_string(off_);
@@ -78,7 +85,6 @@ class Counter {
             return false;
         }
         unsigned char* const fresh = mem.get() + kFront;
-        const bool freq = opt_.mode != FreqMode::None;
         const std::uint64_t readLimit = freq ? fileSize_ : std::min(fileSize_, end_ + kLookahead);
         std::uint64_t readPos = off_;
         std::size_t tail = 0;
@@ -93,7 +99,10 @@ class Counter {
                 return false;
             }
             readPos += want;
-            const bool last = readPos == readLimit;
+            const bool atLimit = readPos == readLimit;
+            // A growing file's known end is not its end: a word reaching it may go on (totals stop at
+            // end_ + kLookahead, as they do in a longer file).
+            const bool last = atLimit && !(opt_.growing && freq);
             unsigned char* data = fresh - tail;
             const std::size_t avail = tail + want;
             const std::uint64_t dataPos = readPos - avail;
@@ -102,7 +111,8 @@ class Counter {
                 proc = avail;
                 std::memset(data + avail, 0, kBack);
             } else {
-                proc = (avail - kLookahead) / 64 * 64;  // keep lookahead bytes for the last block
+                // keep lookahead bytes for the last block
+                proc = avail > kLookahead ? (avail - kLookahead) / 64 * 64 : 0;
             }
             if (freq) {
                 scanWords(data, proc, dataPos, last);
@@ -110,6 +120,12 @@ class Counter {
                 scanTotals(data, proc, dataPos);
             }
             if (last) break;
+            if (atLimit) {  // growing, with a table: the last word must have ended before the known end
+                if (done_) break;
+                *needsMore = true;
+                error = "a word runs past the known end " + std::to_string(fileSize_);
+                return false;
+            }
             tail = avail - proc;
             std::memmove(fresh - tail, data + proc, tail);
         }
@@ -256,7 +272,7 @@ CountResult countRange(const ByteSource& src, std::uint64_t fileSize, ShardSpec 
         return r;
     }
     Counter counter(src, fileSize, shard, options);
-    r.ok = counter.run(r.counts, r.error);
+    r.ok = counter.run(r.counts, r.error, &r.needsMore);
     if (!r.ok) r.counts = ShardCounts{};
     return r;
 }

@@ -68,6 +68,10 @@ struct CountOptions {
     FreqMode mode = FreqMode::None;
     Kernel kernel = Kernel::Auto;          ///< An unsupported choice falls back to Auto.
     std::size_t bufferBytes = 256 * 1024;  ///< Read buffer per call (rounded to 64; min 4096).
+    /// The file is still growing: fileSize is only what can be read so far, and more bytes follow. Counts
+    /// are then exactly those of the longer file, or the call fails with CountResult::needsMore when
+    /// they depend on bytes past fileSize (a word, or a character's lookahead, running past it).
+    bool growing = false;
 };
 
 /// [offset, offset + length) of a file. It owns every word that starts inside it.
@@ -150,7 +154,8 @@ struct ShardCounts {
 
 struct CountResult {
     bool ok = false;
-    std::string error;  ///< Set when !ok.
+    std::string error;       ///< Set when !ok.
+    bool needsMore = false;  ///< !ok only because a growing file's known bytes do not suffice yet.
     ShardCounts counts;
 };
 
