@@ -83,7 +83,9 @@ class FakeJobHost : public QObject, public JobHost {
     qsizetype maxReplyBytes = 0;  ///< > 0: shard replies go through encodeShardReplyBounded with this limit
     int repliesEncoded = 0;
     int repliesTooLarge = 0;
-    int failNext = 0;  ///< The next N proposals fail.
+    int needsMoreReplies = 0;   ///< Pipelined pieces answered kNeedsMoreBytes.
+    int pipelinedRequests = 0;  ///< Requests over a file still being stored (knownEnd > 0).
+    int failNext = 0;           ///< The next N proposals fail.
     ProposeOutcome::Code failCode = ProposeOutcome::Code::Failed;
     bool failSynchronously = false;  ///< Call `done` of a failed proposal before proposeCommand returns.
     raft::Term term = 7;
@@ -199,12 +201,14 @@ class FakeJobHost : public QObject, public JobHost {
     }
     void runWorker(raft::NodeId to, const ShardRequest& req, std::function<void(ShardReply)> done) {
         QPointer<JobCoordinator> c(coordinator_);
+        if (req.knownEnd > 0) ++pipelinedRequests;
         workers_.at(to)->handle(
             req,
             [c](const ShardProgressNote& n) {
                 if (c) c->onProgress(n);
             },
             [this, done = std::move(done)](ShardReply reply) {
+                if (reply.error.startsWith(QLatin1String(kNeedsMoreBytes))) ++needsMoreReplies;
                 if (maxReplyBytes <= 0 || reply.counts.freq.size() == 0) return done(std::move(reply));
                 // As a remote worker does: the reply goes through its bounded encoding.
                 ++repliesEncoded;

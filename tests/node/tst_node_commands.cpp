@@ -373,9 +373,18 @@ void tst_NodeCommands::shardRequestRoundTrip() {
         r.shard = {rng.generate64(), rng.generate64()};
         r.mode = FreqMode(rng.bounded(3));
         r.shardNo = rng.generate();
+        if (i % 2) {  // pipelined (version 2): a piece inside the committed prefix
+            r.knownEnd = 1 + rng.generate64() / 2;
+            r.shard.offset = rng.generate64() % (r.knownEnd + 1);
+            r.shard.length = rng.generate64() % (r.knownEnd - r.shard.offset + 1);
+            r.finalEnd = rng.bounded(2);
+        }
         const QByteArray b = encodeShardRequest(r);
+        QCOMPARE(int(b[0]), i % 2 ? 2 : 1);
         const auto d = decodeShardRequest(b);
         QVERIFY(d);
+        QCOMPARE(d->knownEnd, r.knownEnd);
+        QCOMPARE(d->finalEnd, r.finalEnd);
         QCOMPARE(d->jobId, r.jobId);
         QCOMPARE(d->fileId, r.fileId);
         QCOMPARE(d->manifestIndex, r.manifestIndex);
@@ -412,9 +421,27 @@ void tst_NodeCommands::shardRequestRejects() {
     r.jobId = "job";
     r.fileId = QByteArray(65, 'f');
     QVERIFY(!decodeShardRequest(encodeShardRequest(r)));
-    QByteArray badVersion = b;
-    badVersion[0] = 2;
-    QVERIFY(!decodeShardRequest(badVersion));
+    for (int v : {0, 2, 3, 255}) {  // 2: a version 1 body lacks the committed prefix
+        QByteArray badVersion = b;
+        badVersion[0] = char(v);
+        QVERIFY(!decodeShardRequest(badVersion));
+    }
+    // Version 2: the piece must lie in the known prefix, which is never empty.
+    r.fileId = QByteArray(16, 'f');
+    r.knownEnd = 100;
+    r.shard = {40, 60};
+    QVERIFY(decodeShardRequest(encodeShardRequest(r)));
+    r.shard = {40, 61};
+    QVERIFY(!decodeShardRequest(encodeShardRequest(r)));
+    r.shard = {101, 0};
+    QVERIFY(!decodeShardRequest(encodeShardRequest(r)));
+    r.shard = {0, 0};
+    r.knownEnd = 0;
+    QByteArray v2 = encodeShardRequest(r);  // knownEnd 0 encodes as version 1 ...
+    QCOMPARE(int(v2[0]), 1);
+    v2[0] = 2;  // ... and a version 2 body naming no known bytes is refused
+    v2 += QByteArray(9, '\0');
+    QVERIFY(!decodeShardRequest(v2));
 }
 
 void tst_NodeCommands::shardReplyRoundTrip() {

@@ -9,6 +9,8 @@
 #include <QThreadPool>
 #include <QtTest>
 
+#include <set>
+
 #include "fake_job_host.h"
 #include "node/job_codecs.h"
 #include "node/jobs.h"
@@ -274,6 +276,9 @@ class tst_NodeJobs : public QObject {
     void abandonedUploadFails();
     void nodeCatchingUpRefusesJobs();
     void tooLargeShardRepliesAreSplit();
+    void countsWhileStoring();
+    void wordsLongerThanAChunkAcrossPieces_data();
+    void wordsLongerThanAChunkAcrossPieces();
 };
 
 void tst_NodeJobs::phasesMoveOnlyByTheirTransitions() {
@@ -664,9 +669,12 @@ void tst_NodeJobs::progressWhileRunning() {
             n[v.toObject().value(QStringLiteral("state")).toString()]++;
         return n;
     };
+    // (Pieces are counted while the file is still being stored: wait for the manifest too.)
     QTRY_VERIFY_WITH_TIMEOUT(fx.host.held() > 0 &&
                                  shardStates().value(QStringLiteral("running")) == fx.host.held() &&
-                                 shardStates().value(QStringLiteral("done")) > 0,
+                                 shardStates().value(QStringLiteral("done")) > 0 &&
+                                 fx.coordinator.progress("progress-job")->value(QStringLiteral("state")) ==
+                                     QStringLiteral("counting"),
                              10000);
     p = fx.coordinator.progress("progress-job");
     QCOMPARE(p->value(QStringLiteral("state")).toString(), QStringLiteral("counting"));
@@ -934,7 +942,12 @@ void tst_NodeJobs::streamedInPiecesIsExactAndBounded() {
         QVERIFY2(err.isEmpty(), qPrintable(label + QStringLiteral(": ") + err));
         const QString committed = checkCommitted(fx.host, id.toLatin1(), fx.reply->result, content, mode);
         QVERIFY2(committed.isEmpty(), qPrintable(label + QStringLiteral(": ") + committed));
-        QVERIFY(fx.host.largestProposal <= fx.coordinator.chunkBytes + 1024);
+        // The file went into the log in chunks of at most chunkBytes.
+        for (const auto& e : fx.host.log()) {
+            const auto cmd = decodeCommand(QByteArray::fromStdString(e.data));
+            if (const auto* c = cmd ? std::get_if<FileChunk>(&*cmd) : nullptr)
+                QVERIFY2(c->bytes.size() <= fx.coordinator.chunkBytes, qPrintable(label));
+        }
     }
 }
 
@@ -989,7 +1002,8 @@ void tst_NodeJobs::tooLargeShardRepliesAreSplit() {
         content += "w" + QByteArray::number(rng.generate(), 36) + (rng.bounded(8) ? " " : "\n");
     Fixture fx(3);
     fx.coordinator.shardsPerNode = 1;
-    fx.host.maxReplyBytes = 400 * 1024;  // a 200 KiB shard's table is ~450 KB, a half's ~225 KB
+    fx.coordinator.minShardBytes = 200 * 1024;  // pieces of 200 KiB, planned while storing or after
+    fx.host.maxReplyBytes = 400 * 1024;         // a 200 KiB shard's table is ~450 KB, a half's ~225 KB
     fx.start(makeUpload(content, QStringLiteral("raw"), QStringLiteral("split-replies")));
     QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 30000);
     QVERIFY2(fx.reply->ok(), qPrintable(fx.reply->message));
@@ -997,6 +1011,94 @@ void tst_NodeJobs::tooLargeShardRepliesAreSplit() {
     QVERIFY2(err.isEmpty(), qPrintable(err));
     QVERIFY(fx.host.repliesTooLarge > 0);
     QVERIFY(fx.reply->result.value(QStringLiteral("shards")).toArray().size() > 3);
+}
+
+void tst_NodeJobs::countsWhileStoring() {
+    // Issue 14: members count each piece as its chunks commit, before the upload has even ended; when the
+    // manifest commits only the rest is left, and the answer is exact.
+    QRandomGenerator rng(1414);
+    const QByteArray content = randomText(rng, 400 * 1024);
+    Fixture fx(3);
+    auto sink = fx.open(QStringLiteral("pipelined"));
+    QVERIFY(sink);
+    const qsizetype held = 20 * 1024;  // the end of the file has not arrived yet
+    qsizetype sent = 0;
+    sink->setRoomCallback([] {});
+    while (sent < content.size() - held) {
+        const qint64 room = sink->room();
+        if (room == 0) {
+            QTest::qWait(1);
+            continue;
+        }
+        const qsizetype n = std::min<qsizetype>(room, content.size() - held - sent);
+        sink->write(QByteArrayView(content).sliced(sent, n));
+        sent += n;
+    }
+    auto doneBytes = [&] {
+        qint64 bytes = 0;
+        for (const QJsonValue& v :
+             fx.coordinator.progress("pipelined")->value(QStringLiteral("shards")).toArray())
+            if (v.toObject().value(QStringLiteral("state")).toString() == QLatin1String("done"))
+                bytes += v.toObject().value(QStringLiteral("length")).toInteger();
+        return bytes;
+    };
+    // Pieces of 4 chunks (32 KiB) are counted while the upload is still open: all but the last ones.
+    QTRY_VERIFY_WITH_TIMEOUT(doneBytes() >= content.size() - held - 2 * 32 * 1024, 10000);
+    QCOMPARE(fx.coordinator.progress("pipelined")->value(QStringLiteral("state")).toString(),
+             QStringLiteral("storing"));
+    QVERIFY(!fx.host.state().fileForJob("pipelined"));  // no manifest yet
+    QVERIFY(fx.host.pipelinedRequests > 0);
+    std::set<qint64> members;
+    for (const QJsonValue& v :
+         fx.coordinator.progress("pipelined")->value(QStringLiteral("shards")).toArray())
+        members.insert(v.toObject().value(QStringLiteral("node")).toString().toLongLong(nullptr, 16));
+    QCOMPARE(members.size(), std::size_t(3));  // pieces trickling in are spread over the members
+    sink->write(QByteArrayView(content).sliced(sent));
+    sink->finish();
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);
+    QVERIFY2(fx.reply->ok(), qPrintable(fx.reply->message));
+    QCOMPARE(checkResult(fx.reply->result, content, FreqMode::Normalized, 3), QString());
+    QCOMPARE(checkCommitted(fx.host, "pipelined", fx.reply->result, content, FreqMode::Normalized),
+             QString());
+    const QJsonObject t = fx.reply->result.value(QStringLiteral("timings")).toObject();
+    QVERIFY(t.value(QStringLiteral("storedMs")).toInteger(-1) >= 0);
+    QVERIFY(t.value(QStringLiteral("manifestMs")).toInteger(-1) >=
+            t.value(QStringLiteral("storedMs")).toInteger());
+    QVERIFY(t.value(QStringLiteral("countedMs")).toInteger(-1) >=
+            t.value(QStringLiteral("manifestMs")).toInteger());
+}
+
+void tst_NodeJobs::wordsLongerThanAChunkAcrossPieces_data() {
+    QTest::addColumn<QString>("mode");
+    QTest::newRow("normalized") << QString();
+    QTest::newRow("raw") << QStringLiteral("raw");
+}
+
+void tst_NodeJobs::wordsLongerThanAChunkAcrossPieces() {
+    // A piece planned while storing is counted from the bytes committed so far; a word running past them
+    // (here words of up to 250 bytes, chunks of 100: results show words of up to 256 bytes whole) makes the
+    // member ask for more, and the piece is sent again once more is committed or the file is stored: the
+    // counts stay exact.
+    QFETCH(QString, mode);
+    QRandomGenerator rng(4141);
+    QByteArray content;
+    while (content.size() < 30 * 1024) {
+        content += randomText(rng, rng.bounded(300));
+        content += ' ';
+        content += QByteArray(rng.bounded(150, 250), char('a' + rng.bounded(26)));
+        content += rng.bounded(2) ? "\xc3\xa9 " : "\n";
+    }
+    Fixture fx(2);
+    fx.coordinator.chunkBytes = 100;
+    fx.coordinator.chunkWindow = 64;
+    fx.start(makeUpload(content, mode, QStringLiteral("long-words")));
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 20000);
+    QVERIFY2(fx.reply->ok(), qPrintable(fx.reply->message));
+    const FreqMode m = mode.isEmpty() ? FreqMode::Normalized : FreqMode::Raw;
+    QCOMPARE(checkResult(fx.reply->result, content, m, 2), QString());
+    QCOMPARE(checkCommitted(fx.host, "long-words", fx.reply->result, content, m), QString());
+    QVERIFY(fx.host.pipelinedRequests > 0);
+    QVERIFY(fx.host.needsMoreReplies > 0);
 }
 
 QTEST_GUILESS_MAIN(tst_NodeJobs)

@@ -14,7 +14,8 @@ using wordcount::ShardCounts;
 
 QByteArray encodeShardRequest(const ShardRequest& r) {
     ByteWriter w;
-    w.u8(1);
+    const bool pipelined = r.knownEnd > 0;
+    w.u8(pipelined ? 2 : 1);
     w.bytes(r.jobId);
     w.bytes(r.fileId);
     w.u64(r.manifestIndex);
@@ -22,12 +23,17 @@ QByteArray encodeShardRequest(const ShardRequest& r) {
     w.u64(r.shard.length);
     w.u8(std::uint8_t(r.mode));
     w.u32(r.shardNo);
+    if (pipelined) {
+        w.u64(r.knownEnd);
+        w.boolean(r.finalEnd);
+    }
     return w.take();
 }
 
 std::optional<ShardRequest> decodeShardRequest(const QByteArray& bytes) {
     ByteReader r(bytes);
-    if (r.u8() != 1) return std::nullopt;
+    const std::uint8_t version = r.u8();
+    if (version != 1 && version != 2) return std::nullopt;
     ShardRequest q;
     q.jobId = r.bytes(128);
     q.fileId = r.bytes(64);
@@ -36,6 +42,13 @@ std::optional<ShardRequest> decodeShardRequest(const QByteArray& bytes) {
     q.shard.length = r.u64();
     const std::uint8_t mode = r.u8();
     q.shardNo = r.u32();
+    if (version == 2) {
+        q.knownEnd = r.u64();
+        q.finalEnd = r.boolean();
+        // The piece lies in the known bytes (a version 2 request always names some).
+        if (q.knownEnd == 0 || q.shard.offset > q.knownEnd || q.shard.length > q.knownEnd - q.shard.offset)
+            return std::nullopt;
+    }
     if (!r.atEnd() || mode > std::uint8_t(FreqMode::Normalized)) return std::nullopt;
     q.mode = FreqMode(mode);
     return q;

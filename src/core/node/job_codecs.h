@@ -20,11 +20,20 @@ namespace raftwc::node {
 struct ShardRequest {
     QByteArray jobId;
     QByteArray fileId;
+    /// The log index the worker waits to have applied: the file's manifest, or (pipelined) the last of
+    /// the chunks that make up [0, knownEnd).
     raft::Index manifestIndex = 0;
     wordcount::ShardSpec shard;
     wordcount::FreqMode mode = wordcount::FreqMode::Normalized;
     std::uint32_t shardNo = 0;
+    /// Pipelined counting (0: the stored file): the file is still being stored and its bytes [0, knownEnd)
+    /// are committed; finalEnd says that knownEnd is its size. Encoded as version 2 (version 1 otherwise).
+    std::uint64_t knownEnd = 0;
+    bool finalEnd = false;
 };
+/// A worker's error for a pipelined piece whose last word runs past the bytes committed so far (the
+/// coordinator sends it again once more of the file is stored).
+inline constexpr const char* kNeedsMoreBytes = "needs_more_bytes";
 QByteArray encodeShardRequest(const ShardRequest& r);
 std::optional<ShardRequest> decodeShardRequest(const QByteArray& bytes);
 

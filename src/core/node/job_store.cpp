@@ -83,6 +83,8 @@ std::unique_ptr<http::UploadSink> JobCoordinator::open(http::UploadMeta meta,
     job->name = meta.name.isEmpty() ? QStringLiteral("upload") : meta.name;
     job->mode = meta.mode == QLatin1String("raw") ? QStringLiteral("raw") : QStringLiteral("normalized");
     job->freqMode = job->mode == QLatin1String("raw") ? FreqMode::Raw : FreqMode::Normalized;
+    job->total->mode = job->freqMode;
+    job->declaredSize = meta.declaredSize > 0 ? std::uint64_t(meta.declaredSize) : 0;
     job->done = std::move(done);
     job->startedMs = host_.env().nowMs();
     job->createdAtMs = host_.env().wallMs();
@@ -199,9 +201,11 @@ void JobCoordinator::proposeChunk(const std::shared_ptr<Job>& job, std::uint64_t
     QPointer<JobCoordinator> self(this);
     proposeWithRetry(
         job, encodeCommand(chunk),
-        [self, job, len](const ProposeOutcome&) {
+        [self, job, offset, len](const ProposeOutcome& o) {
             --job->inflight;
             job->storedBytes += len;
+            self->chunkCommitted(job, offset, std::uint32_t(len), o.index);
+            if (job->phase != Job::Phase::Storing) return;  // failed meanwhile
             self->sendChunks(job);
             if (job->onRoom && self->room(*job) > 0) job->onRoom();
         },

@@ -100,253 +100,12 @@ void JobCoordinator::report(const std::shared_ptr<Job>& job) {
     host_.reportJob(jobJson(*job));
 }
 
-void JobCoordinator::watchdog() {
-    for (auto& [id, job] : jobs_)
-        if (job->phase != Job::Phase::Done && job->phase != Job::Phase::Failed) report(job);
-    std::vector<raft::NodeId> live;
-    bool fetched = false;
-    for (auto& [id, job] : jobs_) {
-        if (job->phase != Job::Phase::Counting) continue;
-        if (!fetched) {
-            live = host_.liveMembers();
-            fetched = true;
-        }
-        for (std::size_t i = 0; i < job->shards.size(); ++i) {
-            const ShardState& s = job->shards[i];
-            if (s.state == ShardState::State::Running && s.node != host_.selfId() &&
-                std::find(live.begin(), live.end(), s.node) == live.end())
-                reassign(job, i, QStringLiteral("node %1 is no longer live").arg(nodeIdString(s.node)));
-            if (job->phase != Job::Phase::Counting) break;
-        }
-        // Stragglers become eligible for a backup with time: idle members look again.
-        if (job->phase == Job::Phase::Counting && backupPieces) {
-            for (raft::NodeId m : live)
-                if (job->phase == Job::Phase::Counting) feed(job, m);
-            if (job->phase == Job::Phase::Counting &&
-                std::find(live.begin(), live.end(), host_.selfId()) == live.end())
-                feed(job, host_.selfId());
-        }
-    }
-}
-
-void JobCoordinator::reassign(const std::shared_ptr<Job>& job, std::size_t idx, const QString& why) {
-    ShardState& st = job->shards[idx];
-    qWarning().noquote() << "job" << job->id << "shard" << st.no << "on" << nodeIdString(st.node)
-                         << "failed:" << why;
-    if (st.attempts >= maxShardAttempts) {
-        fail(job, JobOutcome::Kind::Unavailable, QStringLiteral("count_failed"),
-             QStringLiteral("shard %1 failed %2 times; last error: %3").arg(st.no).arg(st.attempts).arg(why));
-        return;
-    }
-    // The next live member after the one that failed; this node as the last resort.
-    std::vector<raft::NodeId> live = host_.liveMembers();
-    live.erase(std::remove(live.begin(), live.end(), st.node), live.end());
-    st.node = live.empty() ? host_.selfId() : live[std::size_t(st.attempts) % live.size()];
-    dispatchShard(job, idx);
-}
 JobCoordinator::~JobCoordinator() = default;
 
 std::size_t JobCoordinator::running() const {
     return std::size_t(std::count_if(jobs_.begin(), jobs_.end(), [](const auto& kv) {
         return kv.second->phase != Job::Phase::Done && kv.second->phase != Job::Phase::Failed;
     }));
-}
-
-// The coordinator's side of a streamed upload: bytes go into the job's tail, chunks are proposed as the
-// window allows, and room() tells the sender how much more it may send.
-void JobCoordinator::startCounting(const std::shared_ptr<Job>& job) {
-    if (!job->on(JobEvent::Stored)) return;
-    report(job);
-    qInfo().noquote() << QStringLiteral("job %1: stored %2 bytes of '%3' in the log (index %4) in %5 ms")
-                             .arg(QString::fromLatin1(job->id))
-                             .arg(job->size)
-                             .arg(job->name)
-                             .arg(job->manifestIndex)
-                             .arg(host_.env().nowMs() - job->startedMs);
-    job->tail = {};  // the bytes are in the log now
-    job->members = host_.liveMembers();
-    if (job->members.empty()) job->members.push_back(host_.selfId());
-    wordcount::PlanOptions plan;
-    plan.shardsPerNode = std::uint32_t(std::max(1, shardsPerNode));
-    plan.minShardBytes = minShardBytes;
-    const auto assignments = wordcount::planShards(job->size, job->members, plan);
-    job->shards.clear();
-    job->parts.assign(assignments.size(), std::nullopt);
-    for (const auto& a : assignments) {
-        ShardState s;
-        s.no = a.index;
-        s.spec = a.spec;
-        s.node = a.node;
-        job->shards.push_back(s);
-    }
-    if (job->size == 0) {  // nothing to count: an empty file is all zeros
-        job->shards.clear();
-        job->parts.clear();
-        finishCounting(job);
-        return;
-    }
-    // Pieces go out as members finish: piecesInFlight to each member now, the rest on their answers.
-    for (raft::NodeId m : job->members)
-        feed(job, m);
-}
-
-void JobCoordinator::feed(const std::shared_ptr<Job>& job, raft::NodeId member) {
-    if (job->phase != Job::Phase::Counting) return;
-    const std::vector<raft::NodeId> live = host_.liveMembers();
-    if (member != host_.selfId() && std::find(live.begin(), live.end(), member) == live.end()) return;
-    auto busy = [&] {
-        return std::count_if(job->shards.begin(), job->shards.end(), [&](const ShardState& s) {
-            return s.state == ShardState::State::Running && (s.node == member || s.backup == member);
-        });
-    };
-    while (busy() < std::max(1, piecesInFlight)) {
-        auto next = std::find_if(job->shards.begin(), job->shards.end(),
-                                 [](const ShardState& s) { return s.state == ShardState::State::Pending; });
-        if (next != job->shards.end()) {
-            next->node = member;
-            dispatchShard(job, std::size_t(next - job->shards.begin()));
-            if (job->phase != Job::Phase::Counting) return;
-            continue;
-        }
-        // Nothing pending: back up a straggler on another member (one backup per piece and per member).
-        if (!backupPieces) return;
-        std::vector<qint64> took;
-        for (const ShardState& s : job->shards)
-            if (s.state == ShardState::State::Done) took.push_back(s.tookMs);
-        qint64 median = 0;
-        if (!took.empty()) {
-            std::nth_element(took.begin(), took.begin() + std::ptrdiff_t(took.size() / 2), took.end());
-            median = took[took.size() / 2];
-        }
-        const qint64 now = host_.env().nowMs();
-        const qint64 slowAfter = std::max<qint64>(backupAfterMs, 3 * median);
-        std::size_t best = job->shards.size();
-        double bestDone = 2;
-        for (std::size_t i = 0; i < job->shards.size(); ++i) {
-            const ShardState& s = job->shards[i];
-            if (s.state != ShardState::State::Running || s.backup != raft::kNoNode || s.node == member ||
-                now - s.startedMs < slowAfter)
-                continue;
-            const double done = s.spec.length ? double(s.bytesDone) / double(s.spec.length) : 1;
-            if (done < bestDone) {
-                bestDone = done;
-                best = i;
-            }
-        }
-        if (best == job->shards.size()) return;
-        sendBackup(job, best, member);
-        return;  // at most one backup per member at a time
-    }
-}
-
-void JobCoordinator::sendBackup(const std::shared_ptr<Job>& job, std::size_t idx, raft::NodeId member) {
-    ShardState& s = job->shards[idx];
-    s.backup = member;
-    qInfo().noquote() << "job" << job->id << "shard" << s.no << "is slow on" << nodeIdString(s.node) << "("
-                      << s.bytesDone << "of" << s.spec.length << "bytes): also counting it on"
-                      << nodeIdString(member);
-    ShardRequest req{job->id, job->fileId, job->manifestIndex, s.spec, job->freqMode, s.no};
-    const int timeout = shardTimeoutMs + int(std::min<std::uint64_t>(s.spec.length / (20u << 10), 600000));
-    QPointer<JobCoordinator> self(this);
-    host_.sendShard(member, req, timeout, [self, job, idx, member](ShardReply reply) {
-        if (!self || job->phase != Job::Phase::Counting) return;
-        ShardState& st = job->shards[idx];
-        if (st.backup != member) return;  // a stale answer (the backup was dropped)
-        if (st.state == ShardState::State::Done) {
-            st.backup = raft::kNoNode;
-            self->feed(job, member);
-            return;
-        }
-        if (!reply.ok) {
-            // The original keeps going. This member failed: it is not fed again from here (a member that
-            // fails every piece would be handed backups for ever); its other answers still feed it.
-            st.backup = raft::kNoNode;
-            return;
-        }
-        st.node = member;  // the answer came from here
-        self->pieceDone(job, idx, std::move(reply));
-    });
-}
-
-void JobCoordinator::pieceDone(const std::shared_ptr<Job>& job, std::size_t idx, ShardReply reply) {
-    ShardState& st = job->shards[idx];
-    const raft::NodeId by = st.node;
-    st.state = ShardState::State::Done;
-    st.backup = raft::kNoNode;
-    st.bytesDone = st.spec.length;
-    st.words = reply.counts.words;
-    st.ms = reply.ms;
-    st.tookMs = host_.env().nowMs() - st.startedMs;
-    job->parts[idx] = std::move(reply.counts);
-    if (std::all_of(job->parts.begin(), job->parts.end(), [](const auto& p) { return p.has_value(); })) {
-        finishCounting(job);
-        return;
-    }
-    feed(job, by);
-}
-
-void JobCoordinator::dispatchShard(const std::shared_ptr<Job>& job, std::size_t idx) {
-    if (job->phase != Job::Phase::Counting) return;  // failed meanwhile: send nothing more
-    ShardState& s = job->shards[idx];
-    ++s.attempts;
-    s.state = ShardState::State::Running;
-    s.bytesDone = 0;
-    s.startedMs = host_.env().nowMs();
-    ShardRequest req{job->id, job->fileId, job->manifestIndex, s.spec, job->freqMode, s.no};
-    const int timeout = shardTimeoutMs + int(std::min<std::uint64_t>(s.spec.length / (20u << 10), 600000));
-    const raft::NodeId target = s.node;
-    QPointer<JobCoordinator> self(this);
-    host_.sendShard(target, req, timeout, [self, job, idx, target](ShardReply reply) {
-        if (!self || job->phase != Job::Phase::Counting) return;
-        ShardState& st = job->shards[idx];
-        // A stale answer: the piece went to another member, or its backup answered first. Either way
-        // this member is free again.
-        if (st.node != target || st.state == ShardState::State::Done) {
-            self->feed(job, target);
-            return;
-        }
-        if (reply.ok) {
-            self->pieceDone(job, idx, std::move(reply));
-            return;
-        }
-        // A shard whose table is too large to send (millions of distinct words) is counted in two halves.
-        if (reply.error.startsWith(QLatin1String(kReplyTooLarge)) && self->splitShard(job, idx)) return;
-        self->reassign(job, idx, reply.error);
-    });
-}
-
-bool JobCoordinator::splitShard(const std::shared_ptr<Job>& job, std::size_t idx) {
-    constexpr std::uint64_t kMinSplitBytes = 64 << 10;
-    if (job->shards[idx].spec.length < 2 * kMinSplitBytes) return false;
-    ShardState first = job->shards[idx];
-    ShardState second = first;
-    const std::uint64_t half = first.spec.length / 2;
-    first.spec.length = half;
-    second.spec.offset += half;
-    second.spec.length -= half;
-    first.attempts = second.attempts = 0;
-    first.state = second.state = ShardState::State::Pending;
-    second.no = std::uint32_t(job->shards.size());  // a shard's number is its index (progress notes)
-    const std::vector<raft::NodeId> live = host_.liveMembers();
-    if (!live.empty()) second.node = live[second.no % live.size()];
-    qInfo().noquote() << "job" << job->id << "shard" << first.no
-                      << "has too many distinct words to send in one"
-                      << "reply: counting it as shards" << first.no << "and" << second.no;
-    job->shards[idx] = first;
-    job->shards.push_back(second);
-    // Merging is order-free: each part counts the words and characters starting in it, and line widths
-    // compose by offset.
-    job->parts.emplace_back(std::nullopt);
-    dispatchShard(job, idx);
-    dispatchShard(job, job->shards.size() - 1);
-    return true;
-}
-
-void JobCoordinator::onProgress(const ShardProgressNote& p) {
-    auto it = jobs_.find(p.jobId);
-    if (it == jobs_.end() || p.shardNo >= it->second->shards.size()) return;
-    ShardState& s = it->second->shards[p.shardNo];
-    if (s.state == ShardState::State::Running) s.bytesDone = std::min(p.bytesDone, s.spec.length);
 }
 
 void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
@@ -368,22 +127,22 @@ void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
         std::size_t kept = 0;
         bool complete = true;
     };
-    auto parts = std::move(job->parts);
-    job->parts.clear();
     runOffLoop(
         host_.env(), QPointer<JobCoordinator>(this),
-        [parts = std::move(parts), file = *stored, shards = job->shards, id = job->id, mode = job->mode,
+        [total = std::move(job->total), file = *stored, shards = job->shards, id = job->id, mode = job->mode,
          freqMode = job->freqMode, size = job->size, self = host_.selfId(), term = job->term,
-         elapsed = host_.env().nowMs() - job->startedMs, createdAt = host_.env().wallMs()]() mutable {
+         elapsed = host_.env().nowMs() - job->startedMs, createdAt = host_.env().wallMs(),
+         timings = QJsonObject{{QStringLiteral("storedMs"), job->storedMs},
+                               {QStringLiteral("manifestMs"), job->manifestMs},
+                               {QStringLiteral("countedMs"), job->countedMs}}]() mutable {
             Merged m;
-            ShardCounts total;
-            total.mode = freqMode;
-            for (auto& p : parts)
-                wordcount::mergeInto(total, *p);
-            parts.clear();
-            total.bytes = size;
-            m.result = resultJson(id, file, total, shards, self, term, elapsed, mode, createdAt);
-            std::vector<wordcount::WordCount> sorted = wordcount::sortedEntries(total.freq);
+            total->mode = freqMode;
+            total->bytes = size;
+            m.result = resultJson(id, file, *total, shards, self, term, elapsed, mode, createdAt);
+            // When (ms after the upload began) every chunk had committed, the manifest was applied here
+            // and every part was merged: what pipelining overlaps.
+            m.result.insert(QStringLiteral("timings"), timings);
+            std::vector<wordcount::WordCount> sorted = wordcount::sortedEntries(total->freq);
             for (wordcount::WordCount& wc : sorted)
                 if (wc.word.size() > kMaxShownWordBytes) wc.word = shownWord(wc.word);
             // The whole table, in pieces of bounded size: piece 0 goes with the result, the others are
@@ -396,8 +155,8 @@ void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
             for (std::size_t k = 1; k < pieces.size(); ++k)
                 m.more.push_back(
                     encodeCommand(JobTablePiece{id, std::uint32_t(k), counts[k], std::move(pieces[k])}));
-            m.words = total.words;
-            m.distinct = total.freq.size();
+            m.words = total->words;
+            m.distinct = total->freq.size();
             m.result.insert(QStringLiteral("tableWords"), qint64(m.kept));
             m.result.insert(QStringLiteral("tableComplete"), m.complete);
             m.result.insert(QStringLiteral("tablePieces"), qint64(pieces.size()));
@@ -470,7 +229,8 @@ void JobCoordinator::fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind
     job->tail = {};
     job->tailPos = 0;
     job->hashQueue.clear();
-    job->parts.clear();
+    job->mergeQueue.clear();
+    job->total.reset();
     ++jobsFailed_;
     qWarning().noquote() << "job" << job->id << "failed:" << message;
     report(job);

@@ -135,6 +135,9 @@ struct ShardState {
     /// Work follows speed: a second member counting the same range because the first is slow (the first
     /// answer wins, as MapReduce's backup tasks do). kNoNode: none.
     raft::NodeId backup = raft::kNoNode;
+    /// Pipelined: sent once the file's committed bytes reach this far (its last word may run past its
+    /// end); any time once the file is stored.
+    std::uint64_t needEnd = 0;
     qint64 startedMs = 0;  ///< When it was last sent (coordinator's clock).
     qint64 tookMs = 0;     ///< Done: from that send to the answer, as the coordinator saw it.
 };
@@ -175,6 +178,9 @@ class JobCoordinator : public QObject {
     /// backupAfterMs and than 3x the median time of the pieces done so far — and the first answer wins.
     bool backupPieces = true;
     int backupAfterMs = 1000;
+    /// Count while the file is stored: pieces are planned and counted as their chunks commit, so when the
+    /// manifest commits only the last piece is left. Off: counting starts after the manifest is applied.
+    bool pipeline = true;
 
   private:
     struct Job;
@@ -193,7 +199,24 @@ class JobCoordinator : public QObject {
                           std::function<void(const ProposeOutcome&)> gaveUp, int attempt = 0);
     static constexpr int kProposeAttempts = 20;
     static constexpr int kRetryMs = 500;
+    /// A chunk committed at `index`: the committed prefix may grow, and pieces with it (pipelined).
+    void chunkCommitted(const std::shared_ptr<Job>& job, std::uint64_t offset, std::uint32_t length,
+                        raft::Index index);
+    /// Every chunk committed (or the file stored): the size is final and the prefix is the whole file.
+    bool allStored(const Job& job) const;
+    /// Pipelined: plans pieces over the committed prefix (all of the file once allStored) and feeds them.
+    void planPieces(const std::shared_ptr<Job>& job);
+    /// Hands ready pieces to the least busy live members, then (once all is planned) backups.
+    void feedAll(const std::shared_ptr<Job>& job);
+    /// Pieces `member` is counting for the job now (its own and backups).
+    long busy(const Job& job, raft::NodeId member) const;
+    /// The file is stored and applied here: plan what is left and count.
     void startCounting(const std::shared_ptr<Job>& job);
+    /// A piece may be handed out now: pending, and its bytes committed (or the file stored).
+    bool ready(const Job& job, const ShardState& s) const;
+    /// The request for a piece: the stored file, or (while storing) the committed prefix.
+    ShardRequest requestFor(const Job& job, const ShardState& s) const;
+    int timeoutFor(const ShardState& s) const;
     void dispatchShard(const std::shared_ptr<Job>& job, std::size_t shardIdx);
     /// Gives `member` work up to piecesInFlight: the next pending pieces, else (nothing pending) a backup
     /// of the running piece that is furthest from done on another member.
@@ -201,6 +224,10 @@ class JobCoordinator : public QObject {
     void sendBackup(const std::shared_ptr<Job>& job, std::size_t shardIdx, raft::NodeId member);
     /// A piece counted (by its member or its backup): stores the part, finishes the job when all are in.
     void pieceDone(const std::shared_ptr<Job>& job, std::size_t shardIdx, ShardReply reply);
+    /// Merges the parts that arrived into the job's total, off the loop, one batch at a time.
+    void pumpMerge(const std::shared_ptr<Job>& job);
+    /// Finishes counting when the file is stored, planned, every piece is done and merged.
+    void maybeFinishCounting(const std::shared_ptr<Job>& job);
     void finishCounting(const std::shared_ptr<Job>& job);
     void commitResult(const std::shared_ptr<Job>& job, QByteArray command, const QJsonObject& result);
     /// Commits the table pieces [next, end) one after another, then the result.

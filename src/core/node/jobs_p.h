@@ -4,6 +4,7 @@
 
 #include <QCryptographicHash>
 #include <deque>
+#include <map>
 #include <memory>
 
 #include "node/jobs.h"
@@ -34,6 +35,7 @@ struct JobCoordinator::Job {
     std::uint64_t size = 0;  ///< bytes received so far; final once inputDone
     QByteArray sha256;
     bool shaReady = false;
+    std::uint64_t declaredSize = 0;  ///< the size the client declared up front (0: not declared)
     // storing
     std::uint64_t nextOffset = 0;
     int inflight = 0;
@@ -41,10 +43,24 @@ struct JobCoordinator::Job {
     bool manifestProposed = false;
     raft::Index manifestIndex = 0;
     raft::Term term = 0;
-    // counting
+    // chunks committed so far: offset → (log index, length); [0, committedPrefix) is all committed, and
+    // prefixIndex is the highest log index among those chunks (what a member waits to have applied)
+    std::map<std::uint64_t, std::pair<raft::Index, std::uint32_t>> committed;
+    std::uint64_t committedPrefix = 0;
+    raft::Index prefixIndex = 0;
+    // counting: pieces (planned while storing when pipelined), parts merged as they arrive
     std::vector<ShardState> shards;
-    std::vector<std::optional<wordcount::ShardCounts>> parts;
+    std::uint64_t pieceBytes = 0;  ///< pipelined pieces' size (set at the first plan)
+    std::uint64_t plannedEnd = 0;  ///< pipelined: pieces cover [0, plannedEnd)
+    std::shared_ptr<wordcount::ShardCounts> total = std::make_shared<wordcount::ShardCounts>();
+    std::deque<wordcount::ShardCounts> mergeQueue;
+    bool merging = false;
     std::vector<raft::NodeId> members;
+    std::map<raft::NodeId, int> handed;  ///< pieces sent to each member (its own and reassigned ones)
+    // ms after startedMs: every chunk committed, the manifest applied here, every part merged
+    qint64 storedMs = -1;
+    qint64 manifestMs = -1;
+    qint64 countedMs = -1;
     using Phase = JobPhase;
     Phase phase = Phase::Storing;
     /// Moves the job by `e` if it applies to its phase (jobTransition); false if it does not.

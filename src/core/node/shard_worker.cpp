@@ -1,5 +1,6 @@
-// ShardWorker: counts one shard of a stored file for a coordinator (this node's or another's), from this
-// node's own copy of the file in the log, on the thread pool, with progress notes.
+// ShardWorker: counts one shard of a file for a coordinator (this node's or another's), from this node's own
+// copy of the file in the log, on the thread pool, with progress notes. The file is stored, or (pipelined)
+// still being stored: then the shard is counted from the chunks applied so far.
 
 #include <QJsonObject>
 
@@ -50,7 +51,32 @@ void ShardWorker::run(const ShardRequest& req, ProgressFn progressNote,
         answer(std::move(r));
     };
     show(0, "running", 0);
-    const StoredFile* file = host_.state().file(req.fileId);
+    // The stored file; or, pipelined, the chunks of it applied here so far (the coordinator says that
+    // [0, knownEnd) is committed, so they are here once manifestIndex is applied).
+    const StoredFile* stored = host_.state().file(req.fileId);
+    StoredFile prefix;
+    bool growing = false;
+    if (!stored && req.knownEnd > 0) {
+        prefix.id = req.fileId;
+        for (const ChunkRef& c : host_.state().chunksOf(req.fileId)) {
+            if (c.fileOffset != prefix.size) break;
+            prefix.chunks.push_back(c);
+            prefix.size += c.length;
+        }
+        if (prefix.size < req.knownEnd || (req.finalEnd && prefix.size != req.knownEnd)) {
+            done({false,
+                  QStringLiteral("only %1 bytes of file %2 are applied here, %3 expected")
+                      .arg(prefix.size)
+                      .arg(QString::fromLatin1(req.fileId.toHex()))
+                      .arg(req.knownEnd),
+                  {},
+                  0});
+            return;
+        }
+        growing = !req.finalEnd;
+        stored = &prefix;
+    }
+    const StoredFile* file = stored;
     if (!file) {
         done({false, QStringLiteral("unknown file %1").arg(QString::fromLatin1(req.fileId.toHex())), {}, 0});
         return;
@@ -84,9 +110,10 @@ void ShardWorker::run(const ShardRequest& req, ProgressFn progressNote,
             const std::uint64_t n = std::min(kPiece, req.shard.length - done_);
             wordcount::CountOptions opt;
             opt.mode = req.mode;
+            opt.growing = growing;
             auto res = wordcount::countRange(*source, fileSize, {req.shard.offset + done_, n}, opt);
             if (!res.ok) {
-                error = res.error;
+                error = res.needsMore ? std::string(kNeedsMoreBytes) + ": " + res.error : res.error;
                 break;
             }
             wordcount::mergeInto(acc, res.counts);

@@ -164,4 +164,19 @@ QStringList StateMachine::takeNotes() {
     return std::exchange(notes_, {});
 }
 
+std::vector<ChunkRef> StateMachine::chunksOf(const QByteArray& fileId) const {
+    if (const auto f = files_.find(fileId); f != files_.end()) return f->second.chunks;
+    const auto p = pendingChunks_.find(fileId);
+    if (p == pendingChunks_.end()) return {};
+    std::vector<ChunkRef> chunks = p->second;
+    std::stable_sort(chunks.begin(), chunks.end(),
+                     [](const ChunkRef& a, const ChunkRef& b) { return a.fileOffset < b.fileOffset; });
+    // A chunk proposed again after an unknown outcome appears twice, with the same bytes.
+    chunks.erase(
+        std::unique(chunks.begin(), chunks.end(),
+                    [](const ChunkRef& a, const ChunkRef& b) { return a.fileOffset == b.fileOffset; }),
+        chunks.end());
+    return chunks;
+}
+
 }  // namespace raftwc::node

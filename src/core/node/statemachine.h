@@ -71,6 +71,9 @@ class StateMachine {
     /// Finished jobs, newest first.
     std::vector<const StoredJob*> jobs() const;
     const std::map<raft::NodeId, MemberAddress>& memberAddresses() const { return addresses_; }
+    /// The chunks of a file applied so far, sorted by offset, one per offset: a stored file's, or those of an
+    /// upload still waiting for its manifest (pipelined counting reads them); empty if none.
+    std::vector<ChunkRef> chunksOf(const QByteArray& fileId) const;
     /// Files with chunks applied but no manifest yet (uploads in progress, or abandoned).
     std::size_t pendingFiles() const { return pendingChunks_.size(); }
     /// Problems seen while applying (malformed entries, incomplete manifests); drained by the node's log.
