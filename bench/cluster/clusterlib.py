@@ -257,6 +257,32 @@ def make_text(path, size, pool_blocks=16):
             f.write(block)
             written += len(block)
 
+def make_dense_text(path, size, vocabulary=50000, pool_blocks=16):
+    """Issue 14's word-dense text: Zipf (s = 1) over `vocabulary` short tokens of 1-7 lower-case letters
+    (seeded), one space between words and a newline every 16 (≈ 19 M words in 100 MiB), the same
+    shape as `wordcount_bench --text dense`. Written from `pool_blocks` blocks of about 1 MiB like make_text."""
+    rng = random.Random(size ^ 0x5EED)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab, seen = [], set()
+    while len(vocab) < vocabulary:
+        w = "".join(rng.choices(letters, k=rng.randint(1, 7)))
+        if w not in seen:
+            seen.add(w)
+            vocab.append(w)
+    weights = [1.0 / (r + 1) for r in range(vocabulary)]
+    pool = []
+    for _ in range(pool_blocks):
+        words = rng.choices(vocab, weights, k=190000)
+        lines = [" ".join(words[i:i + 16]) for i in range(0, len(words), 16)]
+        pool.append(("\n".join(lines) + "\n").encode())
+    written = 0
+    with open(path, "wb") as f:
+        while written < size:
+            block = rng.choice(pool)[: size - written]
+            f.write(block)
+            written += len(block)
+
+
 def fs_type(path):
     """File system type of the mount holding path (from /proc/mounts), e.g. 'ext4' or 'tmpfs'."""
     path = os.path.realpath(path)
@@ -350,8 +376,9 @@ def load_note():
 def upload_and_watch(c, port, path, job_id, poll_s=0.01):
     """POSTs path with curl (X-Job-Id) while polling /api/jobs/{id}; returns a dict of phase timings."""
     out = path + ".answer"
+    # -T streams the file (--data-binary @FILE reads all of it into memory before sending a byte).
     cmd = ["curl", "-sS", "--max-time", "600", "-H", "Expect:", "-H", "X-Filename: " + os.path.basename(path),
-           "-H", "X-Job-Id: " + job_id, "--data-binary", "@" + path, "-o", out, "-w", "%{http_code}",
+           "-H", "X-Job-Id: " + job_id, "-X", "POST", "-T", path, "-o", out, "-w", "%{http_code}",
            "http://127.0.0.1:%d/api/count" % port]
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE)

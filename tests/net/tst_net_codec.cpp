@@ -1,4 +1,5 @@
 // Pure codec, framing and authentication tests (no sockets).
+#include <QCryptographicHash>
 #include <QtTest>
 
 #include <random>
@@ -8,6 +9,7 @@
 #include "net/frame.h"
 #include "net/messages.h"
 #include "net/rpc_transport.h"
+#include "net/sha256.h"
 
 using namespace raftwc;
 using namespace raftwc::net;
@@ -66,6 +68,7 @@ class tst_NetCodec : public QObject {
     void discoveryRejectsTrailingAndOverlong();
     void appEnvelopeRoundTrip();
     void hmacMatchesRfc4231AndQt();
+    void sha256IncrementalMatchesQt();
     void frameSealVerifyRoundTrip();
     void frameRejectsWrongKeyAndModifications();
     void frameRejectsBadHeaderFields();
@@ -261,6 +264,34 @@ void tst_NetCodec::hmacMatchesRfc4231AndQt() {
         for (char& c : data)
             c = static_cast<char>(rng());
         QCOMPARE(hmacSha256(key, data), qtHmacSha256(key, data));
+    }
+}
+
+void tst_NetCodec::sha256IncrementalMatchesQt() {
+    qInfo("Sha256 uses %s", Sha256::usesOpenSsl() ? "OpenSSL" : "QCryptographicHash");
+    {
+        Sha256 empty;
+        QCOMPARE(empty.result().toHex(),
+                 QByteArray("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+        Sha256 abc;  // FIPS 180-2, in pieces
+        abc.add("a");
+        abc.add("");
+        abc.add("bc");
+        QCOMPARE(abc.result().toHex(),
+                 QByteArray("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+    }
+    std::mt19937_64 rng(4);
+    for (int i = 0; i < 100; ++i) {
+        QByteArray data(static_cast<qsizetype>(rng() % 300000), '\0');
+        for (char& c : data)
+            c = static_cast<char>(rng());
+        Sha256 h;
+        for (qsizetype at = 0; at < data.size();) {  // fed in random pieces, as chunks arrive
+            const qsizetype n = std::min<qsizetype>(data.size() - at, qsizetype(rng() % 70000));
+            h.add(QByteArrayView(data).sliced(at, n));
+            at += n;
+        }
+        QCOMPARE(h.result(), QCryptographicHash::hash(data, QCryptographicHash::Sha256));
     }
 }
 

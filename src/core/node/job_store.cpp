@@ -1,6 +1,5 @@
 // The coordinator's storing phase: an upload's bytes arrive (streamed), are cut into chunks proposed
 // through the leader within a window, hashed in order off the loop, and completed by the manifest.
-#include <QCryptographicHash>
 #include <algorithm>
 
 #include "node/commands.h"
@@ -131,6 +130,11 @@ void JobCoordinator::pumpHash(const std::shared_ptr<Job>& job) {
         // Every byte cut and hashed: the checksum is final.
         if (job->inputDone && job->tailPos == job->tail.size() && !job->shaReady) {
             job->sha256 = job->hasher->result();
+            if (job->sha256.size() != 32) {
+                fail(job, JobOutcome::Kind::Internal, QStringLiteral("internal"),
+                     QStringLiteral("computing the file's SHA-256 failed"));
+                return;
+            }
             job->shaReady = true;
             sendChunks(job);
         }
@@ -144,7 +148,7 @@ void JobCoordinator::pumpHash(const std::shared_ptr<Job>& job) {
     runOffLoop(
         host_.env(), QPointer<JobCoordinator>(this),
         [hasher = job->hasher, data] {
-            hasher->addData(data);
+            hasher->add(data);
             return data.size();
         },
         [this, job](qsizetype n) {
@@ -152,7 +156,8 @@ void JobCoordinator::pumpHash(const std::shared_ptr<Job>& job) {
             job->hashBacklog -= n;
             pumpHash(job);
             if (job->onRoom && room(*job) > 0) job->onRoom();
-        });
+        },
+        /*urgent=*/true);  // the manifest waits for it: never behind the members' counting
 }
 
 void JobCoordinator::sendChunks(const std::shared_ptr<Job>& job) {

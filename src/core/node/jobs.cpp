@@ -164,6 +164,7 @@ void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
         },
         [this, job](Merged m) {
             if (job->phase != Job::Phase::Committing) return;
+            job->encodedMs = host_.env().nowMs() - job->startedMs;
             qInfo().noquote()
                 << QStringLiteral(
                        "job %1: counted %2 bytes in %3 shards on %4 node(s): %5 words, %6 distinct%7; %8 ms")
@@ -244,6 +245,17 @@ void JobCoordinator::fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind
 
 void JobCoordinator::complete(const std::shared_ptr<Job>& job, const QJsonObject& result) {
     if (!job->on(JobEvent::Committed)) return;
+    const qint64 now = host_.env().nowMs() - job->startedMs;
+    qInfo().noquote()
+        << QStringLiteral(
+               "job %1: answered at %2 ms: every chunk committed at %3 ms, the manifest applied at "
+               "%4, every part merged at %5, the result encoded at %6")
+               .arg(QString::fromLatin1(job->id))
+               .arg(now)
+               .arg(job->storedMs)
+               .arg(job->manifestMs)
+               .arg(job->countedMs)
+               .arg(job->encodedMs);
     job->result = result;
     report(job);
     if (auto done = std::exchange(job->done, nullptr)) done(JobOutcome::done(result));

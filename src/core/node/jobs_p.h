@@ -2,11 +2,11 @@
 // upload and storing it in the log): one job's state.
 #pragma once
 
-#include <QCryptographicHash>
 #include <deque>
 #include <map>
 #include <memory>
 
+#include "net/sha256.h"
 #include "node/jobs.h"
 
 namespace raftwc::node {
@@ -24,8 +24,7 @@ struct JobCoordinator::Job {
     bool inputDone = false;        ///< every byte was received: size is final
     std::function<void()> onRoom;  ///< the sender may go on (UploadSink's room callback)
     // the checksum, computed off the loop chunk by chunk, in order
-    std::shared_ptr<QCryptographicHash> hasher =
-        std::make_shared<QCryptographicHash>(QCryptographicHash::Sha256);
+    std::shared_ptr<net::Sha256> hasher = std::make_shared<net::Sha256>();
     std::deque<QByteArray> hashQueue;
     qint64 hashBacklog = 0;  ///< bytes queued or being hashed
     bool hashing = false;
@@ -61,6 +60,7 @@ struct JobCoordinator::Job {
     qint64 storedMs = -1;
     qint64 manifestMs = -1;
     qint64 countedMs = -1;
+    qint64 encodedMs = -1;  ///< the result and its table encoded (off the loop)
     using Phase = JobPhase;
     Phase phase = Phase::Storing;
     /// Moves the job by `e` if it applies to its phase (jobTransition); false if it does not.

@@ -40,6 +40,9 @@ class NodeEnv {
     /// Runs `work` on a worker thread — it must not touch the node's objects — and then the function it
     /// returns on the node's thread.
     virtual void offLoop(std::function<std::function<void()>()> work) = 0;
+    /// The same on a lane of its own for short work that something waits on (hashing an upload's chunks
+    /// while members count): it never queues behind long counting work. Default: offLoop.
+    virtual void offLoopUrgent(std::function<std::function<void()>()> work) { offLoop(std::move(work)); }
     /// 64 random bits (ids); seeded in the simulation.
     virtual std::uint64_t random64() = 0;
     /// Waits until no worker-thread work of this environment runs (before the node's objects go away).

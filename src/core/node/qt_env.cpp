@@ -12,6 +12,7 @@ namespace raftwc::node {
 
 QtNodeEnv::QtNodeEnv() {
     clock_.start();
+    urgent_.setMaxThreadCount(1);
 }
 
 QtNodeEnv::~QtNodeEnv() {
@@ -61,11 +62,19 @@ void QtNodeEnv::offLoop(std::function<std::function<void()>()> work) {
     });
 }
 
+void QtNodeEnv::offLoopUrgent(std::function<std::function<void()>()> work) {
+    urgent_.start([this, work = std::move(work)] {
+        std::function<void()> then = work();
+        if (then) QMetaObject::invokeMethod(this, std::move(then), Qt::QueuedConnection);
+    });
+}
+
 std::uint64_t QtNodeEnv::random64() {
     return QRandomGenerator::system()->generate64();
 }
 
 void QtNodeEnv::quiesce() {
+    urgent_.waitForDone();
     QThreadPool::globalInstance()->waitForDone();
 }
 

@@ -5,6 +5,7 @@
 #include <QElapsedTimer>
 #include <QObject>
 #include <QPointer>
+#include <QThreadPool>
 #include <unordered_map>
 
 #include "node/node_env.h"
@@ -29,6 +30,7 @@ class QtNodeEnv final : public QObject, public NodeEnv {
     std::uint64_t after(int ms, std::function<void()> f) override;
     void cancel(std::uint64_t timer) override;
     void offLoop(std::function<std::function<void()>()> work) override;
+    void offLoopUrgent(std::function<std::function<void()>()> work) override;
     std::uint64_t random64() override;
     void quiesce() override;
 
@@ -37,6 +39,7 @@ class QtNodeEnv final : public QObject, public NodeEnv {
 
   private:
     QElapsedTimer clock_;
+    QThreadPool urgent_;                                     ///< one thread: offLoopUrgent's lane
     std::unordered_map<int, std::function<void()>> timers_;  ///< Qt timer id → callback
 };
 
