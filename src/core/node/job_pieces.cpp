@@ -57,8 +57,13 @@ void JobCoordinator::planPieces(const std::shared_ptr<Job>& job) {
         target = std::clamp(target, std::max(minShardBytes, unit), std::max(minShardBytes, 8 * unit));
         job->pieceBytes = std::max(unit, target / unit * unit);
     }
+    // The file's tail (its last two pieces' worth, when the size is known) goes in single chunks, counted
+    // side by side as they commit: what is left when the last chunk commits is then one chunk, not one piece.
+    const std::uint64_t expected = whole ? job->size : job->declaredSize;
     while (job->plannedEnd < known) {
-        std::uint64_t end = job->plannedEnd + job->pieceBytes;
+        const bool tail =
+            expected > 0 && expected - std::min(expected, job->plannedEnd) <= 2 * job->pieceBytes;
+        std::uint64_t end = job->plannedEnd + (tail ? unit : job->pieceBytes);
         if (!whole && end >= known) break;  // wait for bytes after it: its last word may go on
         end = std::min(end, known);
         ShardState s;
