@@ -53,7 +53,12 @@ if [ -z "$only" ] || [ "$only" = replication ]; then
   run replication python3 "$here/replication.py" --mib "$mib" --dir "$dir" --json "$out/replication.json"
 fi
 if [ -z "$only" ] || [ "$only" = e2e ]; then
-  run e2e python3 "$here/e2e.py" --sizes "$sizes" --reps "$reps" --dir "$dir" --json "$out/e2e.json"
+  run e2e python3 "$here/e2e.py" --sizes "$sizes" --reps "$reps" --dir "$dir" --stop-member --json "$out/e2e.json"
+  # the same with the data dirs on tmpfs: what the software alone costs
+  if [ -d /dev/shm ]; then
+    run e2e-tmpfs python3 "$here/e2e.py" --sizes "$sizes" --reps "$reps" --dir "$dir" --data-dir /dev/shm \
+      --json "$out/e2e-tmpfs.json"
+  fi
 fi
 if [ -z "$only" ] || [ "$only" = busy ]; then
   # The reference is an older binary when RAFTWC_BASELINE names one (docs/benchmarks/busy.md).
