@@ -121,6 +121,7 @@ void Node::maybeRecordOwnAddress() {
 void Node::apply(const raft::Entry& e) {
     const Applied changed = sm_.apply(e);
     noteAppliedForEvents(e);
+    if (changed.fileStored) queueBlob(changed.storedFileId);
     for (const QString& note : sm_.takeNotes())
         qWarning().noquote() << "state machine:" << note;
     if (changed.address && changed.address->first != id_)
@@ -369,10 +370,6 @@ std::optional<QByteArray> Node::entryPayload(raft::Index i) const {
         qWarning().noquote() << "cannot read log entry" << i << ":" << e.what();
         return std::nullopt;
     }
-}
-
-std::shared_ptr<wordcount::ByteSource> Node::fileSource(const StoredFile& f) {
-    return std::make_shared<LogFileSource>(store_->log(), f.chunks);
 }
 
 // ---- operations --------------------------------------------------------------------------------

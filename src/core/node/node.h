@@ -21,6 +21,7 @@
 #include "node/statemachine.h"
 #include "node/status.h"
 #include "raft/rawnode.h"
+#include "storage/blob_store.h"
 
 namespace raftwc::storage {
 class RaftLogStore;
@@ -161,6 +162,10 @@ class Node : public QObject, private JobHost {
     void scheduleReady();
     void processReady();
     void apply(const raft::Entry& e);
+    /// A file was stored: copies its bytes from the log's chunks into its blob (if there is none yet, for
+    /// this content), off the loop, one file at a time, checking them against the manifest's SHA-256.
+    void queueBlob(const QByteArray& fileId);
+    void pumpBlobs();
     void learnAddresses(const std::vector<raft::Entry>& entries);
     /// The data directory's identity: node id, cluster id (start and startWith).
     bool adopt(std::unique_ptr<storage::RaftLogStore> store, QString* error);
@@ -201,6 +206,12 @@ class Node : public QObject, private JobHost {
     DiscoveryLink* disco_ = nullptr;
 
     std::unique_ptr<storage::RaftLogStore> store_;
+    /// DIR/blobs: stored files' contents, content-addressed (node_blobs.cpp). Shared with the worker thread
+    /// that assembles one.
+    std::shared_ptr<storage::BlobStore> blobs_;
+    std::deque<QByteArray> blobQueue_;  ///< stored files whose blob is still to be written, in order
+    bool blobBusy_ = false;
+    std::uint64_t blobsWritten_ = 0;
     std::unique_ptr<raft::RawNode> raft_;
     std::unique_ptr<LogWriter> writer_;  ///< after store_: destroyed first (the store finishes its jobs)
     StateMachine sm_;

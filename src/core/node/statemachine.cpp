@@ -95,6 +95,7 @@ Applied StateMachine::apply(const raft::Entry& e) {
         fileByJob_[m->jobId] = m->fileId;
         files_[m->fileId] = std::move(f);
         out.fileStored = true;
+        out.storedFileId = m->fileId;
     } else if (const auto* f = std::get_if<FileAbandoned>(&*cmd)) {
         const QByteArray id(f->fileId.constData(), f->fileId.size());
         if (!files_.count(id)) {  // a stored file is not the abandoned upload's to drop

@@ -55,6 +55,7 @@ struct Applied {
     /// A member's addresses recorded (from a ConfChange's context or a MemberAddressUpdate).
     std::optional<std::pair<raft::NodeId, MemberAddress>> address;
     bool fileStored = false;  ///< a manifest completed a file
+    QByteArray storedFileId;  ///< that file
     bool jobResult = false;   ///< a job's result was recorded
 };
 

@@ -1,0 +1,98 @@
+// Stored files' contents as content-addressed blobs (DIR/blobs/<sha256>, storage::BlobStore): when a
+// manifest is applied, the file's bytes are copied out of the log's chunk entries into a blob named by
+// their SHA-256 — checked against the manifest's before the blob is committed — so the same file uploaded
+// twice is stored once, members count from one sequential file, and the log prefix holding the chunks can
+// be compacted (docs/STORAGE.md, "Blobs"). Until its blob exists a file is read from the log.
+#include "net/sha256.h"
+#include "node/log_file_source.h"
+#include "node/node.h"
+#include "node/off_loop.h"
+#include "storage/raft_log_store.h"
+
+namespace raftwc::node {
+
+std::shared_ptr<wordcount::ByteSource> Node::fileSource(const StoredFile& f) {
+    if (blobs_ && f.sha256.size() == 32) {
+        const std::string digest = f.sha256.toStdString();
+        if (blobs_->has(digest)) {
+            auto blob = std::make_shared<wordcount::FileByteSource>(blobs_->path(digest));
+            if (blob->isOpen() && blob->size() == f.size) return blob;
+            qWarning().noquote() << "blob" << QString::fromLatin1(f.sha256.toHex())
+                                 << "cannot be read; reading the file from the log";
+        }
+    }
+    return std::make_shared<LogFileSource>(store_->log(), f.chunks);
+}
+
+void Node::queueBlob(const QByteArray& fileId) {
+    if (!blobs_) return;
+    blobQueue_.push_back(fileId);
+    pumpBlobs();
+}
+
+void Node::pumpBlobs() {
+    while (!blobBusy_ && !blobQueue_.empty()) {
+        const StoredFile* f = sm_.file(blobQueue_.front());
+        blobQueue_.pop_front();
+        if (!f || f->sha256.size() != 32 || blobs_->has(f->sha256.toStdString())) continue;  // stored once
+        blobBusy_ = true;
+        struct Outcome {
+            bool ok = false;
+            QString error;
+        };
+        runOffLoop(
+            *env_, QPointer<Node>(this),
+            [blobs = blobs_, source = std::make_shared<LogFileSource>(store_->log(), f->chunks),
+             size = f->size, sha = f->sha256]() {
+                Outcome out;
+                auto writer = blobs->create(sha.toStdString());
+                if (!writer.ok()) {
+                    out.error = QString::fromStdString(writer.status().message());
+                    return out;
+                }
+                net::Sha256 hash;
+                std::string buf(std::size_t(1) << 20, '\0');
+                for (std::uint64_t at = 0; at < size;) {
+                    const std::size_t n = std::size_t(std::min<std::uint64_t>(buf.size(), size - at));
+                    if (!source->read(at, n, buf.data())) {
+                        out.error =
+                            QStringLiteral("cannot read the file's chunks from the log at %1").arg(at);
+                        return out;
+                    }
+                    hash.add(QByteArrayView(buf.data(), qsizetype(n)));
+                    if (storage::Status s = writer.value()->append(buf.data(), n); !s.ok()) {
+                        out.error = QString::fromStdString(s.message());
+                        return out;
+                    }
+                    at += n;
+                }
+                if (hash.result() != sha) {
+                    out.error = QStringLiteral("the chunks in the log do not match the manifest's SHA-256");
+                    return out;
+                }
+                if (storage::Status s = writer.value()->commit(); !s.ok()) {
+                    out.error = QString::fromStdString(s.message());
+                    return out;
+                }
+                out.ok = true;
+                return out;
+            },
+            [this, sha = f->sha256, size = f->size](Outcome out) {
+                blobBusy_ = false;
+                if (out.ok) {
+                    ++blobsWritten_;
+                    qInfo().noquote() << QStringLiteral("stored file %1 (%2 bytes) as a blob")
+                                             .arg(QString::fromLatin1(sha.toHex()))
+                                             .arg(size);
+                } else {
+                    // The file stays readable from the log; a later upload of the same content tries again.
+                    qWarning().noquote() << "could not store file" << QString::fromLatin1(sha.toHex())
+                                         << "as a blob:" << out.error;
+                }
+                pumpBlobs();
+            });
+        return;
+    }
+}
+
+}  // namespace raftwc::node
