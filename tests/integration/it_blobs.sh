@@ -43,4 +43,28 @@ wait_until 20 "blob of b.txt rewritten on node 2" blob_ok 2 "$sha_b" "$T/b.txt"
 for i in 1 2 3; do
   [ -z "$(find "$T/n$i/blobs" -name '*.tmp')" ] || fail "node $i left a *.tmp blob"
 done
+log "5. DELETE a job (admin token): its result and file go on every node; the blob goes with the last file"
+job1=$(upload 1 "$T/b.txt" | jq -r .id) || fail "upload b again"
+code() { curl -s -o "$T/del.out" -w '%{http_code}' -X DELETE "$@"; }
+[ "$(code "http://127.0.0.1:3001/api/jobs/$job1")" = 401 ] || fail "DELETE without a token: $(cat "$T/del.out")"
+bearer="Authorization: Bearer $(cat "$ADMIN")"
+[ "$(code -H "$bearer" "http://127.0.0.1:3002/api/jobs/$job1")" = 200 ] || fail "DELETE job: $(cat "$T/del.out")"
+for i in 1 2 3; do
+  gone() { ! api "$1" "/api/jobs/$job1" >/dev/null 2>&1; }
+  wait_until 10 "job $job1 gone on node $i" gone "$i"
+done
+# b.txt was uploaded twice (section 2 and here): one file with its content is left, so is its blob
+for i in 1 2 3; do blob_ok "$i" "$sha_b" "$T/b.txt" || fail "node $i dropped a blob still in use"; done
+[ "$(code -H "$bearer" "http://127.0.0.1:3002/api/jobs/$job1")" = 404 ] || fail "second DELETE: $(cat "$T/del.out")"
+
+log "6. DELETE a file by its SHA-256: every file with that content and its blob go; its jobs' results stay"
+[ "$(code -H "$bearer" "http://127.0.0.1:3003/api/files/$sha_b")" = 200 ] || fail "DELETE file: $(cat "$T/del.out")"
+for i in 1 2 3; do
+  no_blob() { [ ! -e "$T/n$1/blobs/$2" ]; }
+  wait_until 10 "blob of b.txt deleted on node $i" no_blob "$i" "$sha_b"
+  blob_ok "$i" "$sha_a" "$T/a.txt" || fail "node $i lost the blob of a.txt"
+done
+[ "$(code -H "$bearer" "http://127.0.0.1:3001/api/files/$sha_b")" = 404 ] || fail "DELETE of a deleted file: $(cat "$T/del.out")"
+[ "$(code -H "$bearer" "http://127.0.0.1:3001/api/files/xyz")" = 400 ] || fail "DELETE of a bad name: $(cat "$T/del.out")"
+[ "$(api 1 "/api/jobs?limit=1000" | jq '.jobs | length')" = 4 ] || fail "the results of the deleted file's jobs went too"
 echo "PASS it_blobs"

@@ -333,7 +333,7 @@ void tst_NodeCommands::unknownVersionAndKind() {
         QVERIFY(!decodeCommand(b, &why));
         QVERIFY2(why.contains(QLatin1String("version")), qPrintable(why));
     }
-    for (int k : {0, 7, 8, 200, 255}) {  // 5 is FileAbandoned, 6 JobTablePiece
+    for (int k : {0, 9, 10, 200, 255}) {  // 5 FileAbandoned, 6 JobTablePiece, 7 JobDeleted, 8 FileDeleted
         QByteArray b = p;
         b[1] = char(k);
         QString why;

@@ -277,6 +277,7 @@ class tst_NodeJobs : public QObject {
     void nodeCatchingUpRefusesJobs();
     void tooLargeShardRepliesAreSplit();
     void countsWhileStoring();
+    void fileDeletedWhileCounting();
     void wordsLongerThanAChunkAcrossPieces_data();
     void wordsLongerThanAChunkAcrossPieces();
 };
@@ -1066,6 +1067,33 @@ void tst_NodeJobs::countsWhileStoring() {
             t.value(QStringLiteral("storedMs")).toInteger());
     QVERIFY(t.value(QStringLiteral("countedMs")).toInteger(-1) >=
             t.value(QStringLiteral("manifestMs")).toInteger());
+}
+
+void tst_NodeJobs::fileDeletedWhileCounting() {
+    // Issue 13: a file deleted through the log (DELETE /api/files, retention) while its job counts: the job
+    // fails with a clear error (410 file_deleted), never with a count of something no longer stored.
+    QRandomGenerator rng(1313);
+    const QByteArray content = randomText(rng, 300 * 1024);
+    Fixture fx(2);
+    fx.coordinator.backupPieces = false;
+    fx.host.setBehaviour(2, Behaviour::Hold);
+    fx.start(makeUpload(content, {}, QStringLiteral("deleted-file")));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        fx.host.held() > 0 &&
+            fx.coordinator.progress("deleted-file")->value(QStringLiteral("state")).toString() ==
+                QLatin1String("counting"),
+        10000);
+    bool committed = false;
+    fx.host.proposeCommand(
+        encodeCommand(FileDeleted{QCryptographicHash::hash(content, QCryptographicHash::Sha256)}),
+        [&](ProposeOutcome o) { committed = o.ok(); });
+    QTRY_VERIFY_WITH_TIMEOUT(committed, 5000);
+    QVERIFY(!fx.host.state().fileForJob("deleted-file"));
+    fx.host.releaseHeld();
+    QTRY_VERIFY_WITH_TIMEOUT(fx.reply.has_value(), 10000);
+    QCOMPARE(fx.reply->kind, JobOutcome::Kind::Gone);
+    QCOMPARE(fx.reply->code, QStringLiteral("file_deleted"));
+    QVERIFY(!fx.host.state().job("deleted-file"));  // no result was committed
 }
 
 void tst_NodeJobs::wordsLongerThanAChunkAcrossPieces_data() {

@@ -3,6 +3,7 @@
 #include <QJsonDocument>
 #include <QRandomGenerator>
 #include <QtTest>
+#include <tuple>
 
 #include "node/commands.h"
 #include "node/job_codecs.h"
@@ -113,6 +114,7 @@ class tst_NodeStateMachine : public QObject {
     void malformedNormalPayloadSkipped();
     void appliedAndGapNotes();
     void deterministic();
+    void deletions();
 };
 
 void tst_NodeStateMachine::chunksThenManifestStoreAFile() {
@@ -607,6 +609,56 @@ void tst_NodeStateMachine::deterministic() {
             QCOMPARE(y->chunks[i].length, x->chunks[i].length);
         }
     }
+}
+
+void tst_NodeStateMachine::deletions() {
+    // DELETE /api/jobs/{id} and /api/files/{sha256} (and retention) go through the log: a job's deletion
+    // drops its result and the file uploaded for it; a file's deletion drops every file with that content.
+    // What no file holds any more is reported, so the node drops the blob.
+    Log log;
+    const QByteArray x = "the same bytes twice", y = "other bytes";
+    const QByteArray shaX = QCryptographicHash::hash(x, QCryptographicHash::Sha256);
+    const QByteArray shaY = QCryptographicHash::hash(y, QCryptographicHash::Sha256);
+    const std::vector<std::tuple<char, QByteArray, QByteArray>> uploads{
+        {'A', x, "job-1"}, {'B', x, "job-2"}, {'C', y, "job-3"}};
+    for (const auto& [c, content, job] : uploads) {
+        log.command(FileChunk{fileId(c), 0, content});
+        log.command(manifestFor(fileId(c), content, job));
+        log.command(JobResult{job, "{\"id\":\"" + job + "\"}", "t"});
+    }
+    QCOMPARE(log.sm.jobs().size(), std::size_t(3));
+    QVERIFY(log.sm.hasContent(shaX) && log.sm.hasContent(shaY));
+    auto apply = [&](const Command& c) {
+        Entry e{1, log.entries.size() + 1, EntryType::Normal, encodeCommand(c).toStdString()};
+        log.entries.push_back(e);
+        return log.sm.apply(e);
+    };
+    Applied a = apply(JobDeleted{"job-1"});
+    QVERIFY(a.deleted);
+    QVERIFY(a.unreferencedSha256.empty());  // file B has the same content
+    QVERIFY(!log.sm.job("job-1") && !log.sm.fileForJob("job-1") && !log.sm.file(fileId('A')));
+    QVERIFY(log.sm.file(fileId('B')) && log.sm.hasContent(shaX));
+    QCOMPARE(log.sm.jobs().size(), std::size_t(2));
+    a = apply(JobDeleted{"job-2"});
+    QCOMPARE(a.unreferencedSha256, std::vector<QByteArray>{shaX});
+    QVERIFY(!log.sm.hasContent(shaX));
+    a = apply(JobDeleted{"job-2"});  // again (a retried proposal): nothing
+    QVERIFY(!a.deleted && a.unreferencedSha256.empty());
+    a = apply(FileDeleted{shaY});
+    QCOMPARE(a.unreferencedSha256, std::vector<QByteArray>{shaY});
+    QVERIFY(!log.sm.file(fileId('C')) && !log.sm.fileForJob("job-3"));
+    QVERIFY(log.sm.job("job-3"));  // a result outlives its file
+    a = apply(FileDeleted{shaY});
+    QVERIFY(!a.deleted && a.unreferencedSha256.empty());
+    // A late chunk of a deleted file is not a new upload.
+    apply(FileChunk{fileId('A'), 0, x});
+    QCOMPARE(log.sm.pendingFiles(), std::size_t(0));
+    QVERIFY(log.sm.takeNotes().isEmpty());
+    // Commands round-trip; malformed ones are refused.
+    QVERIFY(std::get<JobDeleted>(*decodeCommand(encodeCommand(JobDeleted{"job-9"}))).jobId == "job-9");
+    QVERIFY(std::get<FileDeleted>(*decodeCommand(encodeCommand(FileDeleted{shaX}))).sha256 == shaX);
+    QVERIFY(!decodeCommand(encodeCommand(FileDeleted{"short"})));
+    QVERIFY(!decodeCommand(encodeCommand(JobDeleted{""})));
 }
 
 QTEST_GUILESS_MAIN(tst_NodeStateMachine)

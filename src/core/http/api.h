@@ -143,6 +143,22 @@ class ApiBackend {
         done(ApiReply::error(501, QStringLiteral("not_implemented"), QStringLiteral("not supported")));
     }
     /// POST /api/leader/transfer[?to=id]: hand leadership to `to` (empty: the most up-to-date voter).
+    /// DELETE /api/jobs/{id}: the job's result and the file uploaded for it, through the log (admin token).
+    virtual void deleteJob(const QString& id, const QByteArray& authorization,
+                           std::function<void(ApiReply)> done) {
+        Q_UNUSED(id);
+        Q_UNUSED(authorization);
+        done(ApiReply::error(404, QStringLiteral("not_found"),
+                             QStringLiteral("deleting is not supported here")));
+    }
+    /// DELETE /api/files/{sha256}: every stored file with this content, through the log (admin token).
+    virtual void deleteFile(const QString& sha256Hex, const QByteArray& authorization,
+                            std::function<void(ApiReply)> done) {
+        Q_UNUSED(sha256Hex);
+        Q_UNUSED(authorization);
+        done(ApiReply::error(404, QStringLiteral("not_found"),
+                             QStringLiteral("deleting is not supported here")));
+    }
     virtual void transferLeadership(const QString& to, const QByteArray& authorization,
                                     std::function<void(ApiReply)> done) {
         Q_UNUSED(to);

@@ -344,11 +344,27 @@ void HttpFrontend::route(const HttpRequest& request, detail::HttpConnection* con
                 ApiReply::error(400, QStringLiteral("bad_request"), QStringLiteral("bad job id in after")));
         return answer(m_backend->jobs(qsizetype(limit), after));
     }
+    // Deletions (asynchronous: they go through the leader and the log; admin token).
+    auto deleted = [this, sock, seq, close, started](const ApiReply& reply) {
+        deliver(sock, seq, reply, close, false, started);
+    };
+    if (path.startsWith(QLatin1String("/api/files/"))) {
+        const QString sha = path.mid(11);
+        if (!request.is("DELETE")) return answer(methodNotAllowed("DELETE"));
+        if (fromAnotherOrigin(request)) return answer(crossOriginRefused());
+        m_backend->deleteFile(sha, request.header("authorization"), deleted);
+        return;
+    }
     if (path.startsWith(QLatin1String("/api/jobs/"))) {
         const QStringList parts = path.mid(10).split(QLatin1Char('/'));
         const bool validId = !parts.isEmpty() && pathIdPattern().match(parts[0]).hasMatch();
+        if (validId && parts.size() == 1 && request.is("DELETE")) {
+            if (fromAnotherOrigin(request)) return answer(crossOriginRefused());
+            m_backend->deleteJob(parts[0], request.header("authorization"), deleted);
+            return;
+        }
         if (validId && parts.size() == 1)
-            return answer(isGet ? m_backend->job(parts[0]) : methodNotAllowed("GET"));
+            return answer(isGet ? m_backend->job(parts[0]) : methodNotAllowed("GET, DELETE"));
         if (validId && parts.size() == 2 && parts[1] == QLatin1String("words")) {
             if (!isGet) return answer(methodNotAllowed("GET"));
             const QUrlQuery& q = request.query;

@@ -51,6 +51,8 @@ http::ApiReply apiReply(const JobOutcome& o) {
         }
         case JobOutcome::Kind::Duplicate:
             return http::ApiReply::error(409, o.code, o.message);
+        case JobOutcome::Kind::Gone:
+            return http::ApiReply::error(410, o.code, o.message);
         case JobOutcome::Kind::Internal:
             break;
     }
@@ -110,6 +112,58 @@ void NodeApi::removeMember(const QString& id, const QByteArray& authorization,
             return done(r);
         }
         done(http::ApiReply::error(409, QStringLiteral("not_removed"), error));
+    });
+}
+
+namespace {
+
+/// A deletion committed (200), or why not: no leader now (503, retry), or it could not be committed (503).
+void answerDeletion(const ProposeOutcome& o, const QJsonObject& ok,
+                    const std::function<void(http::ApiReply)>& done) {
+    if (o.ok()) return done(http::ApiReply::json(200, ok));
+    http::ApiReply r = http::ApiReply::error(
+        503,
+        o.code == ProposeOutcome::Code::NoLeader ? QStringLiteral("no_leader")
+                                                 : QStringLiteral("not_deleted"),
+        o.error.isEmpty() ? QStringLiteral("the deletion could not be committed; retry") : o.error);
+    r.headers.append({QByteArrayLiteral("Retry-After"), QByteArrayLiteral("2")});
+    done(r);
+}
+
+}  // namespace
+
+void NodeApi::deleteJob(const QString& id, const QByteArray& authorization,
+                        std::function<void(http::ApiReply)> done) {
+    if (auto d = denied(authorization)) return done(*d);
+    const QByteArray jobId = id.toLatin1();
+    if (!node_.stateMachine().job(jobId))
+        return done(
+            http::ApiReply::error(404, QStringLiteral("not_found"),
+                                  QStringLiteral("no finished job %1 (a running job is deleted once it "
+                                                 "has finished)")
+                                      .arg(id)));
+    node_.propose(encodeCommand(JobDeleted{jobId}), [done, id](const ProposeOutcome& o) {
+        answerDeletion(
+            o, QJsonObject{{QStringLiteral("deleted"), id}, {QStringLiteral("kind"), QStringLiteral("job")}},
+            done);
+    });
+}
+
+void NodeApi::deleteFile(const QString& sha256Hex, const QByteArray& authorization,
+                         std::function<void(http::ApiReply)> done) {
+    if (auto d = denied(authorization)) return done(*d);
+    const QByteArray sha = QByteArray::fromHex(sha256Hex.toLatin1());
+    if (sha256Hex.size() != 64 || sha.size() != 32 || sha.toHex() != sha256Hex.toLower().toLatin1())
+        return done(http::ApiReply::error(400, QStringLiteral("bad_request"),
+                                          QStringLiteral("a file is named by its SHA-256: 64 hex digits")));
+    if (!node_.stateMachine().hasContent(sha))
+        return done(http::ApiReply::error(404, QStringLiteral("not_found"),
+                                          QStringLiteral("no stored file with SHA-256 %1").arg(sha256Hex)));
+    node_.propose(encodeCommand(FileDeleted{sha}), [done, sha256Hex](const ProposeOutcome& o) {
+        answerDeletion(o,
+                       QJsonObject{{QStringLiteral("deleted"), sha256Hex.toLower()},
+                                   {QStringLiteral("kind"), QStringLiteral("file")}},
+                       done);
     });
 }
 

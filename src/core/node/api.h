@@ -41,6 +41,10 @@ class NodeApi final : public http::ApiBackend {
                       std::function<void(http::ApiReply)> done) override;
     void transferLeadership(const QString& to, const QByteArray& authorization,
                             std::function<void(http::ApiReply)> done) override;
+    void deleteJob(const QString& id, const QByteArray& authorization,
+                   std::function<void(http::ApiReply)> done) override;
+    void deleteFile(const QString& sha256Hex, const QByteArray& authorization,
+                    std::function<void(http::ApiReply)> done) override;
 
   private:
     /// A 507 answer if this node's disk cannot take a file of `bytes` (unknown: < 0) now.

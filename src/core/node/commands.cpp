@@ -42,6 +42,12 @@ QByteArray encodeCommand(const Command& c) {
         w.u32(t->piece);
         w.u64(t->entries);
         w.bytes(t->table);
+    } else if (const auto* jd = std::get_if<JobDeleted>(&c)) {
+        w.u8(std::uint8_t(CommandKind::JobDeleted));
+        w.bytes(jd->jobId);
+    } else if (const auto* fd = std::get_if<FileDeleted>(&c)) {
+        w.u8(std::uint8_t(CommandKind::FileDeleted));
+        w.bytes(fd->sha256);
     }
     return w.take();
 }
@@ -90,6 +96,18 @@ std::optional<Command> decodeCommand(const QByteArray& payload, QString* why) {
             t.table = r.bytes();
             if (!r.atEnd() || t.piece == 0) return fail("malformed job table piece");
             return t;
+        }
+        case CommandKind::JobDeleted: {
+            JobDeleted d;
+            d.jobId = r.bytes(128);
+            if (!r.atEnd() || d.jobId.isEmpty()) return fail("malformed job deletion");
+            return d;
+        }
+        case CommandKind::FileDeleted: {
+            FileDeleted d;
+            d.sha256 = r.bytes(32);
+            if (!r.atEnd() || d.sha256.size() != 32) return fail("malformed file deletion");
+            return d;
         }
         case CommandKind::FileAbandoned: {
             FileAbandoned f;

@@ -19,6 +19,8 @@ enum class CommandKind : std::uint8_t {
     MemberAddress = 4,  ///< A member's current addresses (bootstrap node, or a node back on a new address).
     FileAbandoned = 5,  ///< An upload that will never complete: its chunks are released.
     JobTablePiece = 6,  ///< One more piece of a job's frequency table, committed before its JobResult.
+    JobDeleted = 7,     ///< A finished job and the file uploaded for it are dropped (DELETE, retention).
+    FileDeleted = 8,    ///< Every stored file with this content is dropped (DELETE /api/files/{sha256}).
 };
 
 /// A chunk's bytes sit at a fixed offset inside the entry payload, so a shard can pread just the range
@@ -75,8 +77,16 @@ struct FileAbandoned {
     QByteArray fileId;
 };
 
-using Command =
-    std::variant<FileChunk, FileManifest, JobResult, MemberAddressUpdate, FileAbandoned, JobTablePiece>;
+struct JobDeleted {
+    QByteArray jobId;
+};
+
+struct FileDeleted {
+    QByteArray sha256;  ///< 32 bytes
+};
+
+using Command = std::variant<FileChunk, FileManifest, JobResult, MemberAddressUpdate, FileAbandoned,
+                             JobTablePiece, JobDeleted, FileDeleted>;
 
 QByteArray encodeCommand(const Command& c);
 /// Decodes a Normal entry's payload; std::nullopt (with `why` set) on malformed input.

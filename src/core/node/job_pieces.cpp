@@ -369,6 +369,7 @@ bool JobCoordinator::splitShard(const std::shared_ptr<Job>& job, std::size_t idx
 }
 
 void JobCoordinator::reassign(const std::shared_ptr<Job>& job, std::size_t idx, const QString& why) {
+    if (job->phase == JobPhase::Counting && !host_.state().file(job->fileId)) return failFileDeleted(job);
     ShardState& st = job->shards[idx];
     qWarning().noquote() << "job" << job->id << "shard" << st.no << "on" << nodeIdString(st.node)
                          << "failed:" << why;

@@ -112,9 +112,8 @@ void JobCoordinator::finishCounting(const std::shared_ptr<Job>& job) {
     if (!job->on(JobEvent::Counted)) return;
     report(job);
     const StoredFile* stored = host_.state().file(job->fileId);
-    if (!stored) {
-        fail(job, JobOutcome::Kind::Internal, QStringLiteral("internal"),
-             QStringLiteral("file vanished from the state machine"));
+    if (!stored) {  // deleted through the log while it was counted (the parts were exact, but of what?)
+        failFileDeleted(job);
         return;
     }
     // Merging, ranking, sorting and compressing tables of millions of words run off the event loop.
@@ -243,6 +242,12 @@ void JobCoordinator::fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind
     }
 }
 
+void JobCoordinator::failFileDeleted(const std::shared_ptr<Job>& job) {
+    fail(
+        job, JobOutcome::Kind::Gone, QStringLiteral("file_deleted"),
+        QStringLiteral("the file was deleted (DELETE /api/files or the retention limits) while the job ran"));
+}
+
 void JobCoordinator::complete(const std::shared_ptr<Job>& job, const QJsonObject& result) {
     if (!job->on(JobEvent::Committed)) return;
     const qint64 now = host_.env().nowMs() - job->startedMs;
@@ -264,6 +269,14 @@ void JobCoordinator::complete(const std::shared_ptr<Job>& job, const QJsonObject
         jobs_.erase(finishedOrder_.front());
         finishedOrder_.erase(finishedOrder_.begin());
     }
+}
+
+void JobCoordinator::forget(const QByteArray& jobId) {
+    const auto it = jobs_.find(jobId);
+    if (it == jobs_.end() || (it->second->phase != JobPhase::Done && it->second->phase != JobPhase::Failed))
+        return;
+    jobs_.erase(it);
+    std::erase(finishedOrder_, jobId);
 }
 
 std::optional<QJsonObject> JobCoordinator::progress(const QByteArray& jobId) const {

@@ -53,6 +53,7 @@ struct JobOutcome {
         Done,         ///< counted and committed: `result`
         Unavailable,  ///< no leader, or storing/counting/committing failed for now: retry later
         Duplicate,    ///< a job with this id exists already
+        Gone,         ///< its file was deleted while it ran (DELETE, retention)
         Internal,     ///< a fault of this node
     };
     Kind kind = Kind::Internal;
@@ -159,6 +160,8 @@ class JobCoordinator : public QObject {
     /// Progress of a job this node coordinates (running or recently finished); empty if unknown.
     std::optional<QJsonObject> progress(const QByteArray& jobId) const;
     void onProgress(const ShardProgressNote& p);
+    /// The job was deleted through the log: a finished one is no longer shown (a running one goes on).
+    void forget(const QByteArray& jobId);
     std::uint64_t jobsStarted() const { return jobsStarted_; }
     std::uint64_t jobsFailed() const { return jobsFailed_; }
     std::size_t running() const;
@@ -236,6 +239,8 @@ class JobCoordinator : public QObject {
     void fail(const std::shared_ptr<Job>& job, JobOutcome::Kind kind, const QString& code,
               const QString& message);
     void reassign(const std::shared_ptr<Job>& job, std::size_t idx, const QString& why);
+    /// The job's file was deleted through the log while it ran: it fails with a clear error.
+    void failFileDeleted(const std::shared_ptr<Job>& job);
     /// Replaces shard `idx` by its two halves and sends both; false if it is too small to split.
     bool splitShard(const std::shared_ptr<Job>& job, std::size_t idx);
     /// Reassigns running shards whose node stopped being live (it died or was cut off).

@@ -122,6 +122,9 @@ void Node::apply(const raft::Entry& e) {
     const Applied changed = sm_.apply(e);
     noteAppliedForEvents(e);
     if (changed.fileStored) queueBlob(changed.storedFileId);
+    for (const QByteArray& sha : changed.unreferencedSha256)
+        dropBlob(sha);
+    if (!changed.deletedJobId.isEmpty() && coordinator_) coordinator_->forget(changed.deletedJobId);
     for (const QString& note : sm_.takeNotes())
         qWarning().noquote() << "state machine:" << note;
     if (changed.address && changed.address->first != id_)

@@ -107,6 +107,10 @@ class Node : public QObject, private JobHost {
     const QByteArray& adminToken() const { return opt_.adminToken; }
     bool hasLeader() const { return leaderKnown(); }
     const StateMachine& stateMachine() const { return sm_; }
+    /// Proposes a command through the leader (the API's deletions); `done` once committed or failed.
+    void propose(QByteArray command, std::function<void(ProposeOutcome)> done) {
+        proposeCommand(std::move(command), std::move(done));
+    }
     /// The payload of the stored entry at index i (nullopt if it is not in the log or cannot be read).
     std::optional<QByteArray> entryPayload(raft::Index i) const;
     JobCoordinator& coordinator() { return *coordinator_; }
@@ -166,6 +170,8 @@ class Node : public QObject, private JobHost {
     /// this content), off the loop, one file at a time, checking them against the manifest's SHA-256.
     void queueBlob(const QByteArray& fileId);
     void pumpBlobs();
+    /// No stored file has this content any more: its blob goes (off the loop).
+    void dropBlob(const QByteArray& sha256);
     void learnAddresses(const std::vector<raft::Entry>& entries);
     /// The data directory's identity: node id, cluster id (start and startWith).
     bool adopt(std::unique_ptr<storage::RaftLogStore> store, QString* error);

@@ -79,7 +79,9 @@ void Node::pumpBlobs() {
             },
             [this, sha = f->sha256, size = f->size](Outcome out) {
                 blobBusy_ = false;
-                if (out.ok) {
+                if (out.ok && !sm_.hasContent(sha)) {
+                    dropBlob(sha);  // deleted while it was written
+                } else if (out.ok) {
                     ++blobsWritten_;
                     qInfo().noquote() << QStringLiteral("stored file %1 (%2 bytes) as a blob")
                                              .arg(QString::fromLatin1(sha.toHex()))
@@ -93,6 +95,23 @@ void Node::pumpBlobs() {
             });
         return;
     }
+}
+
+void Node::dropBlob(const QByteArray& sha256) {
+    if (!blobs_ || sha256.size() != 32 || !blobs_->has(sha256.toStdString())) return;
+    runOffLoop(
+        *env_, QPointer<Node>(this),
+        [blobs = blobs_, digest = sha256.toStdString()] {
+            const storage::Status s = blobs->remove(digest);
+            return s.ok() ? QString() : QString::fromStdString(s.message());
+        },
+        [sha256](const QString& error) {
+            if (error.isEmpty())
+                qInfo().noquote() << "deleted the blob of file" << QString::fromLatin1(sha256.toHex());
+            else
+                qWarning().noquote() << "could not delete the blob of file"
+                                     << QString::fromLatin1(sha256.toHex()) << ":" << error;
+        });
 }
 
 }  // namespace raftwc::node

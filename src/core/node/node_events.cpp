@@ -34,6 +34,9 @@ QString entryKind(const raft::Entry& e) {
             return QStringLiteral("abandon");
         case CommandKind::JobTablePiece:
             return QStringLiteral("table");
+        case CommandKind::JobDeleted:
+        case CommandKind::FileDeleted:
+            return QStringLiteral("delete");
     }
     return QStringLiteral("other");
 }

@@ -102,6 +102,24 @@ Applied StateMachine::apply(const raft::Entry& e) {
             pendingChunks_.erase(id);
             abandoned_.insert(id);
         }
+    } else if (const auto* jd = std::get_if<JobDeleted>(&*cmd)) {
+        // The job's result and table, and the file uploaded for it. Unknown (never finished, or deleted
+        // before): nothing to do — every node sees the same.
+        const bool known = jobs_.erase(jd->jobId) > 0;
+        out.deletedJobId = jd->jobId;
+        pendingPieces_.erase(jd->jobId);
+        if (known) std::erase(jobOrder_, jd->jobId);
+        if (const auto byJob = fileByJob_.find(jd->jobId); byJob != fileByJob_.end()) {
+            const QByteArray fileId = byJob->second;  // a copy: dropFile erases the map entry
+            dropFile(fileId, &out);
+        }
+        out.deleted = known || out.deleted;
+    } else if (const auto* fd = std::get_if<FileDeleted>(&*cmd)) {
+        std::vector<QByteArray> ids;
+        for (const auto& [id, stored] : files_)
+            if (stored.sha256 == fd->sha256) ids.push_back(id);
+        for (const QByteArray& id : ids)
+            dropFile(id, &out);
     } else if (const auto* a = std::get_if<MemberAddressUpdate>(&*cmd)) {
         addresses_[a->node] = a->address;
         out.address = std::make_pair(a->node, a->address);
@@ -163,6 +181,24 @@ std::vector<const StoredJob*> StateMachine::jobs() const {
 
 QStringList StateMachine::takeNotes() {
     return std::exchange(notes_, {});
+}
+
+void StateMachine::dropFile(const QByteArray& fileIdRef, Applied* out) {
+    const QByteArray fileId = fileIdRef;  // the caller's may live in a map entry erased below
+    const auto it = files_.find(fileId);
+    if (it == files_.end()) return;
+    const QByteArray sha = it->second.sha256;
+    if (const auto j = fileByJob_.find(it->second.jobId); j != fileByJob_.end() && j->second == fileId)
+        fileByJob_.erase(j);
+    files_.erase(it);
+    abandoned_.insert(fileId);  // a chunk of it proposed again late is not a new upload
+    out->deleted = true;
+    if (!hasContent(sha)) out->unreferencedSha256.push_back(sha);
+}
+
+bool StateMachine::hasContent(const QByteArray& sha256) const {
+    return std::any_of(files_.begin(), files_.end(),
+                       [&](const auto& kv) { return kv.second.sha256 == sha256; });
 }
 
 std::vector<ChunkRef> StateMachine::chunksOf(const QByteArray& fileId) const {

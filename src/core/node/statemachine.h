@@ -56,6 +56,10 @@ struct Applied {
     std::optional<std::pair<raft::NodeId, MemberAddress>> address;
     bool fileStored = false;  ///< a manifest completed a file
     QByteArray storedFileId;  ///< that file
+    /// Contents no stored file has any more (a deletion): the node drops their blob.
+    std::vector<QByteArray> unreferencedSha256;
+    bool deleted = false;     ///< a job or files were deleted
+    QByteArray deletedJobId;  ///< a JobDeleted command's job (whether or not it was known)
     bool jobResult = false;   ///< a job's result was recorded
 };
 
@@ -75,12 +79,16 @@ class StateMachine {
     /// The chunks of a file applied so far, sorted by offset, one per offset: a stored file's, or those of an
     /// upload still waiting for its manifest (pipelined counting reads them); empty if none.
     std::vector<ChunkRef> chunksOf(const QByteArray& fileId) const;
+    /// Whether any stored file has this content (SHA-256, 32 bytes).
+    bool hasContent(const QByteArray& sha256) const;
     /// Files with chunks applied but no manifest yet (uploads in progress, or abandoned).
     std::size_t pendingFiles() const { return pendingChunks_.size(); }
     /// Problems seen while applying (malformed entries, incomplete manifests); drained by the node's log.
     QStringList takeNotes();
 
   private:
+    /// Drops a stored file; its content's SHA-256 goes to *out if no other file has it.
+    void dropFile(const QByteArray& fileId, Applied* out);
     raft::Index applied_ = 0;
     std::map<QByteArray, std::vector<ChunkRef>> pendingChunks_;  ///< fileId → chunks before the manifest
     std::map<QByteArray, StoredFile> files_;
