@@ -168,7 +168,9 @@ class Run:
         cmd = ["ip", "netns", "exec", f"{self.name}-{i}", self.a.binary, "--data-dir", self.data_dir(i),
                "--interface", "eth0", "--advertise", ip, "--rpc", f"{ip}:7000", "--http", "0.0.0.0:3000",
                "--cluster-key-file", self.keyfile, "--admin-token-file", self.adminfile, "--election-timeout", self.a.election, "--heartbeat",
-               str(self.a.heartbeat), "--discovery", "1500", "--bootstrap-expect", str(self.n)]
+               str(self.a.heartbeat), "--discovery", "1500", "--bootstrap-expect", str(self.n),
+               # every acknowledged upload is checked at the end: nothing may be retired meanwhile
+               "--retain-files", "0", "--retain-bytes", "0", "--retain-age", "0"]
         with self.lock:
             self.proc[i] = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             self.down_ok.discard(i)

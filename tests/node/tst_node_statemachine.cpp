@@ -1,5 +1,6 @@
 // StateMachine: applying committed entries (chunks, manifests, job results, membership changes).
 #include <QCryptographicHash>
+#include <QDateTime>
 #include <QJsonDocument>
 #include <QRandomGenerator>
 #include <QtTest>
@@ -7,6 +8,7 @@
 
 #include "node/commands.h"
 #include "node/job_codecs.h"
+#include "node/retention.h"
 #include "node/statemachine.h"
 #include "node/stored_table.h"
 #include "raft/types.h"
@@ -115,6 +117,7 @@ class tst_NodeStateMachine : public QObject {
     void appliedAndGapNotes();
     void deterministic();
     void deletions();
+    void retentionPicksTheOldest();
 };
 
 void tst_NodeStateMachine::chunksThenManifestStoreAFile() {
@@ -659,6 +662,33 @@ void tst_NodeStateMachine::deletions() {
     QVERIFY(std::get<FileDeleted>(*decodeCommand(encodeCommand(FileDeleted{shaX}))).sha256 == shaX);
     QVERIFY(!decodeCommand(encodeCommand(FileDeleted{"short"})));
     QVERIFY(!decodeCommand(encodeCommand(JobDeleted{""})));
+}
+
+void tst_NodeStateMachine::retentionPicksTheOldest() {
+    // Jobs j0 (oldest) .. j5 (newest), files of 100 * (k + 1) bytes, created an hour apart.
+    Log log;
+    const qint64 now = QDateTime(QDate(2026, 12, 4), QTime(12, 0), Qt::UTC).toMSecsSinceEpoch();
+    for (int k = 0; k < 6; ++k) {
+        const QByteArray job = "j" + QByteArray::number(k);
+        const QByteArray content(100 * (k + 1), char('a' + k));
+        log.command(FileChunk{fileId(char('A' + k)), 0, content});
+        log.command(manifestFor(fileId(char('A' + k)), content, job));
+        const QString created =
+            QDateTime::fromMSecsSinceEpoch(now - (6 - k) * 3600 * 1000, Qt::UTC).toString(Qt::ISODateWithMs);
+        log.command(JobResult{job,
+                              QJsonDocument(QJsonObject{{QStringLiteral("id"), QString::fromLatin1(job)},
+                                                        {QStringLiteral("createdAt"), created}})
+                                  .toJson(QJsonDocument::Compact),
+                              "t"});
+    }
+    using V = std::vector<QByteArray>;
+    QCOMPARE(expiredJobs(log.sm, {}, now), V{});                                    // no limits
+    QCOMPARE(expiredJobs(log.sm, {4, 0, 0}, now), (V{"j0", "j1"}));                 // the 4 newest stay
+    QCOMPARE(expiredJobs(log.sm, {0, 1100, 0}, now), (V{"j0", "j1", "j2", "j3"}));  // 600 + 500 bytes stay
+    QCOMPARE(expiredJobs(log.sm, {0, 0, 3 * 3600 * 1000 + 1}, now), (V{"j0", "j1", "j2"}));     // > 3 h old
+    QCOMPARE(expiredJobs(log.sm, {5, 1500, 4 * 3600 * 1000 + 1}, now), (V{"j0", "j1", "j2"}));  // all three
+    QCOMPARE(expiredJobs(log.sm, {0, 10, 0}, now), (V{"j0", "j1", "j2", "j3", "j4"}));  // the newest stays
+    QCOMPARE(expiredJobs(log.sm, {1, 0, 0}, now), (V{"j0", "j1", "j2", "j3", "j4"}));
 }
 
 QTEST_GUILESS_MAIN(tst_NodeStateMachine)

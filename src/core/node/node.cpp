@@ -1,4 +1,5 @@
 #include "node/node.h"
+#include "node/retention.h"
 
 #include <sys/statvfs.h>
 #include <QCoreApplication>
@@ -300,6 +301,22 @@ void Node::failForwardsTo(raft::NodeId oldLeader) {
 
 void Node::sweepPending() {
     proposals_.sweep(nowMs());
+    retire();
+}
+
+void Node::retire() {
+    // The leader alone decides, from the replicated state; the deletions go through the log.
+    if (!raft_ || failed_ || stopping_ || raft_->status().role != raft::Role::Leader) return;
+    const RetentionLimits limits{opt_.retainFiles, opt_.retainBytes, opt_.retainAgeMs};
+    if (limits.files == 0 && limits.bytes == 0 && limits.ageMs == 0) return;
+    for (const QByteArray& jobId : expiredJobs(sm_, limits, env_->wallMs())) {
+        if (retiring_.size() >= 32) break;  // a bounded batch in flight
+        if (!retiring_.insert(jobId).second) continue;
+        qInfo().noquote() << "retention: deleting job" << QString::fromLatin1(jobId) << "and its file";
+        proposeCommand(encodeCommand(JobDeleted{jobId}), [this, jobId](const ProposeOutcome&) {
+            retiring_.erase(jobId);  // committed (gone), or tried again at the next sweep
+        });
+    }
 }
 
 // ---- JobHost -----------------------------------------------------------------------------------

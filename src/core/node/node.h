@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "node/discovery.h"
 #include "node/event_log.h"
@@ -169,6 +170,9 @@ class Node : public QObject, private JobHost {
     /// A file was stored: copies its bytes from the log's chunks into its blob (if there is none yet, for
     /// this content), off the loop, one file at a time, checking them against the manifest's SHA-256.
     void queueBlob(const QByteArray& fileId);
+    /// Leader: proposes the deletion of the jobs (and files) beyond the retention limits (node/retention.h).
+    void retire();
+    std::set<QByteArray> retiring_;  ///< deletions proposed and not answered yet
     void pumpBlobs();
     /// No stored file has this content any more: its blob goes (off the loop).
     void dropBlob(const QByteArray& sha256);

@@ -83,6 +83,23 @@ qint64 parseSize(const QString& v, bool* ok) {
     return *ok && n >= 0 && n <= (qint64(1) << 40) / mul ? n * mul : (*ok = false, 0);
 }
 
+/// "90s", "15m", "12h", "7d", a plain number of seconds, or "0"; milliseconds, or -1 if malformed.
+qint64 parseDuration(const QString& v) {
+    QString s = v.trimmed().toLower();
+    qint64 mul = 1000;
+    if (s.endsWith(QLatin1Char('s')))
+        s.chop(1);
+    else if (s.endsWith(QLatin1Char('m')))
+        mul = 60 * 1000, s.chop(1);
+    else if (s.endsWith(QLatin1Char('h')))
+        mul = 3600 * 1000, s.chop(1);
+    else if (s.endsWith(QLatin1Char('d')))
+        mul = 24 * 3600 * 1000, s.chop(1);
+    bool ok = false;
+    const qint64 n = s.toLongLong(&ok);
+    return ok && n >= 0 && n <= (qint64(1) << 40) / mul ? n * mul : -1;
+}
+
 const std::vector<Spec>& specs() {
     static const std::vector<Spec> table = {
         {"data-dir", true, "Directory of the log and hard state (default ./raftwc-data)",
@@ -224,6 +241,36 @@ const std::vector<Spec>& specs() {
              o.minUploadRate = n;
              return QString();
          }},
+        {"retain-files", true,
+         "Finished jobs (each with its file) kept at most; the oldest beyond are deleted on every node "
+         "through the log; 0: no limit (default 1000)",
+         [](NodeOptions& o, const QString& v) {
+             return setInt(o.retainFiles, v, 0, 100000000, "--retain-files");
+         }},
+        {"retain-bytes", true,
+         "Bytes of stored files kept at most, e.g. 10G; the oldest jobs' files beyond are deleted; 0: no "
+         "limit "
+         "(default 10G)",
+         [](NodeOptions& o, const QString& v) {
+             bool ok = false;
+             const qint64 n = v == QLatin1String("0") ? 0 : parseSize(v, &ok);
+             if (v != QLatin1String("0") && (!ok || n <= 0))
+                 return QStringLiteral("--retain-bytes must be a size like 10G or 500M, or 0, got '%1'")
+                     .arg(v);
+             o.retainBytes = n;
+             return QString();
+         }},
+        {"retain-age", true,
+         "Finished jobs (and their files) older than this are deleted, e.g. 7d, 12h, 30m; 0: no limit "
+         "(default 7d)",
+         [](NodeOptions& o, const QString& v) {
+             const qint64 ms = parseDuration(v);
+             if (ms < 0)
+                 return QStringLiteral("--retain-age must be a duration like 7d, 12h or 30m, or 0, got '%1'")
+                     .arg(v);
+             o.retainAgeMs = ms;
+             return QString();
+         }},
         {"head-timeout", true, "Milliseconds a request head may take to arrive; then 408 (default 30000)",
          [](NodeOptions& o, const QString& v) {
              return setInt(o.headTimeoutMs, v, 100, 3600000, "--head-timeout");
@@ -285,6 +332,9 @@ QString helpText() {
         {QStringLiteral("max-upload-inflight"), QStringLiteral("SIZE")},
         {QStringLiteral("min-upload-rate"), QStringLiteral("SIZE")},
         {QStringLiteral("head-timeout"), QStringLiteral("MS")},
+        {QStringLiteral("retain-files"), QStringLiteral("N")},
+        {QStringLiteral("retain-bytes"), QStringLiteral("SIZE")},
+        {QStringLiteral("retain-age"), QStringLiteral("DURATION")},
         {QStringLiteral("discovery"), QStringLiteral("MS")},
         {QStringLiteral("log-level"), QStringLiteral("LEVEL")},
         {QStringLiteral("log-format"), QStringLiteral("FORMAT")},

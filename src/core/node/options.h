@@ -49,6 +49,11 @@ struct NodeOptions {
     qint64 maxUploadInflight = qint64(2) << 30;  ///< their declared bytes at most
     qint64 minUploadRate = 1024;                 ///< bytes/s a request body must keep up (0: off)
     int headTimeoutMs = 30000;                   ///< a request head must be complete within this
+    /// Retention (0: no limit): the leader deletes the oldest finished jobs and their files through the log
+    /// beyond this many, beyond this many bytes of files, or older than this (node/retention.h).
+    int retainFiles = 1000;
+    qint64 retainBytes = qint64(10) << 30;
+    qint64 retainAgeMs = qint64(7) * 24 * 3600 * 1000;
     int discoveryMs = 3000;  ///< How long a fresh node listens for a leader before bootstrapping.
     bool verbose = false;    ///< same as logLevel "debug"
     QString logLevel = QStringLiteral("info");   ///< debug, info, warning, error
