@@ -118,6 +118,7 @@ class tst_NodeStateMachine : public QObject {
     void deterministic();
     void deletions();
     void retentionPicksTheOldest();
+    void snapshotRestoresTheSameState();
 };
 
 void tst_NodeStateMachine::chunksThenManifestStoreAFile() {
@@ -689,6 +690,74 @@ void tst_NodeStateMachine::retentionPicksTheOldest() {
     QCOMPARE(expiredJobs(log.sm, {5, 1500, 4 * 3600 * 1000 + 1}, now), (V{"j0", "j1", "j2"}));  // all three
     QCOMPARE(expiredJobs(log.sm, {0, 10, 0}, now), (V{"j0", "j1", "j2", "j3", "j4"}));  // the newest stays
     QCOMPARE(expiredJobs(log.sm, {1, 0, 0}, now), (V{"j0", "j1", "j2", "j3", "j4"}));
+}
+
+void tst_NodeStateMachine::snapshotRestoresTheSameState() {
+    // Issue 13: the state as a snapshot at any applied index, restored and then fed the rest of the log,
+    // ends exactly where applying the whole log ends (equal snapshot bytes); any damage is refused.
+    QRandomGenerator rng(1313);
+    for (int round = 0; round < 20; ++round) {
+        Log a;
+        std::vector<QByteArray> jobsDone;
+        for (int step = 0; step < 40; ++step) {
+            const char f = char('a' + rng.bounded(20));
+            const QByteArray job = "job-" + QByteArray(1, f);
+            switch (rng.bounded(7)) {
+                case 0:
+                case 1: {  // a whole upload, sometimes left without its manifest
+                    const QByteArray content = randomContent(rng, rng.bounded(1, 900));
+                    for (auto [off, n] : randomCuts(rng, int(content.size())))
+                        a.command(FileChunk{fileId(f), std::uint64_t(off), content.mid(off, n)});
+                    if (rng.bounded(4)) a.command(manifestFor(fileId(f), content, job));
+                    break;
+                }
+                case 2:  // a result with its table in pieces, sometimes pieces only
+                    a.command(JobTablePiece{job, 1, 3, "piece"});
+                    if (rng.bounded(3)) {
+                        a.command(JobResult{job, "{\"id\":\"" + job + "\"}", "t0"});
+                        jobsDone.push_back(job);
+                    }
+                    break;
+                case 3:
+                    a.command(FileAbandoned{fileId(f)});
+                    break;
+                case 4:
+                    if (!jobsDone.empty()) a.command(JobDeleted{jobsDone[rng.bounded(int(jobsDone.size()))]});
+                    break;
+                case 5:
+                    a.command(MemberAddressUpdate{raftwc::raft::NodeId(1 + rng.bounded(5)),
+                                                  {QStringLiteral("h:%1").arg(step), QStringLiteral("w")}});
+                    break;
+                case 6:
+                    a.command(FileDeleted{
+                        QCryptographicHash::hash(randomContent(rng, 1), QCryptographicHash::Sha256)});
+                    break;
+            }
+        }
+        const QByteArray whole = a.sm.snapshot();
+        QCOMPARE(StateMachine::restore(whole)->snapshot(), whole);
+        for (int k = 0; k <= 3; ++k) {
+            const std::size_t cut = std::size_t(rng.bounded(int(a.entries.size()) + 1));
+            StateMachine x;
+            for (std::size_t i = 0; i < cut; ++i)
+                x.apply(a.entries[i]);
+            QString why;
+            std::optional<StateMachine> y = StateMachine::restore(x.snapshot(), &why);
+            QVERIFY2(y, qPrintable(why));
+            QCOMPARE(y->applied(), x.applied());
+            for (std::size_t i = cut; i < a.entries.size(); ++i)
+                y->apply(a.entries[i]);
+            QVERIFY2(y->snapshot() == whole,
+                     qPrintable(QStringLiteral("round %1, cut at %2").arg(round).arg(cut)));
+            QCOMPARE(y->jobs().size(), a.sm.jobs().size());
+        }
+        for (qsizetype n = 0; n < whole.size(); n += 1 + whole.size() / 50)
+            QVERIFY(!StateMachine::restore(whole.left(n)));
+        QVERIFY(!StateMachine::restore(whole + 'x'));
+        QByteArray v2 = whole;
+        v2[0] = 2;
+        QVERIFY(!StateMachine::restore(v2));
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_NodeStateMachine)

@@ -86,6 +86,12 @@ class StateMachine {
     /// Problems seen while applying (malformed entries, incomplete manifests); drained by the node's log.
     QStringList takeNotes();
 
+    /// The whole state as bytes (statemachine_snapshot.cpp; docs/STORAGE.md, "State machine snapshot"):
+    /// what a Raft snapshot at applied() carries. Deterministic: equal states encode to equal bytes.
+    QByteArray snapshot() const;
+    /// The state a snapshot encodes; nullopt (with the reason in *why) for anything malformed.
+    static std::optional<StateMachine> restore(const QByteArray& bytes, QString* why = nullptr);
+
   private:
     /// Drops a stored file; its content's SHA-256 goes to *out if no other file has it.
     void dropFile(const QByteArray& fileId, Applied* out);
