@@ -34,6 +34,18 @@ log "3. counted from the blobs: a third job of a.txt is exact"
 body=$(upload 3 "$T/a.txt") || fail "third upload: HTTP $(upload_code) $body"
 [ "$(echo "$body" | jq .words)" = "$(ref_words "$T/a.txt")" ] || fail "third job of a.txt not exact"
 
+log "3b. every finished job's table is copied out of the log into DIR/tables, and served from there"
+tables() { find "$T/n$1/tables" -maxdepth 1 -type f ! -name '*.tmp' | wc -l; }
+for i in 1 2 3; do
+  four_tables() { [ "$(tables "$1")" = 4 ]; }
+  wait_until 20 "4 table files on node $i" four_tables "$i"
+done
+job3=$(echo "$body" | jq -r .id)
+top=$(api 1 "/api/jobs/$job3" | jq -c '[.top[] | [.word, .count]]')
+page=$(api 2 "/api/jobs/$job3/words?limit=20")
+[ "$(echo "$page" | jq -c '[.words[] | [.word, .count]]')" = "$top" ] || fail "the stored table's first page differs from the result's top 20"
+[ "$(echo "$page" | jq '.complete and .stored == .total')" = true ] || fail "stored table incomplete: $page"
+
 log "4. a blob lost while its node was down is written again from the log at restart"
 stop_node 2
 rm -f "$T/n2/blobs/$sha_b"
@@ -55,6 +67,10 @@ for i in 1 2 3; do
 done
 # b.txt was uploaded twice (section 2 and here): one file with its content is left, so is its blob
 for i in 1 2 3; do blob_ok "$i" "$sha_b" "$T/b.txt" || fail "node $i dropped a blob still in use"; done
+for i in 1 2 3; do
+  four_tables() { [ "$(tables "$1")" = 4 ]; }  # 5 jobs, one deleted: its table went with it
+  wait_until 10 "node $i dropped the deleted job's table" four_tables "$i"
+done
 [ "$(code -H "$bearer" "http://127.0.0.1:3002/api/jobs/$job1")" = 404 ] || fail "second DELETE: $(cat "$T/del.out")"
 
 log "6. DELETE a file by its SHA-256: every file with that content and its blob go; its jobs' results stay"

@@ -279,9 +279,8 @@ http::ApiReply NodeApi::jobWords(const QString& id, qsizetype limit, qsizetype o
             409, QStringLiteral("wrong_mode"),
             QStringLiteral("job %1 was counted in %2 mode; upload again with ?mode=%3")
                 .arg(id, jobMode, mode));
-    const StoredWordsPage page = storedWordsPage(
-        *j, std::size_t(offset), std::size_t(limit), [this](raft::Index i) { return node_.entryPayload(i); },
-        &tableCache_);
+    const StoredWordsPage page = storedWordsPage(*j, std::size_t(offset), std::size_t(limit),
+                                                 node_.tableReader(j->jobId), &tableCache_);
     if (!page.error.isEmpty())
         return http::ApiReply::error(500, QStringLiteral("internal"),
                                      QStringLiteral("stored frequency table: %1").arg(page.error));

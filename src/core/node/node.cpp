@@ -125,7 +125,11 @@ void Node::apply(const raft::Entry& e) {
     if (changed.fileStored) queueBlob(changed.storedFileId);
     for (const QByteArray& sha : changed.unreferencedSha256)
         dropBlob(sha);
-    if (!changed.deletedJobId.isEmpty() && coordinator_) coordinator_->forget(changed.deletedJobId);
+    if (!changed.deletedJobId.isEmpty()) {
+        if (coordinator_) coordinator_->forget(changed.deletedJobId);
+        dropTable(changed.deletedJobId);
+    }
+    if (changed.jobResult) queueTable(changed.resultJobId);
     for (const QString& note : sm_.takeNotes())
         qWarning().noquote() << "state machine:" << note;
     if (changed.address && changed.address->first != id_)

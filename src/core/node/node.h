@@ -114,6 +114,8 @@ class Node : public QObject, private JobHost {
     }
     /// The payload of the stored entry at index i (nullopt if it is not in the log or cannot be read).
     std::optional<QByteArray> entryPayload(raft::Index i) const;
+    /// Reads a finished job's table entries: from its table file when there is one, else from the log.
+    std::function<std::optional<QByteArray>(raft::Index)> tableReader(const QByteArray& jobId) const;
     JobCoordinator& coordinator() { return *coordinator_; }
     /// A stored file's bytes from this node's own log (safe to read from worker threads).
     std::shared_ptr<wordcount::ByteSource> storedFileSource(const StoredFile& f) { return fileSource(f); }
@@ -176,6 +178,10 @@ class Node : public QObject, private JobHost {
     void pumpBlobs();
     /// No stored file has this content any more: its blob goes (off the loop).
     void dropBlob(const QByteArray& sha256);
+    /// A job's result was applied: its table is copied out of the log into DIR/tables (off the loop).
+    void queueTable(const QByteArray& jobId);
+    void pumpTables();
+    void dropTable(const QByteArray& jobId);
     void learnAddresses(const std::vector<raft::Entry>& entries);
     /// The data directory's identity: node id, cluster id (start and startWith).
     bool adopt(std::unique_ptr<storage::RaftLogStore> store, QString* error);
@@ -221,6 +227,10 @@ class Node : public QObject, private JobHost {
     std::shared_ptr<storage::BlobStore> blobs_;
     std::deque<QByteArray> blobQueue_;  ///< stored files whose blob is still to be written, in order
     bool blobBusy_ = false;
+    /// DIR/tables: finished jobs' tables copied out of the log (table_file.h), named by the job id's SHA-256.
+    std::shared_ptr<storage::BlobStore> tables_;
+    std::deque<QByteArray> tableQueue_;
+    bool tableBusy_ = false;
     std::uint64_t blobsWritten_ = 0;
     std::unique_ptr<raft::RawNode> raft_;
     std::unique_ptr<LogWriter> writer_;  ///< after store_: destroyed first (the store finishes its jobs)

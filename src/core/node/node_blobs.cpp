@@ -3,10 +3,13 @@
 // their SHA-256 — checked against the manifest's before the blob is committed — so the same file uploaded
 // twice is stored once, members count from one sequential file, and the log prefix holding the chunks can
 // be compacted (docs/STORAGE.md, "Blobs"). Until its blob exists a file is read from the log.
+#include <QCryptographicHash>
+
 #include "net/sha256.h"
 #include "node/log_file_source.h"
 #include "node/node.h"
 #include "node/off_loop.h"
+#include "node/table_file.h"
 #include "storage/raft_log_store.h"
 
 namespace raftwc::node {
@@ -112,6 +115,101 @@ void Node::dropBlob(const QByteArray& sha256) {
                 qWarning().noquote() << "could not delete the blob of file"
                                      << QString::fromLatin1(sha256.toHex()) << ":" << error;
         });
+}
+
+}  // namespace raftwc::node
+
+// ---- finished jobs' tables ---------------------------------------------------------------------
+
+namespace raftwc::node {
+
+namespace {
+
+std::string tableName(const QByteArray& jobId) {
+    return QCryptographicHash::hash(jobId, QCryptographicHash::Sha256).toStdString();
+}
+
+}  // namespace
+
+void Node::queueTable(const QByteArray& jobId) {
+    if (!tables_) return;
+    tableQueue_.push_back(jobId);
+    pumpTables();
+}
+
+void Node::pumpTables() {
+    while (!tableBusy_ && !tableQueue_.empty()) {
+        const QByteArray jobId = tableQueue_.front();
+        tableQueue_.pop_front();
+        const StoredJob* j = sm_.job(jobId);
+        if (!j || tables_->has(tableName(jobId))) continue;
+        std::vector<raft::Index> indexes{j->index};
+        for (const TablePieceRef& p : j->pieces)
+            indexes.push_back(p.index);
+        tableBusy_ = true;
+        runOffLoop(
+            *env_, QPointer<Node>(this),
+            [tables = tables_, store = store_.get(), indexes, name = tableName(jobId)]() -> QString {
+                std::map<raft::Index, QByteArray> payloads;
+                for (raft::Index i : indexes) {
+                    try {
+                        const std::vector<raft::Entry> es = store->entries(i, i + 1, SIZE_MAX);
+                        if (es.size() != 1) return QStringLiteral("log entry %1 is not there").arg(i);
+                        payloads[i] = QByteArray::fromStdString(es.front().data);
+                    } catch (const std::exception& e) {
+                        return QStringLiteral("cannot read log entry %1: %2")
+                            .arg(i)
+                            .arg(QString::fromUtf8(e.what()));
+                    }
+                }
+                auto writer = tables->create(name);
+                if (!writer.ok()) return QString::fromStdString(writer.status().message());
+                if (storage::Status s = writeTableFile(*writer.value(), payloads); !s.ok())
+                    return QString::fromStdString(s.message());
+                if (storage::Status s = writer.value()->commit(); !s.ok())
+                    return QString::fromStdString(s.message());
+                return {};
+            },
+            [this, jobId](const QString& error) {
+                tableBusy_ = false;
+                if (!error.isEmpty())
+                    qWarning().noquote() << "could not copy the table of job" << QString::fromLatin1(jobId)
+                                         << "out of the log:" << error;
+                else if (!sm_.job(jobId))
+                    dropTable(jobId);  // deleted while it was written
+                pumpTables();
+            });
+        return;
+    }
+}
+
+void Node::dropTable(const QByteArray& jobId) {
+    if (!tables_ || !tables_->has(tableName(jobId))) return;
+    runOffLoop(
+        *env_, QPointer<Node>(this),
+        [tables = tables_, name = tableName(jobId)] {
+            const storage::Status s = tables->remove(name);
+            return s.ok() ? QString() : QString::fromStdString(s.message());
+        },
+        [jobId](const QString& error) {
+            if (!error.isEmpty())
+                qWarning().noquote() << "could not delete the table of job" << QString::fromLatin1(jobId)
+                                     << ":" << error;
+        });
+}
+
+std::function<std::optional<QByteArray>(raft::Index)> Node::tableReader(const QByteArray& jobId) const {
+    std::shared_ptr<TableFile> file;
+    if (tables_ && tables_->has(tableName(jobId))) {
+        QString why;
+        file = TableFile::open(tables_->path(tableName(jobId)), &why);
+        if (!file) qWarning().noquote() << "table file of job" << QString::fromLatin1(jobId) << ":" << why;
+    }
+    return [this, file](raft::Index i) -> std::optional<QByteArray> {
+        if (file)
+            if (auto p = file->read(i)) return p;
+        return entryPayload(i);  // not copied yet (or damaged): the log still has it
+    };
 }
 
 }  // namespace raftwc::node

@@ -141,6 +141,9 @@ bool Node::adopt(std::unique_ptr<storage::RaftLogStore> store, QString* error) {
     auto blobs = storage::BlobStore::open(storage::FileOps::posix(), opt_.dataDir.toStdString());
     if (!blobs.ok()) return fail(QString::fromStdString(blobs.status().message()));
     blobs_ = std::shared_ptr<storage::BlobStore>(blobs.take().release());
+    auto tables = storage::BlobStore::open(storage::FileOps::posix(), opt_.dataDir.toStdString(), "tables");
+    if (!tables.ok()) return fail(QString::fromStdString(tables.status().message()));
+    tables_ = std::shared_ptr<storage::BlobStore>(tables.take().release());
     // The node id is generated once and kept in the data dir.
     id_ = store_->nodeId();
     if (opt_.nodeId != 0 && id_ != 0 && opt_.nodeId != id_)

@@ -151,6 +151,7 @@ Applied StateMachine::apply(const raft::Entry& e) {
         if (pending != pendingPieces_.end()) pendingPieces_.erase(pending);
         jobs_[r->jobId] = std::move(job);
         out.jobResult = true;
+        out.resultJobId = r->jobId;
     } else if (const auto* t = std::get_if<JobTablePiece>(&*cmd)) {
         pendingPieces_[t->jobId][t->piece] = TablePieceRef{e.index, t->entries};
     }

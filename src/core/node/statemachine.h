@@ -61,6 +61,7 @@ struct Applied {
     bool deleted = false;     ///< a job or files were deleted
     QByteArray deletedJobId;  ///< a JobDeleted command's job (whether or not it was known)
     bool jobResult = false;   ///< a job's result was recorded
+    QByteArray resultJobId;   ///< its job
 };
 
 class StateMachine {

@@ -44,8 +44,9 @@ std::string BlobStore::hex(std::string_view digest) {
     return out;
 }
 
-Result<std::unique_ptr<BlobStore>> BlobStore::open(std::shared_ptr<FileOps> ops, const std::string& dir) {
-    const std::string blobs = dir + "/blobs";
+Result<std::unique_ptr<BlobStore>> BlobStore::open(std::shared_ptr<FileOps> ops, const std::string& dir,
+                                                   const std::string& sub) {
+    const std::string blobs = dir + "/" + sub;
     if (::mkdir(blobs.c_str(), 0700) != 0 && errno != EEXIST)
         return detail::sysError("cannot create", blobs, errno);
     std::unique_ptr<BlobStore> store(new BlobStore(std::move(ops), blobs));

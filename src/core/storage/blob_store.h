@@ -23,8 +23,11 @@ namespace raftwc::storage {
 
 class BlobStore {
   public:
-    /// Opens (creating) DIR/blobs, removes unfinished *.tmp files and lists the blobs present.
-    static Result<std::unique_ptr<BlobStore>> open(std::shared_ptr<FileOps> ops, const std::string& dir);
+    /// Opens (creating) DIR/`sub`, removes unfinished *.tmp files and lists the blobs present. (The node
+    /// keeps stored files in DIR/blobs and finished jobs' tables in DIR/tables, named by the SHA-256 of the
+    /// job id.)
+    static Result<std::unique_ptr<BlobStore>> open(std::shared_ptr<FileOps> ops, const std::string& dir,
+                                                   const std::string& sub = "blobs");
 
     /// A blob being written; commit() makes it visible, destroying it first removes it.
     class Writer {
