@@ -448,8 +448,11 @@ void tst_NodeJobs::deadMemberIsReplacedByTheWatchdog() {
             sentToDead += fx.host.shardsSent[raftwc::raft::NodeId(id)];
         return sentToDead;
     };
+    // (Pieces are planned while the file is stored: wait until it is stored and every piece is planned.)
     QTRY_VERIFY_WITH_TIMEOUT(countDead() > 0 && states().value(QStringLiteral("running")) == sentToDead &&
-                                 states().value(QStringLiteral("pending")) == 0,
+                                 states().value(QStringLiteral("pending")) == 0 &&
+                                 fx.coordinator.progress("dead-member-job")->value(QStringLiteral("state")) ==
+                                     QStringLiteral("counting"),
                              10000);
     QTest::qWait(600);  // two watchdog periods: nothing may change while the members are live
     QCOMPARE(states().value(QStringLiteral("running")), sentToDead);

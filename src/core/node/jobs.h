@@ -121,6 +121,8 @@ class ShardWorker : public QObject {
         std::make_shared<std::atomic<bool>>(true);  ///< read by pool threads
     std::uint64_t bytesCounted_ = 0;
     std::uint64_t shardsCounted_ = 0;
+    /// Distinct words of the last piece counted per job (a sizing hint for its next pieces), newest last.
+    std::vector<std::pair<QByteArray, std::size_t>> lastDistinct_;
 };
 
 /// One shard's place in a job, as /api/jobs/{id} shows it.

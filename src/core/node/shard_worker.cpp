@@ -93,6 +93,9 @@ void ShardWorker::run(const ShardRequest& req, ProgressFn progressNote,
     }
     auto source = host_.fileSource(*file);
     const std::uint64_t fileSize = file->size;
+    std::size_t expectedDistinct = 0;
+    for (const auto& [job, n] : lastDistinct_)
+        if (job == req.jobId) expectedDistinct = n;
     std::shared_ptr<std::atomic<bool>> alive = alive_;
     QPointer<ShardWorker> self(this);
     NodeEnv& env = host_.env();
@@ -111,6 +114,7 @@ void ShardWorker::run(const ShardRequest& req, ProgressFn progressNote,
             wordcount::CountOptions opt;
             opt.mode = req.mode;
             opt.growing = growing;
+            opt.expectedDistinct = expectedDistinct;
             auto res = wordcount::countRange(*source, fileSize, {req.shard.offset + done_, n}, opt);
             if (!res.ok) {
                 error = res.needsMore ? std::string(kNeedsMoreBytes) + ": " + res.error : res.error;
@@ -132,11 +136,15 @@ void ShardWorker::run(const ShardRequest& req, ProgressFn progressNote,
         reply->error = QString::fromStdString(error);
         reply->counts = std::move(acc);
         reply->ms = std::uint32_t(env.nowMs() - startMs);
-        return [self, reply, done, n = req.shard.length]() {
+        return [self, reply, done, n = req.shard.length, jobId = req.jobId]() {
             if (!self) return;
             if (reply->ok) {
                 self->bytesCounted_ += n;
                 ++self->shardsCounted_;
+                auto& seen = self->lastDistinct_;
+                std::erase_if(seen, [&](const auto& kv) { return kv.first == jobId; });
+                seen.emplace_back(jobId, reply->counts.freq.size());
+                if (seen.size() > 16) seen.erase(seen.begin());
             }
             done(std::move(*reply));
         };

@@ -60,6 +60,10 @@ class Counter {
         totals_ = detail::totalsKernel(k);
         linesFn_ = detail::linesKernel(k);
         bufBytes_ = std::max<std::size_t>(4096, (opt.bufferBytes + 63) / 64 * 64);
+        // Room for the words expected (a hint), so the table does not grow step by step; never more than
+        // the range could hold (one word per two bytes).
+        if (opt.mode != FreqMode::None && opt.expectedDistinct > 0)
+            table_.reserve(std::size_t(std::min<std::uint64_t>(opt.expectedDistinct, shard.length / 2 + 1)));
     }
 
     /// False with *needsMore set when the file is growing and the range needs bytes not known yet.

@@ -72,6 +72,10 @@ struct CountOptions {
     /// are then exactly those of the longer file, or the call fails with CountResult::needsMore when
     /// they depend on bytes past fileSize (a word, or a character's lookahead, running past it).
     bool growing = false;
+    /// Distinct words expected in the range (a hint, e.g. those of the previous piece of the same file): the
+    /// table starts with room for them instead of growing step by step. 0: no hint. Counts never depend on
+    /// it.
+    std::size_t expectedDistinct = 0;
 };
 
 /// [offset, offset + length) of a file. It owns every word that starts inside it.
