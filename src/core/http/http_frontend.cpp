@@ -344,15 +344,16 @@ void HttpFrontend::route(const HttpRequest& request, detail::HttpConnection* con
                 ApiReply::error(400, QStringLiteral("bad_request"), QStringLiteral("bad job id in after")));
         return answer(m_backend->jobs(qsizetype(limit), after));
     }
-    // Deletions (asynchronous: they go through the leader and the log; admin token).
-    auto deleted = [this, sock, seq, close, started](const ApiReply& reply) {
+    // Deletions and membership administration are asynchronous: they go through the leader and the log
+    // (admin token).
+    auto later = [this, sock, seq, close, started](const ApiReply& reply) {
         deliver(sock, seq, reply, close, false, started);
     };
     if (path.startsWith(QLatin1String("/api/files/"))) {
         const QString sha = path.mid(11);
         if (!request.is("DELETE")) return answer(methodNotAllowed("DELETE"));
         if (fromAnotherOrigin(request)) return answer(crossOriginRefused());
-        m_backend->deleteFile(sha, request.header("authorization"), deleted);
+        m_backend->deleteFile(sha, request.header("authorization"), later);
         return;
     }
     if (path.startsWith(QLatin1String("/api/jobs/"))) {
@@ -360,7 +361,7 @@ void HttpFrontend::route(const HttpRequest& request, detail::HttpConnection* con
         const bool validId = !parts.isEmpty() && pathIdPattern().match(parts[0]).hasMatch();
         if (validId && parts.size() == 1 && request.is("DELETE")) {
             if (fromAnotherOrigin(request)) return answer(crossOriginRefused());
-            m_backend->deleteJob(parts[0], request.header("authorization"), deleted);
+            m_backend->deleteJob(parts[0], request.header("authorization"), later);
             return;
         }
         if (validId && parts.size() == 1)
@@ -385,10 +386,6 @@ void HttpFrontend::route(const HttpRequest& request, detail::HttpConnection* con
         return answer(
             ApiReply::error(404, QStringLiteral("not_found"), QStringLiteral("no such path: %1").arg(path)));
     }
-    // Membership administration (asynchronous: the change goes through the leader and the log).
-    auto later = [this, sock, seq, close, started](const ApiReply& reply) {
-        deliver(sock, seq, reply, close, false, started);
-    };
     const QByteArray authorization = request.header("authorization");
     if (path.startsWith(QLatin1String("/api/members/"))) {
         const QString id = path.mid(13);

@@ -182,6 +182,9 @@ class Node : public QObject, private JobHost {
     void queueTable(const QByteArray& jobId);
     void pumpTables();
     void dropTable(const QByteArray& jobId);
+    /// Removes `name` from a blob store off the loop (absent: nothing), logging what went.
+    void removeOffLoop(std::shared_ptr<storage::BlobStore> store, const std::string& name,
+                       const QString& what);
     void learnAddresses(const std::vector<raft::Entry>& entries);
     /// The data directory's identity: node id, cluster id (start and startWith).
     bool adopt(std::unique_ptr<storage::RaftLogStore> store, QString* error);

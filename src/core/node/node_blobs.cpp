@@ -100,21 +100,27 @@ void Node::pumpBlobs() {
     }
 }
 
-void Node::dropBlob(const QByteArray& sha256) {
-    if (!blobs_ || sha256.size() != 32 || !blobs_->has(sha256.toStdString())) return;
+void Node::removeOffLoop(std::shared_ptr<storage::BlobStore> store, const std::string& name,
+                         const QString& what) {
+    if (!store || !store->has(name)) return;
     runOffLoop(
         *env_, QPointer<Node>(this),
-        [blobs = blobs_, digest = sha256.toStdString()] {
-            const storage::Status s = blobs->remove(digest);
+        [store, name] {
+            const storage::Status s = store->remove(name);
             return s.ok() ? QString() : QString::fromStdString(s.message());
         },
-        [sha256](const QString& error) {
+        [what](const QString& error) {
             if (error.isEmpty())
-                qInfo().noquote() << "deleted the blob of file" << QString::fromLatin1(sha256.toHex());
+                qInfo().noquote() << "deleted" << what;
             else
-                qWarning().noquote() << "could not delete the blob of file"
-                                     << QString::fromLatin1(sha256.toHex()) << ":" << error;
+                qWarning().noquote() << "could not delete" << what << ":" << error;
         });
+}
+
+void Node::dropBlob(const QByteArray& sha256) {
+    if (sha256.size() != 32) return;
+    removeOffLoop(blobs_, sha256.toStdString(),
+                  QStringLiteral("the blob of file %1").arg(QString::fromLatin1(sha256.toHex())));
 }
 
 }  // namespace raftwc::node
@@ -184,18 +190,8 @@ void Node::pumpTables() {
 }
 
 void Node::dropTable(const QByteArray& jobId) {
-    if (!tables_ || !tables_->has(tableName(jobId))) return;
-    runOffLoop(
-        *env_, QPointer<Node>(this),
-        [tables = tables_, name = tableName(jobId)] {
-            const storage::Status s = tables->remove(name);
-            return s.ok() ? QString() : QString::fromStdString(s.message());
-        },
-        [jobId](const QString& error) {
-            if (!error.isEmpty())
-                qWarning().noquote() << "could not delete the table of job" << QString::fromLatin1(jobId)
-                                     << ":" << error;
-        });
+    removeOffLoop(tables_, tableName(jobId),
+                  QStringLiteral("the table of job %1").arg(QString::fromLatin1(jobId)));
 }
 
 std::function<std::optional<QByteArray>(raft::Index)> Node::tableReader(const QByteArray& jobId) const {
