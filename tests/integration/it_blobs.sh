@@ -30,11 +30,11 @@ for i in 1 2 3; do
   grep -q "stored file $sha_a" "$T/n$i.log" || fail "node $i did not log its blob"
 done
 
-log "3. counted from the blobs: a third job of a.txt is exact"
+log "3. once its blob exists, another job of a.txt is still exact"
 body=$(upload 3 "$T/a.txt") || fail "third upload: HTTP $(upload_code) $body"
 [ "$(echo "$body" | jq .words)" = "$(ref_words "$T/a.txt")" ] || fail "third job of a.txt not exact"
 
-log "3b. every finished job's table is copied out of the log into DIR/tables, and served from there"
+log "3b. every finished job's table is copied out of the log into DIR/tables; /words pages match the result"
 tables() { find "$T/n$1/tables" -maxdepth 1 -type f ! -name '*.tmp' | wc -l; }
 for i in 1 2 3; do
   four_tables() { [ "$(tables "$1")" = 4 ]; }

@@ -74,9 +74,8 @@ void tst_NodeTableFile::roundTripAndDamage() {
                     ++served;
                 }
             }
-            QVERIFY(served < int(payloads.size()) || payloads.begin()->second.isEmpty() ||
-                    std::all_of(payloads.begin(), payloads.end(),
-                                [](const auto& kv) { return kv.second.isEmpty(); }));
+            // The flipped byte lay in a payload (the header, footer and trailer are checked at open).
+            QVERIFY(served < int(payloads.size()));
         }
         for (qsizetype cut = 0; cut < good.size(); cut += 1 + good.size() / 20) {
             rewrite(good.left(cut));
