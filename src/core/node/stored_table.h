@@ -1,6 +1,6 @@
 // Reading a finished job's frequency table, which is stored in pieces: piece 0 in its JobResult entry, the
-// rest in JobTablePiece entries; all are read back from the log when asked for, none is kept in memory
-// (docs/PROTOCOL.md §9, docs/API.md).
+// rest in JobTablePiece entries; all are read back when asked for (through a PayloadReader: the job's table
+// file, or the log until it is written), none is kept in memory (docs/PROTOCOL.md §9, docs/API.md).
 #pragma once
 
 #include <QByteArray>
