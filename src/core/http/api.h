@@ -165,6 +165,11 @@ class ApiBackend {
         Q_UNUSED(authorization);
         done(ApiReply::error(501, QStringLiteral("not_implemented"), QStringLiteral("not supported")));
     }
+    /// POST /api/admin/compact: this node snapshots its state and compacts its log now (admin token).
+    virtual void compact(const QByteArray& authorization, std::function<void(ApiReply)> done) {
+        Q_UNUSED(authorization);
+        done(ApiReply::error(501, QStringLiteral("not_implemented"), QStringLiteral("not supported")));
+    }
 };
 
 }  // namespace raftwc::http

@@ -397,6 +397,12 @@ void HttpFrontend::route(const HttpRequest& request, detail::HttpConnection* con
         m_backend->removeMember(id, authorization, later);
         return;
     }
+    if (path == QLatin1String("/api/admin/compact")) {
+        if (!request.is("POST")) return answer(methodNotAllowed("POST"));
+        if (fromAnotherOrigin(request)) return answer(crossOriginRefused());
+        m_backend->compact(authorization, later);
+        return;
+    }
     if (path == QLatin1String("/api/leader/transfer")) {
         if (!request.is("POST")) return answer(methodNotAllowed("POST"));
         if (fromAnotherOrigin(request)) return answer(crossOriginRefused());

@@ -167,6 +167,20 @@ void NodeApi::deleteFile(const QString& sha256Hex, const QByteArray& authorizati
     });
 }
 
+void NodeApi::compact(const QByteArray& authorization, std::function<void(http::ApiReply)> done) {
+    if (auto d = denied(authorization)) return done(*d);
+    const raft::Index before = node_.status().snapshotIndex;
+    node_.compactNow(30000, [this, done, before](const QString& error, raft::Index at) {
+        if (!error.isEmpty()) return done(http::ApiReply::error(503, QStringLiteral("not_compacted"), error));
+        const NodeStatus s = node_.status();
+        done(http::ApiReply::json(200, QJsonObject{{QStringLiteral("snapshotIndex"), qint64(at)},
+                                                   {QStringLiteral("previousSnapshotIndex"), qint64(before)},
+                                                   {QStringLiteral("firstIndex"), qint64(s.firstIndex)},
+                                                   {QStringLiteral("lastIndex"), qint64(s.lastIndex)},
+                                                   {QStringLiteral("logBytes"), qint64(s.log.bytes)}}));
+    });
+}
+
 void NodeApi::transferLeadership(const QString& to, const QByteArray& authorization,
                                  std::function<void(http::ApiReply)> done) {
     if (auto d = denied(authorization)) return done(*d);

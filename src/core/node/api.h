@@ -45,6 +45,7 @@ class NodeApi final : public http::ApiBackend {
                    std::function<void(http::ApiReply)> done) override;
     void deleteFile(const QString& sha256Hex, const QByteArray& authorization,
                     std::function<void(http::ApiReply)> done) override;
+    void compact(const QByteArray& authorization, std::function<void(http::ApiReply)> done) override;
 
   private:
     /// A 507 answer if this node's disk cannot take a file of `bytes` (unknown: < 0) now.

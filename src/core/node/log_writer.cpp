@@ -11,9 +11,9 @@ LogWriter::LogWriter(Persist persist, Post post, Done done)
 
 LogWriter::LogWriter(storage::RaftLogStore& store, Post post, Done done)
     : LogWriter(
-          [&store](std::optional<raft::HardState> hs, std::vector<raft::Entry> entries,
-                   std::function<void(const storage::Status&)> cb) {
-              store.persistAsync(std::move(hs), std::move(entries), std::move(cb));
+          [&store](std::optional<raft::Snapshot> snap, std::optional<raft::HardState> hs,
+                   std::vector<raft::Entry> entries, std::function<void(const storage::Status&)> cb) {
+              store.persistAsync(std::move(snap), std::move(hs), std::move(entries), std::move(cb));
           },
           std::move(post), std::move(done)) {}
 
@@ -31,7 +31,7 @@ void LogWriter::submit(raft::Ready rd) {
     // The store may call back on its writer thread: hop to the owner's thread. `post` is a copy, so the
     // callback never touches this object from the writer thread.
     Post post = post_;
-    persist_(std::move(rd.hardState), std::move(rd.entries),
+    persist_(std::move(rd.snapshot), std::move(rd.hardState), std::move(rd.entries),
              [post, finish](const storage::Status& st) { post([finish, st] { finish(st); }); });
 }
 

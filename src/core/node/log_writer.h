@@ -34,10 +34,12 @@ class LogWriter {
     /// more is reported: the node stops).
     using Done = std::function<void(WrittenReady, const storage::Status&)>;
 
-    /// Writes a Ready's hard state and entries in submission order and calls its `done` (on any thread) once
-    /// they are durable or failed — RaftLogStore::persistAsync, or the simulation's disk.
-    using Persist = std::function<void(std::optional<raft::HardState>, std::vector<raft::Entry>,
-                                       std::function<void(const storage::Status&)>)>;
+    /// Writes a Ready's snapshot (a received InstallSnapshot), hard state and entries in submission order and
+    /// calls its `done` (on any thread) once they are durable or failed — RaftLogStore::persistAsync, or the
+    /// simulation's disk.
+    using Persist =
+        std::function<void(std::optional<raft::Snapshot>, std::optional<raft::HardState>,
+                           std::vector<raft::Entry>, std::function<void(const storage::Status&)>)>;
 
     LogWriter(Persist persist, Post post, Done done);
     /// Persists through store.persistAsync (its writer thread, group commit).
@@ -45,7 +47,8 @@ class LogWriter {
     LogWriter(const LogWriter&) = delete;
     LogWriter& operator=(const LogWriter&) = delete;
 
-    /// On the owner's thread. \pre rd.needsPersist()
+    /// On the owner's thread. \pre rd.needsPersist(). The snapshot, if any, is written too; loading it into
+    /// the state machine is the owner's, once it is reported durable.
     void submit(raft::Ready rd);
     /// Readys handed in and not yet reported.
     std::size_t inFlight() const { return inFlight_; }

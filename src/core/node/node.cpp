@@ -17,6 +17,7 @@
 #include "net/rpc_transport.h"
 #include "node/api.h"
 #include "node/commands.h"
+#include "node/install_p.h"
 #include "node/log_file_source.h"
 #include "node/off_loop.h"
 #include "node/qt_env.h"
@@ -88,6 +89,8 @@ void Node::processReady() {
         for (const raft::Entry& e : rd.committedEntries)
             apply(e);
         raft_->advance();
+        // A snapshot from the leader: the state machine loads it once it is durable (onWritten).
+        if (rd.snapshot) restoreAfterWrite_ = std::make_pair(rd.persistToken, *rd.snapshot);
         if (rd.needsPersist()) {
             writeStarts_.emplace_back(rd.persistToken, nowMs());
             writer_->submit(std::move(rd));
@@ -96,6 +99,7 @@ void Node::processReady() {
     inReady_ = false;
     logStatusChanges();
     maybeRecordOwnAddress();
+    maybeSnapshot();
 }
 
 void Node::maybeRecordOwnAddress() {
@@ -121,6 +125,7 @@ void Node::maybeRecordOwnAddress() {
 
 void Node::apply(const raft::Entry& e) {
     const Applied changed = sm_.apply(e);
+    appliedBytesSinceSnapshot_ += e.data.size();
     noteAppliedForEvents(e);
     if (changed.fileStored) queueBlob(changed.storedFileId);
     for (const QByteArray& sha : changed.unreferencedSha256)
@@ -192,6 +197,12 @@ void Node::onWritten(WrittenReady w, const storage::Status& st) {
         logWriteSeconds_.observe(double(nowMs() - writeStarts_.front().second) / 1000.0);
         writeStarts_.pop_front();
     }
+    if (restoreAfterWrite_ && restoreAfterWrite_->first <= w.persistToken) {
+        const raft::Snapshot snap = std::move(restoreAfterWrite_->second);
+        restoreAfterWrite_.reset();
+        loadSnapshot(snap);  // before the core hands out the entries after it
+        if (failed_) return;
+    }
     raft_->persisted(w.persistToken);
     scheduleReady();  // the core may now count its own entries, commit and apply
 }
@@ -208,14 +219,12 @@ void Node::fatal(const QString& message) {
 
 void Node::receiveRaft(const raft::Message& m) {
     if (failed_ || !raft_ || m.to != id_) return;
+    heard(m.from);
     if (m.type == raft::MessageType::Snapshot) {
-        // This node never compacts its log, so no member of its cluster sends one; installing it would
-        // need the state it describes (docs/STORAGE.md). Refused, loudly, rather than half-applied.
-        qWarning().noquote() << "drops an InstallSnapshot message from" << nodeIdString(m.from)
-                             << "(snapshots are not enabled on this node)";
+        // Its blobs and tables are fetched first; the core takes it once they are here (node_install.cpp).
+        beginInstall(m);
         return;
     }
-    heard(m.from);
     if (m.type == raft::MessageType::Append) discovery_.appendReceived();  // we are being added
     raft_->step(m);
     scheduleReady();
@@ -306,6 +315,8 @@ void Node::failForwardsTo(raft::NodeId oldLeader) {
 void Node::sweepPending() {
     proposals_.sweep(nowMs());
     retire();
+    releaseStalePartials();
+    maybeSnapshot();
 }
 
 void Node::retire() {
@@ -503,7 +514,14 @@ NodeStatus Node::status() const {
         s.log.writeJobs = w.jobs;
         s.log.writes = w.writes;
         s.log.largestGroup = w.largestGroup;
+        s.log.bytes = store_->log().bytes();
+        s.log.segments = store_->log().segmentCount();
+        s.firstIndex = store_->firstIndex();
+        s.snapshotIndex = store_->snapshotIndex();
     }
+    s.snapshotsTaken = snapshotsTaken_;
+    s.snapshotsInstalled = snapshotsInstalled_;
+    s.installing = install_ != nullptr;
     if (writer_) s.log.inFlight = writer_->inFlight();
     return s;
 }

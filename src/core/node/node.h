@@ -65,6 +65,9 @@ enum class RpcMethod : quint16 {
     JobProgress = 7,     ///< payload: a job's progress as compact JSON (coordinator → members; answered Ok)
     RemoveMember = 5,    ///< payload: u64 node id
     TransferLeader = 6,  ///< payload: u64 node id (0: any)
+    /// payload: u8 store (0 blobs, 1 tables), bytes name (32), u64 offset, u32 most bytes; answered with u64
+    /// the item's size and bytes from offset (node_install.cpp; InstallSnapshot's out-of-band transfer).
+    FetchBlob = 8,
 };
 
 /// Node-level RPC statuses (net::RpcStatus uses 0..99).
@@ -100,6 +103,9 @@ class Node : public QObject, private JobHost {
     /// Explicit membership operations (the API and the dashboard call these). `done(error)` — empty on
     /// success. Forwarded to the leader when this node does not lead.
     void removeMember(raft::NodeId member, std::function<void(QString)> done);
+    /// Takes a snapshot of the state as soon as no upload is half committed, then compacts the log it covers
+    /// (POST /api/admin/compact). `done(error, snapshot index)`; at most `timeoutMs` later.
+    void compactNow(int timeoutMs, std::function<void(QString, raft::Index)> done);
     void transferLeadership(raft::NodeId to, std::function<void(QString)> done);
 
     // Used by NodeApi.
@@ -186,6 +192,50 @@ class Node : public QObject, private JobHost {
     void removeOffLoop(std::shared_ptr<storage::BlobStore> store, const std::string& name,
                        const QString& what);
     void learnAddresses(const std::vector<raft::Entry>& entries);
+
+    // Snapshots and compaction (node_snapshot.cpp; docs/STORAGE.md, "Compaction").
+    /// Takes a snapshot when one is due and the state allows it; compacts once blobs and tables are written.
+    void maybeSnapshot();
+    /// The configuration in force after entry i (the store's base plus its ConfChange entries up to i).
+    raft::ConfState confAt(raft::Index i) const;
+    /// At start: the stored snapshot's state becomes the state machine's; rc.applied is set to its index.
+    bool restoreAtStart(raft::Config& rc, QString* error);
+    /// A received snapshot is durable: it becomes the state machine's state.
+    void loadSnapshot(const raft::Snapshot& s);
+    /// Removes blobs and tables no stored file or job references (after a snapshot replaced the state).
+    void collectGarbage();
+    /// Leader: uploads and tables half committed and stalled for long are released through the log, so they
+    /// do not hold compaction back for ever.
+    void releaseStalePartials();
+    void finishCompactWaiters(const QString& error, raft::Index at);
+    std::uint64_t appliedBytesSinceSnapshot_ = 0;
+    std::optional<raft::Snapshot> snapshotCandidate_;  ///< taken; compacted once its blobs and tables exist
+    int candidateChecks_ = 0;
+    bool compactRequested_ = false;
+    std::vector<std::pair<qint64, std::function<void(QString, raft::Index)>>> compactWaiters_;
+    std::optional<std::pair<std::uint64_t, raft::Snapshot>> restoreAfterWrite_;  ///< (persist token, it)
+    std::map<QByteArray, std::pair<std::size_t, qint64>> partialSeen_;  ///< id → (parts, since when)
+    std::set<QByteArray> releasing_;
+    /// Blobs and tables (names) the stored snapshot refers to: kept while it may be sent to a member, even
+    /// once deleted from the state (removed by the garbage sweep after the next snapshot).
+    std::set<std::string> snapshotRefs_;
+    std::set<std::string> candidateRefs_;
+    /// The names of the blobs and tables the state machine refers to now.
+    std::set<std::string> stateRefs() const;
+    std::uint64_t snapshotsTaken_ = 0;
+    std::uint64_t snapshotsInstalled_ = 0;
+
+    // InstallSnapshot (node_install.cpp): the snapshot's blobs and tables are fetched from the leader in
+    // chunks, then the message is stepped into the core.
+    struct Install;
+    std::unique_ptr<Install> install_;
+    void beginInstall(const raft::Message& m);
+    void pumpInstall();
+    void fetchFailed(const QString& why);
+    void nextInstallItem();
+    /// Every byte of the current item is written: check it and commit it (off the loop), then the next.
+    void completeInstallItem();
+    void serveFetch(const net::InboundRequest& req);
     /// The data directory's identity: node id, cluster id (start and startWith).
     bool adopt(std::unique_ptr<storage::RaftLogStore> store, QString* error);
     /// The consensus core, the log writer, the job parts and the timers, over env_/link_/disco_.

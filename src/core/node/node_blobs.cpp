@@ -3,8 +3,6 @@
 // their SHA-256 — checked against the manifest's before the blob is committed — so the same file uploaded
 // twice is stored once, members count from one sequential file, and the log prefix holding the chunks can
 // be compacted (docs/STORAGE.md, "Blobs"). Until its blob exists a file is read from the log.
-#include <QCryptographicHash>
-
 #include "net/sha256.h"
 #include "node/log_file_source.h"
 #include "node/node.h"
@@ -119,6 +117,11 @@ void Node::removeOffLoop(std::shared_ptr<storage::BlobStore> store, const std::s
 
 void Node::dropBlob(const QByteArray& sha256) {
     if (sha256.size() != 32) return;
+    if (snapshotRefs_.count(sha256.toStdString())) {
+        // The stored snapshot still refers to it (a member may be sent it): it goes with the next snapshot.
+        compactRequested_ = true;
+        return;
+    }
     removeOffLoop(blobs_, sha256.toStdString(),
                   QStringLiteral("the blob of file %1").arg(QString::fromLatin1(sha256.toHex())));
 }
@@ -128,14 +131,6 @@ void Node::dropBlob(const QByteArray& sha256) {
 // ---- finished jobs' tables ---------------------------------------------------------------------
 
 namespace raftwc::node {
-
-namespace {
-
-std::string tableName(const QByteArray& jobId) {
-    return QCryptographicHash::hash(jobId, QCryptographicHash::Sha256).toStdString();
-}
-
-}  // namespace
 
 void Node::queueTable(const QByteArray& jobId) {
     if (!tables_) return;
@@ -148,14 +143,14 @@ void Node::pumpTables() {
         const QByteArray jobId = tableQueue_.front();
         tableQueue_.pop_front();
         const StoredJob* j = sm_.job(jobId);
-        if (!j || tables_->has(tableName(jobId))) continue;
+        if (!j || tables_->has(tableFileName(jobId))) continue;
         std::vector<raft::Index> indexes{j->index};
         for (const TablePieceRef& p : j->pieces)
             indexes.push_back(p.index);
         tableBusy_ = true;
         runOffLoop(
             *env_, QPointer<Node>(this),
-            [tables = tables_, store = store_.get(), indexes, name = tableName(jobId)]() -> QString {
+            [tables = tables_, store = store_.get(), indexes, name = tableFileName(jobId)]() -> QString {
                 std::map<raft::Index, QByteArray> payloads;
                 for (raft::Index i : indexes) {
                     try {
@@ -190,15 +185,19 @@ void Node::pumpTables() {
 }
 
 void Node::dropTable(const QByteArray& jobId) {
-    removeOffLoop(tables_, tableName(jobId),
+    if (snapshotRefs_.count(tableFileName(jobId))) {
+        compactRequested_ = true;  // as for blobs
+        return;
+    }
+    removeOffLoop(tables_, tableFileName(jobId),
                   QStringLiteral("the table of job %1").arg(QString::fromLatin1(jobId)));
 }
 
 std::function<std::optional<QByteArray>(raft::Index)> Node::tableReader(const QByteArray& jobId) const {
     std::shared_ptr<TableFile> file;
-    if (tables_ && tables_->has(tableName(jobId))) {
+    if (tables_ && tables_->has(tableFileName(jobId))) {
         QString why;
-        file = TableFile::open(tables_->path(tableName(jobId)), &why);
+        file = TableFile::open(tables_->path(tableFileName(jobId)), &why);
         if (!file) qWarning().noquote() << "table file of job" << QString::fromLatin1(jobId) << ":" << why;
     }
     return [this, file](raft::Index i) -> std::optional<QByteArray> {

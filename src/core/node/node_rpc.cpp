@@ -114,6 +114,8 @@ void Node::receiveRequest(const net::InboundRequest& req) {
             if (auto note = decodeShardProgress(req.envelope.payload)) coordinator_->onProgress(*note);
             return replyStatus(quint16(net::RpcStatus::Ok));
         }
+        case RpcMethod::FetchBlob:
+            return serveFetch(req);
         case RpcMethod::RemoveMember:
         case RpcMethod::TransferLeader: {
             auto target = readU64(req.envelope.payload);

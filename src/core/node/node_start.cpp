@@ -38,6 +38,7 @@ bool Node::start(QString* error) {
     // 1. The data directory: lock, hard state, log recovery.
     storage::RaftLogStoreOptions so;
     so.dir = opt_.dataDir.toStdString();
+    so.segmentBytes = std::uint64_t(opt_.segmentBytes);
     so.logger = [](storage::LogLevel level, std::string_view msg) {
         const QString m = QString::fromUtf8(msg.data(), qsizetype(msg.size()));
         if (level == storage::LogLevel::Error)
@@ -193,6 +194,7 @@ bool Node::startCore(LogWriter::Persist persist, QString* error) {
         else
             qWarning().noquote() << "raft:" << m;
     };
+    if (!restoreAtStart(rc, error)) return false;
     try {
         raft_ = std::make_unique<raft::RawNode>(rc, *store_);
     } catch (const std::exception& e) {  // stored state the core refuses (docs/STORAGE.md, recovery rules)

@@ -271,6 +271,26 @@ const std::vector<Spec>& specs() {
              o.retainAgeMs = ms;
              return QString();
          }},
+        {"snapshot-bytes", true,
+         "Take a snapshot and compact the log once this many bytes of entries were applied since the last "
+         "one, e.g. 64M; 0: only on demand (POST /api/admin/compact) (default 64M)",
+         [](NodeOptions& o, const QString& v) {
+             bool ok = false;
+             const qint64 n = v == QLatin1String("0") ? 0 : parseSize(v, &ok);
+             if (v != QLatin1String("0") && (!ok || n <= 0))
+                 return QStringLiteral("--snapshot-bytes must be a size like 64M, or 0, got '%1'").arg(v);
+             o.snapshotBytes = n;
+             return QString();
+         }},
+        {"segment-bytes", true, "Size of one log segment file, e.g. 64M (at least 1M; default 64M)",
+         [](NodeOptions& o, const QString& v) {
+             bool ok = false;
+             const qint64 n = parseSize(v, &ok);
+             if (!ok || n < (qint64(1) << 20) || n > (qint64(1) << 32))
+                 return QStringLiteral("--segment-bytes must be a size from 1M to 4G, got '%1'").arg(v);
+             o.segmentBytes = n;
+             return QString();
+         }},
         {"head-timeout", true, "Milliseconds a request head may take to arrive; then 408 (default 30000)",
          [](NodeOptions& o, const QString& v) {
              return setInt(o.headTimeoutMs, v, 100, 3600000, "--head-timeout");
@@ -335,6 +355,8 @@ QString helpText() {
         {QStringLiteral("retain-files"), QStringLiteral("N")},
         {QStringLiteral("retain-bytes"), QStringLiteral("SIZE")},
         {QStringLiteral("retain-age"), QStringLiteral("DURATION")},
+        {QStringLiteral("snapshot-bytes"), QStringLiteral("SIZE")},
+        {QStringLiteral("segment-bytes"), QStringLiteral("SIZE")},
         {QStringLiteral("discovery"), QStringLiteral("MS")},
         {QStringLiteral("log-level"), QStringLiteral("LEVEL")},
         {QStringLiteral("log-format"), QStringLiteral("FORMAT")},

@@ -54,6 +54,10 @@ struct NodeOptions {
     int retainFiles = 1000;
     qint64 retainBytes = qint64(10) << 30;
     qint64 retainAgeMs = qint64(7) * 24 * 3600 * 1000;
+    /// Compaction (docs/STORAGE.md, "Compaction"): a snapshot of the state is taken and the log prefix it
+    /// covers deleted once this many bytes of entries were applied since the last one (0: only on demand).
+    qint64 snapshotBytes = qint64(64) << 20;
+    qint64 segmentBytes = qint64(64) << 20;  ///< log segment size (whole segments are deleted)
     int discoveryMs = 3000;  ///< How long a fresh node listens for a leader before bootstrapping.
     bool verbose = false;    ///< same as logLevel "debug"
     QString logLevel = QStringLiteral("info");   ///< debug, info, warning, error

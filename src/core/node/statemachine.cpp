@@ -180,6 +180,23 @@ std::vector<const StoredJob*> StateMachine::jobs() const {
     return out;
 }
 
+std::vector<const StoredFile*> StateMachine::files() const {
+    std::vector<const StoredFile*> out;
+    out.reserve(files_.size());
+    for (const auto& [id, f] : files_)
+        out.push_back(&f);
+    return out;
+}
+
+std::vector<StateMachine::Partial> StateMachine::partialWork() const {
+    std::vector<Partial> out;
+    for (const auto& [id, chunks] : pendingChunks_)
+        out.push_back({id, true, chunks.size()});
+    for (const auto& [id, pieces] : pendingPieces_)
+        out.push_back({id, false, pieces.size()});
+    return out;
+}
+
 QStringList StateMachine::takeNotes() {
     return std::exchange(notes_, {});
 }

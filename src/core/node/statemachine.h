@@ -84,6 +84,17 @@ class StateMachine {
     bool hasContent(const QByteArray& sha256) const;
     /// Files with chunks applied but no manifest yet (uploads in progress, or abandoned).
     std::size_t pendingFiles() const { return pendingChunks_.size(); }
+    /// Every stored file, by id.
+    std::vector<const StoredFile*> files() const;
+    /// Work half committed: an upload's chunks without its manifest, or a table's pieces without its result.
+    /// Their bytes are only in the log, so the node compacts at a moment when there is none.
+    struct Partial {
+        QByteArray id;  ///< the file id (upload) or job id (table)
+        bool upload = true;
+        std::size_t parts = 0;  ///< chunks or pieces applied so far (progress shows as a change)
+    };
+    std::vector<Partial> partialWork() const;
+    bool hasPartialWork() const { return !pendingChunks_.empty() || !pendingPieces_.empty(); }
     /// Problems seen while applying (malformed entries, incomplete manifests); drained by the node's log.
     QStringList takeNotes();
 

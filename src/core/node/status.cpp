@@ -60,6 +60,16 @@ QByteArray metricsText(const NodeStatus& s) {
     metric("raftwc_commit_index", "gauge", "Highest committed log index.", double(s.commit));
     metric("raftwc_applied_index", "gauge", "Highest applied log index.", double(s.applied));
     metric("raftwc_last_index", "gauge", "Last log index.", double(s.lastIndex));
+    metric("raftwc_first_index", "gauge", "First index in the log (after the snapshot).",
+           double(s.firstIndex));
+    metric("raftwc_snapshot_index", "gauge", "Index of the newest snapshot (0: never compacted).",
+           double(s.snapshotIndex));
+    metric("raftwc_snapshots_taken_total", "counter", "Snapshots this node took (each compacted its log).",
+           double(s.snapshotsTaken));
+    metric("raftwc_snapshots_installed_total", "counter", "Snapshots this node received from a leader.",
+           double(s.snapshotsInstalled));
+    metric("raftwc_log_bytes", "gauge", "Bytes in the log's segment files.", double(s.log.bytes));
+    metric("raftwc_log_segments", "gauge", "Log segment files.", double(s.log.segments));
     metric("raftwc_elections_started_total", "counter", "Elections this node started (pre-vote included).",
            double(s.electionsStarted));
     metric("raftwc_leader_changes_total", "counter", "Leader changes seen.", double(s.leaderChanges));
@@ -161,6 +171,10 @@ QJsonObject clusterJson(const NodeStatus& s) {
                        {QStringLiteral("commitIndex"), qint64(s.commit)},
                        {QStringLiteral("appliedIndex"), qint64(s.applied)},
                        {QStringLiteral("lastIndex"), qint64(s.lastIndex)},
+                       {QStringLiteral("firstIndex"), qint64(s.firstIndex)},
+                       {QStringLiteral("snapshotIndex"), qint64(s.snapshotIndex)},
+                       {QStringLiteral("logBytes"), qint64(s.log.bytes)},
+                       {QStringLiteral("installingSnapshot"), s.installing},
                        {QStringLiteral("clusterId"), s.clusterId},
                        {QStringLiteral("rpc"), s.rpcAddress},
                        {QStringLiteral("http"), s.httpAddress},

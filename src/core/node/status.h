@@ -38,6 +38,8 @@ struct LogWriterCounters {
     quint64 writes = 0;     ///< writes they took (group commit: fewer than writeJobs under load)
     quint64 largestGroup = 0;
     quint64 inFlight = 0;
+    quint64 bytes = 0;     ///< the log's segment files
+    quint64 segments = 0;  ///< how many
 };
 
 /// The process as the OS sees it (/proc/self), for process_* metrics.
@@ -60,6 +62,11 @@ struct NodeStatus {
     raft::Index commit = 0;
     raft::Index applied = 0;
     raft::Index lastIndex = 0;
+    raft::Index firstIndex = 1;     ///< the log starts here (after the snapshot)
+    raft::Index snapshotIndex = 0;  ///< the newest snapshot's index (0: never compacted)
+    quint64 snapshotsTaken = 0;
+    quint64 snapshotsInstalled = 0;
+    bool installing = false;  ///< receiving a snapshot from the leader
     QString clusterId;
     QString rpcAddress;
     QString httpAddress;

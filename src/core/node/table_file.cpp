@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <QCryptographicHash>
 #include <cstring>
 
 #include "storage/crc32c.h"
@@ -60,6 +61,10 @@ storage::Status writeTableFile(storage::BlobStore::Writer& w,
     put32(footer, crc);
     footer.append(kMagic, sizeof kMagic);
     return w.append(footer.constData(), std::size_t(footer.size()));
+}
+
+std::string tableFileName(const QByteArray& jobId) {
+    return QCryptographicHash::hash(jobId, QCryptographicHash::Sha256).toStdString();
 }
 
 std::unique_ptr<TableFile> TableFile::open(const std::string& path, QString* why) {

@@ -19,6 +19,9 @@
 
 namespace raftwc::node {
 
+/// The name of a job's table file in DIR/tables: the SHA-256 of the job id (32 raw bytes).
+std::string tableFileName(const QByteArray& jobId);
+
 /// Writes the payloads (log index → command bytes) into `w` (not committed: the caller commits).
 storage::Status writeTableFile(storage::BlobStore::Writer& w,
                                const std::map<raft::Index, QByteArray>& payloads);

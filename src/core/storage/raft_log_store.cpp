@@ -140,6 +140,11 @@ raft::ConfState RaftLogStore::baseConfState() const {
     return snap_ ? snap_->meta.conf : raft::ConfState{};
 }
 
+raft::Index RaftLogStore::snapshotIndex() const {
+    std::lock_guard lk(stateMu_);
+    return snap_ ? snap_->meta.index : 0;
+}
+
 std::optional<raft::Snapshot> RaftLogStore::snapshot() const {
     std::lock_guard lk(stateMu_);
     return snap_;

@@ -45,6 +45,8 @@ class RaftLogStore final : public raft::Storage {
     raft::HardState hardState() const override;
     raft::ConfState baseConfState() const override;
     std::optional<raft::Snapshot> snapshot() const override;
+    /// The newest snapshot's index (0: none), without copying its state.
+    raft::Index snapshotIndex() const;
     raft::Index firstIndex() const override;
     raft::Index lastIndex() const override { return log_->lastIndex(); }
     raft::Term term(raft::Index i) const override;

@@ -123,6 +123,14 @@ std::size_t SegmentedLog::segmentCount() const {
     return segments_.size();
 }
 
+std::uint64_t SegmentedLog::bytes() const {
+    std::shared_lock lk(indexMutex_);
+    std::uint64_t n = 0;
+    for (const Segment& s : segments_)
+        n += s.size;
+    return n;
+}
+
 std::uint64_t SegmentedLog::syncCount() const {
     return syncs_.load(std::memory_order_relaxed);
 }

@@ -103,6 +103,7 @@ class SegmentedLog {
 
     std::optional<RecordLocation> locate(raft::Index i) const;
     std::size_t segmentCount() const;
+    std::uint64_t bytes() const;      ///< the segment files' valid content, headers included
     std::uint64_t syncCount() const;  ///< fdatasync calls made by append (for tests/benchmarks)
     const std::string& dir() const { return opt_.dir; }
 

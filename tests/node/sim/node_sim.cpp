@@ -304,6 +304,7 @@ void Cluster::startNode(int i) {
     o.dataDir = n.dir;
     o.nodeId = n.id;
     o.bootstrapExpect = size();
+    if (opt_.snapshotBytes > 0) o.snapshotBytes = opt_.snapshotBytes;
     storage::RaftLogStoreOptions so;
     so.dir = n.dir.toStdString();
     so.fileOps = n.ops;
@@ -325,14 +326,14 @@ void Cluster::startNode(int i) {
     io.httpAddress = QStringLiteral("10.0.0.%1:3000").arg(i + 1);
     // The disk: each Ready is written (synchronously, on the simulated writer) 0–4 ms after the previous.
     const int owner = n.owner;
-    io.persist = [this, i, store, owner](std::optional<raft::HardState> hs, std::vector<raft::Entry> entries,
+    io.persist = [this, i, store, owner](std::optional<raft::Snapshot> snap,
+                                         std::optional<raft::HardState> hs, std::vector<raft::Entry> entries,
                                          std::function<void(const storage::Status&)> done) {
         SimNode& sn = nodes_[std::size_t(i)];
         sn.diskFreeAt = std::max(sn.diskFreeAt, w_.now()) + qint64(w_.rng().below(5));
         w_.schedule(sn.diskFreeAt, owner,
-                    [store, hs = std::move(hs), entries = std::move(entries), done = std::move(done)] {
-                        done(store->persist(hs, entries));
-                    });
+                    [store, snap = std::move(snap), hs = std::move(hs), entries = std::move(entries),
+                     done = std::move(done)] { done(store->persist(snap, hs, entries)); });
     };
     n.node = std::make_unique<node::Node>(o);
     QString err;

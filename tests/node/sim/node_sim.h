@@ -133,6 +133,8 @@ class Cluster {
         qint64 chunkBytes = 16 << 10;
         std::uint64_t minShardBytes = 4 << 10;
         int chunkWindow = 4;
+        /// Log bytes applied between snapshots (0: the node's default, 64 MiB: never in a short run).
+        qint64 snapshotBytes = 0;
     };
     explicit Cluster(Options o);
     ~Cluster();
