@@ -32,7 +32,9 @@ struct Node::Install {
     // `early` (they may come back out of order).
     std::shared_ptr<storage::BlobStore> store;  ///< the writer's (kept alive as long as it is)
     std::shared_ptr<storage::BlobStore::Writer> writer;
-    std::unique_ptr<net::Sha256> hash;
+    std::shared_ptr<net::Sha256> hash;  ///< fed by the write task
+    std::deque<QByteArray> toWrite;     ///< in order, waiting for the write task
+    bool writing = false;               ///< a write task runs (one at a time: order)
     std::optional<std::uint64_t> total;
     std::uint64_t written = 0;
     std::uint64_t requested = 0;
@@ -40,7 +42,7 @@ struct Node::Install {
     int inflight = 0;
     std::uint64_t attempt = 0;  ///< bumped by a failure: answers to the requests before it are ignored
     int failures = 0;           ///< in a row
-    bool committing = false;
+    int commits = 0;            ///< items fetched whole and being committed (off the loop)
 
     qint64 startedMs = 0;
     std::uint64_t bytes = 0;

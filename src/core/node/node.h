@@ -220,6 +220,8 @@ class Node : public QObject, private JobHost {
     /// once deleted from the state (removed by the garbage sweep after the next snapshot).
     std::set<std::string> snapshotRefs_;
     std::set<std::string> candidateRefs_;
+    /// Leader: a member is being sent the stored snapshot, or is behind its index (it will be).
+    bool snapshotNeeded() const;
     /// The names of the blobs and tables the state machine refers to now.
     std::set<std::string> stateRefs() const;
     std::uint64_t snapshotsTaken_ = 0;
@@ -235,6 +237,8 @@ class Node : public QObject, private JobHost {
     void nextInstallItem();
     /// Every byte of the current item is written: check it and commit it (off the loop), then the next.
     void completeInstallItem();
+    /// Writes (and hashes) the current item's bytes received in order, one task at a time off the loop.
+    void writeInstallBytes();
     void serveFetch(const net::InboundRequest& req);
     /// The data directory's identity: node id, cluster id (start and startWith).
     bool adopt(std::unique_ptr<storage::RaftLogStore> store, QString* error);

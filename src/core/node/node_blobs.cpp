@@ -117,8 +117,9 @@ void Node::removeOffLoop(std::shared_ptr<storage::BlobStore> store, const std::s
 
 void Node::dropBlob(const QByteArray& sha256) {
     if (sha256.size() != 32) return;
-    if (snapshotRefs_.count(sha256.toStdString())) {
-        // The stored snapshot still refers to it (a member may be sent it): it goes with the next snapshot.
+    if (snapshotRefs_.count(sha256.toStdString()) && snapshotNeeded()) {
+        // A member is being sent (or will need) the stored snapshot, which refers to it: it goes with the
+        // next snapshot, taken at the next opportunity.
         compactRequested_ = true;
         return;
     }
@@ -185,7 +186,7 @@ void Node::pumpTables() {
 }
 
 void Node::dropTable(const QByteArray& jobId) {
-    if (snapshotRefs_.count(tableFileName(jobId))) {
+    if (snapshotRefs_.count(tableFileName(jobId)) && snapshotNeeded()) {
         compactRequested_ = true;  // as for blobs
         return;
     }

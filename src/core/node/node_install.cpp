@@ -22,7 +22,7 @@
 namespace raftwc::node {
 
 namespace {
-constexpr std::uint32_t kFetchBytes = 1u << 20;  ///< asked for at once
+constexpr std::uint32_t kFetchBytes = 4u << 20;  ///< asked for at once
 constexpr int kWindow = 4;                       ///< requests in flight
 constexpr int kFetchTimeoutMs = 15000;
 constexpr int kMaxFailures = 30;  ///< in a row; then the install is dropped (the leader sends it again)
@@ -102,8 +102,9 @@ void Node::nextInstallItem() {
     in.total.reset();
     in.written = in.requested = 0;
     in.early.clear();
+    in.toWrite.clear();
+    in.writing = false;
     in.inflight = 0;
-    in.committing = false;
     ++in.attempt;
     while (!in.items.empty()) {
         const Install::Item& item = in.items.front();
@@ -111,6 +112,7 @@ void Node::nextInstallItem() {
         in.items.pop_front();  // came meanwhile (a local upload of the same content)
     }
     if (in.items.empty()) {
+        if (in.commits > 0) return;  // the last commit calls again
         qInfo().noquote()
             << QStringLiteral(
                    "fetched the snapshot's %1 files and %2 tables (%3 bytes) in %4 ms%5; installing "
@@ -136,16 +138,16 @@ void Node::nextInstallItem() {
     }
     in.store = item.store == 0 ? blobs_ : tables_;
     in.writer = std::shared_ptr<storage::BlobStore::Writer>(created.take());
-    in.hash = std::make_unique<net::Sha256>();
+    in.hash = std::make_shared<net::Sha256>();
     if (item.store == 0) in.total = item.size;
     pumpInstall();
 }
 
 void Node::pumpInstall() {
-    if (!install_ || install_->committing || !install_->writer) return;
+    if (!install_ || !install_->writer) return;
     Install& in = *install_;
     const Install::Item& item = in.items.front();
-    if (in.total && in.written == *in.total && in.inflight == 0) return completeInstallItem();  // empty
+    if (in.total && in.written == *in.total && in.inflight == 0) return writeInstallBytes();  // empty
     // Until a table's size is known, one request at a time.
     while (in.inflight < (in.total ? kWindow : 1) && (!in.total || in.requested < *in.total)) {
         const std::uint64_t offset = in.requested;
@@ -189,26 +191,55 @@ void Node::pumpInstall() {
                 }
                 cur.failures = 0;
                 cur.early.emplace(offset, std::move(data));
-                // Write what is contiguous (answers come back in any order).
+                // Hand what is contiguous to the writer (answers come back in any order).
                 for (auto it = cur.early.find(cur.written); it != cur.early.end();
                      it = cur.early.find(cur.written)) {
-                    const QByteArray& bytes = it->second;
-                    if (storage::Status s = cur.writer->append(bytes.constData(), std::size_t(bytes.size()));
-                        !s.ok()) {
-                        qWarning().noquote()
-                            << "cannot receive the snapshot:" << QString::fromStdString(s.message());
-                        install_.reset();
-                        return;
-                    }
-                    if (cur.items.front().store == 0) cur.hash->add(bytes);
-                    cur.written += std::uint64_t(bytes.size());
-                    cur.bytes += std::uint64_t(bytes.size());
+                    cur.written += std::uint64_t(it->second.size());
+                    cur.bytes += std::uint64_t(it->second.size());
+                    cur.toWrite.push_back(std::move(it->second));
                     cur.early.erase(it);
                 }
-                if (cur.written < *cur.total) return pumpInstall();
-                completeInstallItem();
+                writeInstallBytes();
+                if (cur.written < *cur.total) pumpInstall();
             });
     }
+}
+
+void Node::writeInstallBytes() {
+    Install& in = *install_;
+    if (in.writing) return;
+    if (in.toWrite.empty()) {
+        if (in.total && in.written == *in.total) completeInstallItem();
+        return;
+    }
+    // One write task at a time, in order, off the loop (writing and hashing while the next bytes arrive).
+    in.writing = true;
+    std::vector<QByteArray> batch(std::make_move_iterator(in.toWrite.begin()),
+                                  std::make_move_iterator(in.toWrite.end()));
+    in.toWrite.clear();
+    runOffLoop(
+        *env_, QPointer<Node>(this),
+        [held = std::make_shared<Held>(Held{in.store, in.writer}), hash = in.hash,
+         blob = in.items.front().store == 0, batch = std::move(batch)]() -> QString {
+            for (const QByteArray& bytes : batch) {
+                if (storage::Status s = held->writer->append(bytes.constData(), std::size_t(bytes.size()));
+                    !s.ok())
+                    return QString::fromStdString(s.message());
+                if (blob) hash->add(bytes);
+            }
+            return {};
+        },
+        [this, gen = in.generation](const QString& error) {
+            if (!install_ || install_->generation != gen) return;
+            install_->writing = false;
+            if (!error.isEmpty()) {
+                qWarning().noquote() << "cannot receive the snapshot:" << error;
+                install_.reset();
+                return;
+            }
+            writeInstallBytes();
+        },
+        true);
 }
 
 void Node::completeInstallItem() {
@@ -224,7 +255,9 @@ void Node::completeInstallItem() {
         }
         return nextInstallItem();
     }
-    in.committing = true;
+    // Committed off the loop while the next item is fetched.
+    in.items.pop_front();
+    ++in.commits;
     runOffLoop(
         *env_, QPointer<Node>(this),
         [held = std::make_shared<Held>(Held{in.store, in.writer}), tables = tables_,
@@ -243,6 +276,7 @@ void Node::completeInstallItem() {
         [this, gen = in.generation, fin = done](const QString& error) {
             if (!install_ || install_->generation != gen) return;
             Install& now = *install_;
+            --now.commits;
             if (!error.isEmpty()) {
                 qWarning().noquote() << "snapshot item"
                                      << QString::fromStdString(storage::BlobStore::hex(fin.name)) << ":"
@@ -251,12 +285,15 @@ void Node::completeInstallItem() {
                     install_.reset();
                     return;
                 }
-                return nextInstallItem();
+                now.items.push_back(fin);  // fetched again
+            } else {
+                (fin.store == 0 ? now.blobsFetched : now.tablesFetched) += 1;
             }
-            (fin.store == 0 ? now.blobsFetched : now.tablesFetched) += 1;
-            now.items.pop_front();
-            nextInstallItem();
+            if (!now.writer) nextInstallItem();  // idle: waiting for this commit, or an item came back
         });
+    in.writer.reset();
+    in.store.reset();
+    nextInstallItem();
 }
 
 void Node::fetchFailed(const QString& why) {
@@ -294,8 +331,11 @@ void Node::serveFetch(const net::InboundRequest& req) {
     if (!r.ok() || !r.atEnd() || which > 1 || name.size() != 32)
         return link_->reply(req, quint16(net::RpcStatus::BadRequest), {});
     const std::shared_ptr<storage::BlobStore> store = which == 0 ? blobs_ : tables_;
-    if (!store || !store->has(name))
+    if (!store || !store->has(name)) {
+        // Deleted since the snapshot that refers to it was taken: the member needs a newer one.
+        compactRequested_ = true;
         return link_->reply(req, quint16(NodeRpcStatus::Failed), QByteArrayLiteral("not found"));
+    }
     struct Answer {
         bool ok = false;
         QByteArray payload;

@@ -208,6 +208,16 @@ void Node::loadSnapshot(const raft::Snapshot& s) {
     collectGarbage();
 }
 
+bool Node::snapshotNeeded() const {
+    if (!raft_ || !store_) return false;
+    const raft::Status st = raft_->status();
+    if (st.role != raft::Role::Leader) return false;  // a new leader's lagging member: see serveFetch
+    const raft::Index at = store_->snapshotIndex();
+    return std::any_of(st.progress.begin(), st.progress.end(), [&](const raft::ProgressStatus& p) {
+        return p.id != id_ && (p.pendingSnapshot > 0 || p.match < at);
+    });
+}
+
 std::set<std::string> Node::stateRefs() const {
     std::set<std::string> refs;
     for (const StoredFile* f : sm_.files())
