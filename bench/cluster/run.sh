@@ -4,7 +4,7 @@
 # (tests/tools/in-netns.sh); data dirs and files go under --dir (default /var/tmp, must not be tmpfs)
 # and are removed afterwards.
 #
-#   bench/cluster/run.sh [--quick] [--only failover|replication|e2e|busy] [--dir DIR] [--out DIR] [--nice N]
+#   bench/cluster/run.sh [--quick] [--only failover|replication|e2e|snapshot|busy] [--dir DIR] [--out DIR] [--nice N]
 #
 #   --quick   smoke run: 5 failover trials, 64 MiB replication, 10,30 MiB e2e with 1 repetition
 #   --out     where the logs and JSON results go (default: a new /tmp/raftwc-clusterbench.XXXXXX)
@@ -29,10 +29,10 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-case "$only" in ""|failover|replication|e2e|busy) ;; *) echo "--only: failover, replication, e2e or busy" >&2; exit 2 ;; esac
+case "$only" in ""|failover|replication|e2e|snapshot|busy) ;; *) echo "--only: failover, replication, e2e, snapshot or busy" >&2; exit 2 ;; esac
 [ -n "$out" ] || out=$(mktemp -d /tmp/raftwc-clusterbench.XXXXXX)
 mkdir -p "$out"
-if [ "$quick" = 1 ]; then trials=5 mib=64 sizes=10,30 reps=1 busymb=10 busydistinct=1000000; else trials=20 mib=256 sizes=10,100 reps=3 busymb=50 busydistinct=5000000; fi
+if [ "$quick" = 1 ]; then trials=5 mib=64 sizes=10,30 reps=1 busymb=10 busydistinct=1000000 snapmib=128 snapfile=16; else trials=20 mib=256 sizes=10,100 reps=3 busymb=50 busydistinct=5000000 snapmib=1024 snapfile=128; fi
 
 echo "== raftwc cluster benchmarks $(date -u +%FT%TZ) on $(nproc) CPUs, $(uname -r); git $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "   load average at start: $(cut -d' ' -f1-3 /proc/loadavg); niceness $nice; results in $out"
@@ -59,6 +59,10 @@ if [ -z "$only" ] || [ "$only" = e2e ]; then
     run e2e-tmpfs python3 "$here/e2e.py" --sizes "$sizes" --reps "$reps" --dir "$dir" --data-dir /dev/shm \
       --json "$out/e2e-tmpfs.json"
   fi
+fi
+if [ -z "$only" ] || [ "$only" = snapshot ]; then
+  run snapshot python3 "$here/snapshot.py" --mib "$snapmib" --file-mib "$snapfile" --retain-mib 64 --dir "$dir" \
+    --json "$out/snapshot.json"
 fi
 if [ -z "$only" ] || [ "$only" = busy ]; then
   # The reference is an older binary when RAFTWC_BASELINE names one (docs/benchmarks/busy.md).

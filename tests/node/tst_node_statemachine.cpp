@@ -108,6 +108,7 @@ class tst_NodeStateMachine : public QObject {
     void emptyFile();
     void duplicateManifestKeepsTheFile();
     void abandonedUploadIsReleased();
+    void abandonedSetIsBounded();
     void jobResults();
     void jobTableInPieces();
     void jobResultWithBadJsonSkipped_data();
@@ -332,6 +333,22 @@ void tst_NodeStateMachine::abandonedUploadIsReleased() {
     log.command(FileAbandoned{fileId('K')});
     QVERIFY(log.sm.file(fileId('K')));
     QCOMPARE(log.readBack(*log.sm.file(fileId('K'))), QByteArray("kept"));
+    QCOMPARE(log.sm.pendingFiles(), std::size_t(0));
+}
+
+void tst_NodeStateMachine::abandonedSetIsBounded() {
+    // Every deleted or abandoned upload is remembered (its late chunks are ignored), but not for ever: the
+    // state, and every snapshot of it, stays bounded under an endless stream of uploads.
+    Log log;
+    auto id = [](int k) { return QByteArray::number(k).rightJustified(kFileIdBytes, '0'); };
+    for (int k = 0; k < 5000; ++k)
+        log.command(FileAbandoned{id(k)});
+    const qsizetype after5000 = log.sm.snapshot().size();
+    for (int k = 5000; k < 20000; ++k)
+        log.command(FileAbandoned{id(k)});
+    QCOMPARE(log.sm.snapshot().size(), after5000);
+    // The newest are still remembered: a late chunk of one is ignored.
+    log.command(FileChunk{id(19999), 0, QByteArray("late")});
     QCOMPARE(log.sm.pendingFiles(), std::size_t(0));
 }
 

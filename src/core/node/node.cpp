@@ -134,7 +134,19 @@ void Node::apply(const raft::Entry& e) {
         if (coordinator_) coordinator_->forget(changed.deletedJobId);
         dropTable(changed.deletedJobId);
     }
-    if (changed.jobResult) queueTable(changed.resultJobId);
+    if (changed.jobResult) {
+        queueTable(changed.resultJobId);
+        // A new job may push the oldest beyond the retention limits: the leader looks at once, not at its next
+        // sweep (a stream of uploads would otherwise overshoot the limits by the files of half a second).
+        if (!retirePosted_) {
+            retirePosted_ = true;
+            env_->post([self = QPointer<Node>(this)] {
+                if (!self) return;
+                self->retirePosted_ = false;
+                self->retire();
+            });
+        }
+    }
     for (const QString& note : sm_.takeNotes())
         qWarning().noquote() << "state machine:" << note;
     if (changed.address && changed.address->first != id_)

@@ -181,6 +181,7 @@ class Node : public QObject, private JobHost {
     /// Leader: proposes the deletion of the jobs (and files) beyond the retention limits (node/retention.h).
     void retire();
     std::set<QByteArray> retiring_;  ///< deletions proposed and not answered yet
+    bool retirePosted_ = false;
     void pumpBlobs();
     /// No stored file has this content any more: its blob goes (off the loop).
     void dropBlob(const QByteArray& sha256);

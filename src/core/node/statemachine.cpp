@@ -100,7 +100,7 @@ Applied StateMachine::apply(const raft::Entry& e) {
         const QByteArray id(f->fileId.constData(), f->fileId.size());
         if (!files_.count(id)) {  // a stored file is not the abandoned upload's to drop
             pendingChunks_.erase(id);
-            abandoned_.insert(id);
+            markAbandoned(id);
         }
     } else if (const auto* jd = std::get_if<JobDeleted>(&*cmd)) {
         // The job's result and table, and the file uploaded for it. Unknown (never finished, or deleted
@@ -180,6 +180,15 @@ std::vector<const StoredJob*> StateMachine::jobs() const {
     return out;
 }
 
+void StateMachine::markAbandoned(const QByteArray& fileId) {
+    abandoned_.insert(fileId);
+    // Bounded (it would otherwise grow with every deleted file, in memory and in every snapshot): the
+    // smallest id goes, the same on every node. A chunk of such an old upload committing this late would
+    // start a new upload that the leader releases when it stalls.
+    while (abandoned_.size() > kMaxAbandoned)
+        abandoned_.erase(abandoned_.begin());
+}
+
 std::vector<const StoredFile*> StateMachine::files() const {
     std::vector<const StoredFile*> out;
     out.reserve(files_.size());
@@ -209,7 +218,7 @@ void StateMachine::dropFile(const QByteArray& fileIdRef, Applied* out) {
     if (const auto j = fileByJob_.find(it->second.jobId); j != fileByJob_.end() && j->second == fileId)
         fileByJob_.erase(j);
     files_.erase(it);
-    abandoned_.insert(fileId);  // a chunk of it proposed again late is not a new upload
+    markAbandoned(fileId);  // a chunk of it proposed again late is not a new upload
     out->deleted = true;
     if (!hasContent(sha)) out->unreferencedSha256.push_back(sha);
 }

@@ -110,7 +110,9 @@ class StateMachine {
     raft::Index applied_ = 0;
     std::map<QByteArray, std::vector<ChunkRef>> pendingChunks_;  ///< fileId → chunks before the manifest
     std::map<QByteArray, StoredFile> files_;
-    std::set<QByteArray> abandoned_;  ///< files whose late chunks are ignored (FileAbandoned)
+    std::set<QByteArray> abandoned_;  ///< files whose late chunks are ignored (FileAbandoned), bounded
+    static constexpr std::size_t kMaxAbandoned = 4096;
+    void markAbandoned(const QByteArray& fileId);
     std::map<QByteArray, QByteArray> fileByJob_;
     std::map<QByteArray, StoredJob> jobs_;
     /// Pieces of tables whose JobResult has not been applied yet: jobId → piece number → where.
