@@ -33,8 +33,9 @@ const char* const kHelp =
     "bytes)\n"
     "  jobs                   finished jobs, newest first\n"
     "  transfer [ID]          hand leadership to ID (default: the most up-to-date voter)\n"
-    "  remove ID              remove a member from the configuration (e.g. a dead one)\n\n"
-    "transfer and remove need the admin token (--admin-token-file, or RAFTWC_ADMIN_TOKEN).\n"
+    "  remove ID              remove a member from the configuration (e.g. a dead one)\n"
+    "  compact                snapshot this node's state and delete the log it covers\n\n"
+    "transfer, remove and compact need the admin token (--admin-token-file, or RAFTWC_ADMIN_TOKEN).\n"
     "Exit status: 0 done; 1 the node refused (its message is printed); 2 bad usage; 3 node unreachable.\n";
 
 struct Answer {
@@ -253,6 +254,20 @@ int run(const QStringList& argsIn) {
             printJson(a.body);
         else
             out << "leadership transfer started\n";
+        return 0;
+    }
+    if (cmd == QLatin1String("compact")) {
+        const Answer a = client.request("POST", QStringLiteral("/api/admin/compact"), nullptr, {}, 40000);
+        if (a.status / 100 != 2) return fail(a);
+        if (json) {
+            printJson(a.body);
+        } else {
+            const QJsonObject& o = a.body;
+            out << "snapshot at index " << o.value(QStringLiteral("snapshotIndex")).toInteger()
+                << "; the log now holds " << o.value(QStringLiteral("firstIndex")).toInteger() << ".."
+                << o.value(QStringLiteral("lastIndex")).toInteger() << " ("
+                << o.value(QStringLiteral("logBytes")).toInteger() << " bytes)\n";
+        }
         return 0;
     }
     if (cmd == QLatin1String("remove")) {
