@@ -116,12 +116,7 @@ def tcp_copy(files, dest_dir):
     start = time.monotonic()
     s = socket.create_connection(("127.0.0.1", port))
     for f in files:
-        with open(f, "rb") as src:
-            while True:
-                chunk = src.read(1 << 20)
-                if not chunk:
-                    break
-                s.sendall(chunk)
+        cl.stream_file(f, s.sendall)
     s.recv(1)
     took = time.monotonic() - start
     s.close()

@@ -83,6 +83,17 @@ qint64 parseSize(const QString& v, bool* ok) {
     return *ok && n >= 0 && n <= (qint64(1) << 40) / mul ? n * mul : (*ok = false, 0);
 }
 
+/// A size like 10G or 500M, or "0" (off); `example` shows the flag's usual form in the error.
+QString setSizeOrOff(qint64& out, const QString& v, const char* what, const char* example) {
+    bool ok = false;
+    const qint64 n = v == QLatin1String("0") ? 0 : parseSize(v, &ok);
+    if (v != QLatin1String("0") && (!ok || n <= 0))
+        return QStringLiteral("%1 must be a size like %2, or 0, got '%3'")
+            .arg(QLatin1String(what), QLatin1String(example), v);
+    out = n;
+    return QString();
+}
+
 /// "90s", "15m", "12h", "7d", a plain number of seconds, or "0"; milliseconds, or -1 if malformed.
 qint64 parseDuration(const QString& v) {
     QString s = v.trimmed().toLower();
@@ -234,12 +245,7 @@ const std::vector<Spec>& specs() {
          "Bytes/s a request body must average over each 10 s, e.g. 1K; slower clients get 408; 0 turns it "
          "off (default 1K)",
          [](NodeOptions& o, const QString& v) {
-             bool ok = false;
-             const qint64 n = v == QLatin1String("0") ? 0 : parseSize(v, &ok);
-             if (v != QLatin1String("0") && (!ok || n < 0))
-                 return QStringLiteral("--min-upload-rate must be a size like 1K, or 0, got '%1'").arg(v);
-             o.minUploadRate = n;
-             return QString();
+             return setSizeOrOff(o.minUploadRate, v, "--min-upload-rate", "1K");
          }},
         {"retain-files", true,
          "Finished jobs (each with its file) kept at most; the oldest beyond are deleted on every node "
@@ -252,13 +258,7 @@ const std::vector<Spec>& specs() {
          "limit "
          "(default 10G)",
          [](NodeOptions& o, const QString& v) {
-             bool ok = false;
-             const qint64 n = v == QLatin1String("0") ? 0 : parseSize(v, &ok);
-             if (v != QLatin1String("0") && (!ok || n <= 0))
-                 return QStringLiteral("--retain-bytes must be a size like 10G or 500M, or 0, got '%1'")
-                     .arg(v);
-             o.retainBytes = n;
-             return QString();
+             return setSizeOrOff(o.retainBytes, v, "--retain-bytes", "10G or 500M");
          }},
         {"retain-age", true,
          "Finished jobs (and their files) older than this are deleted, e.g. 7d, 12h, 30m; 0: no limit "
@@ -275,12 +275,7 @@ const std::vector<Spec>& specs() {
          "Take a snapshot and compact the log once this many bytes of entries were applied since the last "
          "one, e.g. 64M; 0: only on demand (POST /api/admin/compact) (default 64M)",
          [](NodeOptions& o, const QString& v) {
-             bool ok = false;
-             const qint64 n = v == QLatin1String("0") ? 0 : parseSize(v, &ok);
-             if (v != QLatin1String("0") && (!ok || n <= 0))
-                 return QStringLiteral("--snapshot-bytes must be a size like 64M, or 0, got '%1'").arg(v);
-             o.snapshotBytes = n;
-             return QString();
+             return setSizeOrOff(o.snapshotBytes, v, "--snapshot-bytes", "64M");
          }},
         {"segment-bytes", true, "Size of one log segment file, e.g. 64M (at least 1M; default 64M)",
          [](NodeOptions& o, const QString& v) {
