@@ -136,8 +136,9 @@ void Node::apply(const raft::Entry& e) {
     }
     if (changed.jobResult) {
         queueTable(changed.resultJobId);
-        // A new job may push the oldest beyond the retention limits: the leader looks at once, not at its next
-        // sweep (a stream of uploads would otherwise overshoot the limits by the files of half a second).
+        // A new job may push the oldest beyond the retention limits: the leader looks at once, not at its
+        // next sweep (a stream of uploads would otherwise overshoot the limits by the files of half a
+        // second).
         if (!retirePosted_) {
             retirePosted_ = true;
             env_->post([self = QPointer<Node>(this)] {
