@@ -218,6 +218,7 @@ def disk(args, res):
 
     t = threading.Thread(target=sample)
     t.start()
+    rss_early, rss, n = {}, {}, 0
     try:
         f = os.path.join(args.tmp, "disk.txt")
         cl.make_dense_text(f, args.disk_file_mib << 20)
@@ -227,12 +228,18 @@ def disk(args, res):
             with open(f, "r+b") as fh:
                 fh.write(("%08d" % k).encode())
             upload(f, c.port(1 + k % 3))
+            if k == n // 10:
+                rss_early = {i: c.vmhwm_kib(i) for i in (1, 2, 3)}
         time.sleep(1.0)
+        rss = {i: c.vmhwm_kib(i) for i in (1, 2, 3)}
     finally:
         stop.set()
         t.join()
         c.close()
     bound = retain + snap + seg
+    res["disk_rss_kib"] = {"after_10pct": rss_early, "at_end": rss}
+    cl.log("memory: peak RSS per node after 10%% of the stream %s KiB, at the end %s KiB" % (
+        list(rss_early.values()), list(rss.values())))
     res["disk"] = {"uploads": n, "file_bytes": args.disk_file_mib << 20, "retain_bytes": retain, "snapshot_bytes": snap,
                    "segment_bytes": seg, "peak": peak, "bound": bound,
                    "peak_over_bound": max(peak.values()) / bound}

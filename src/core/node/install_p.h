@@ -33,12 +33,12 @@ struct Node::Install {
     std::shared_ptr<storage::BlobStore> store;  ///< the writer's (kept alive as long as it is)
     std::shared_ptr<storage::BlobStore::Writer> writer;
     std::shared_ptr<net::Sha256> hash;  ///< fed by the write task
-    std::deque<QByteArray> toWrite;     ///< in order, waiting for the write task
+    std::deque<QByteArray> toWrite;     ///< whole answers, in order, waiting for the write task
     bool writing = false;               ///< a write task runs (one at a time: order)
     std::optional<std::uint64_t> total;
     std::uint64_t written = 0;
     std::uint64_t requested = 0;
-    std::map<std::uint64_t, QByteArray> early;
+    std::map<std::uint64_t, QByteArray> early;  ///< whole answers by offset
     int inflight = 0;
     std::uint64_t attempt = 0;  ///< bumped by a failure: answers to the requests before it are ignored
     int failures = 0;           ///< in a row

@@ -1,7 +1,7 @@
 // InstallSnapshot on a node (docs/STORAGE.md, "InstallSnapshot"). The leader's Snapshot message carries the
 // state machine's bytes; the files and tables that state refers to travel out of band: before the message is
 // stepped into the core, this node fetches every blob and table it lacks from the leader
-// (RpcMethod::FetchBlob) in 1 MiB pieces, a few in flight, written in order as they come and checked (SHA-256
+// (RpcMethod::FetchBlob) in 4 MiB pieces, 4 in flight, written in order as they come and checked (SHA-256
 // for a blob, the footer's CRCs for a table) before each is committed. A broken connection or a leader change
 // resumes the item from the last byte written; a crash leaves committed items (kept, content-addressed) and
 // no half one. Only then does the core take the snapshot: the store replaces the log with it atomically (a
@@ -22,8 +22,11 @@
 namespace raftwc::node {
 
 namespace {
-constexpr std::uint32_t kFetchBytes = 4u << 20;  ///< asked for at once
-constexpr int kWindow = 4;                       ///< requests in flight
+constexpr std::uint32_t kFetchBytes =
+    4u << 20;  ///< asked for at once
+               /// A FetchBlob answer's bytes before the data (u64 size, u32 length).
+constexpr qsizetype kHeader = 12;
+constexpr int kWindow = 4;  ///< requests in flight
 constexpr int kFetchTimeoutMs = 15000;
 constexpr int kMaxFailures = 30;  ///< in a row; then the install is dropped (the leader sends it again)
 std::uint64_t nextGeneration = 1;
@@ -180,11 +183,14 @@ void Node::pumpInstall() {
                     return fetchFailed(QStringLiteral("the leader answered: %1")
                                            .arg(QString::fromUtf8(r.response.payload.left(200))));
                 net::ByteReader rd(r.response.payload);
+                // u64 size, u32 length, the data: kept in the answer's buffer (kHeader bytes in), not copied.
                 const std::uint64_t total = rd.u64();
-                QByteArray data = rd.bytes(kFetchBytes);
-                if (!rd.ok() || !rd.atEnd() || (cur.total && *cur.total != total) || offset > total ||
-                    std::uint64_t(data.size()) != std::min<std::uint64_t>(len, total - offset))
+                const std::uint32_t n = rd.u32();
+                if (!rd.ok() || r.response.payload.size() != kHeader + qsizetype(n) ||
+                    (cur.total && *cur.total != total) || offset > total ||
+                    std::uint64_t(n) != std::min<std::uint64_t>(len, total - offset))
                     return fetchFailed(QStringLiteral("malformed answer for offset %1").arg(offset));
+                QByteArray data = r.response.payload;
                 if (!cur.total) {
                     cur.total = total;
                     cur.requested = std::min(cur.requested, total);
@@ -194,8 +200,8 @@ void Node::pumpInstall() {
                 // Hand what is contiguous to the writer (answers come back in any order).
                 for (auto it = cur.early.find(cur.written); it != cur.early.end();
                      it = cur.early.find(cur.written)) {
-                    cur.written += std::uint64_t(it->second.size());
-                    cur.bytes += std::uint64_t(it->second.size());
+                    cur.written += std::uint64_t(it->second.size() - kHeader);
+                    cur.bytes += std::uint64_t(it->second.size() - kHeader);
                     cur.toWrite.push_back(std::move(it->second));
                     cur.early.erase(it);
                 }
@@ -221,8 +227,9 @@ void Node::writeInstallBytes() {
         *env_, QPointer<Node>(this),
         [held = std::make_shared<Held>(Held{in.store, in.writer}), hash = in.hash,
          blob = in.items.front().store == 0, batch = std::move(batch)]() -> QString {
-            for (const QByteArray& bytes : batch) {
-                if (storage::Status s = held->writer->append(bytes.constData(), std::size_t(bytes.size()));
+            for (const QByteArray& answer : batch) {
+                const QByteArrayView bytes = QByteArrayView(answer).sliced(kHeader);
+                if (storage::Status s = held->writer->append(bytes.data(), std::size_t(bytes.size()));
                     !s.ok())
                     return QString::fromStdString(s.message());
                 if (blob) hash->add(bytes);
@@ -356,24 +363,27 @@ void Node::serveFetch(const net::InboundRequest& req) {
                 return a;
             }
             const std::uint64_t total = std::uint64_t(st.st_size);
-            QByteArray data(qsizetype(std::min<std::uint64_t>(most, total - offset)), Qt::Uninitialized);
+            const qsizetype n = qsizetype(std::min<std::uint64_t>(most, total - offset));
+            // The answer's encoding (u64 size, then bytes: u32 length and the data) written around the data,
+            // which is read straight into place.
+            a.payload.reserve(kHeader + n);
+            net::ByteWriter w(a.payload);
+            w.u64(total);
+            w.u32(std::uint32_t(n));
+            a.payload.resize(kHeader + n);
             qsizetype got = 0;
-            while (got < data.size()) {
-                const ssize_t n =
-                    ::pread(fd, data.data() + got, std::size_t(data.size() - got), off_t(offset) + got);
-                if (n <= 0) break;
-                got += n;
+            while (got < n) {
+                const ssize_t k =
+                    ::pread(fd, a.payload.data() + kHeader + got, std::size_t(n - got), off_t(offset) + got);
+                if (k <= 0) break;
+                got += k;
             }
             ::close(fd);
-            if (got != data.size()) {
+            if (got != n) {
                 a.payload = QByteArrayLiteral("read error");
                 return a;
             }
-            net::ByteWriter w;
-            w.u64(total);
-            w.bytes(data);
             a.ok = true;
-            a.payload = w.take();
             return a;
         },
         [this, req](const Answer& a) {
