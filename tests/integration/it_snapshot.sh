@@ -3,7 +3,8 @@
 #  1. a stream of uploads well past the retention limits: every node compacts its log, and its data
 #     directory stays within retention + the snapshot threshold + a segment (an uncompacted one holds every
 #     byte ever uploaded, twice: log and blobs);
-#  2. a node restarted after kill -9 loads its snapshot, replays only the tail and counts correctly;
+#  2. a node killed -9 while it compacts (asked to, right after an upload) loads its snapshot at restart,
+#     old or new, replays only the tail and counts correctly;
 #  3. a node added last catches up by snapshot: it fetches the retained files and tables, serves the
 #     retained jobs' words, and counts its share of a new upload from its own copy;
 #  4. a node killed -9 while it receives a snapshot resumes from scratch after restart and catches up.
@@ -50,11 +51,19 @@ if [ "$at" -le 0 ] || [ "$(echo "$out" | jq -r .firstIndex)" != "$((at + 1))" ];
 ctl=$("$RAFTWC" ctl --node 127.0.0.1:3002 --admin-token-file "$ADMIN" compact) || fail "raftwc ctl compact: $ctl"
 echo "$ctl" | grep -q "^snapshot at index [1-9]" || fail "raftwc ctl compact printed: $ctl"
 
-log "2. kill -9 node 2, restart: it loads its snapshot"
+log "2. kill -9 node 2 while it takes a snapshot (after an upload, then asked to compact), restart: it loads one"
+make_text "$T/s.txt" 1100001
+upload 1 "$T/s.txt" >/dev/null || fail "upload before the kill: HTTP $(upload_code)"
+curl -sS -o /dev/null "${auth[@]}" -X POST "http://127.0.0.1:3002/api/admin/compact" 2>/dev/null &
+cpid=$!
+sleep 0.01
 kill_node 2
+wait "$cpid" || true
 start_node 2 "${ARGS[@]}"
 wait_until 30 "node 2 back" cluster_formed 3
 grep -q "loaded the snapshot at index" "$T/n2.log" || fail "node 2 did not load its snapshot"
+same_jobs() { [ "$(listed 2)" = "$(listed 1)" ]; }
+wait_until 20 "node 2 lists the same jobs as node 1" same_jobs
 make_text "$T/r.txt" 700001
 body=$(upload 2 "$T/r.txt") || fail "upload after restart: $body"
 [ "$(echo "$body" | jq -r .words)" = "$(ref_words "$T/r.txt")" ] || fail "wrong count after restart: $body"
