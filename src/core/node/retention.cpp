@@ -1,6 +1,5 @@
 #include "node/retention.h"
 
-#include <QDateTime>
 #include <algorithm>
 
 namespace raftwc::node {
@@ -15,11 +14,8 @@ std::vector<QByteArray> expiredJobs(const StateMachine& sm, const RetentionLimit
         bool expired = limits.files > 0 && kept >= limits.files;
         // (The newest job stays whatever its size: a file over the limit is not deleted as it is answered.)
         expired = expired || (limits.bytes > 0 && kept > 0 && keptBytes + size > limits.bytes);
-        if (!expired && limits.ageMs > 0) {
-            const QDateTime created = QDateTime::fromString(
-                j->result.value(QStringLiteral("createdAt")).toString(), Qt::ISODateWithMs);
-            expired = created.isValid() && nowWallMs - created.toMSecsSinceEpoch() > limits.ageMs;
-        }
+        if (!expired && limits.ageMs > 0)
+            expired = j->createdAtMs >= 0 && nowWallMs - j->createdAtMs > limits.ageMs;
         if (expired) {
             out.push_back(j->jobId);
         } else {

@@ -1,5 +1,7 @@
 #include "node/statemachine.h"
 
+#include <QDateTime>
+
 #include <QJsonDocument>
 #include <algorithm>
 
@@ -131,7 +133,7 @@ Applied StateMachine::apply(const raft::Entry& e) {
             return out;
         }
         if (jobs_.find(r->jobId) == jobs_.end()) jobOrder_.push_back(r->jobId);
-        StoredJob job{r->jobId, doc.object(), e.index, {}, true};
+        StoredJob job{r->jobId, doc.object(), e.index, {}, true, createdAtMsOf(doc.object())};
         // The pieces the result counts were committed before it (a retried job's newer pieces replace
         // the older ones piece by piece).
         const qint64 pieces = doc.object().value(QStringLiteral("tablePieces")).toInteger(1);
@@ -187,6 +189,12 @@ void StateMachine::markAbandoned(const QByteArray& fileId) {
     // start a new upload that the leader releases when it stalls.
     while (abandoned_.size() > kMaxAbandoned)
         abandoned_.erase(abandoned_.begin());
+}
+
+qint64 createdAtMsOf(const QJsonObject& result) {
+    const QDateTime t =
+        QDateTime::fromString(result.value(QStringLiteral("createdAt")).toString(), Qt::ISODateWithMs);
+    return t.isValid() ? t.toMSecsSinceEpoch() : -1;
 }
 
 std::vector<const StoredFile*> StateMachine::files() const {

@@ -47,7 +47,12 @@ struct StoredJob {
     /// Pieces 1.. of the table, read from the log when asked for (their bytes are not kept here).
     std::vector<TablePieceRef> pieces;
     bool tableComplete = true;  ///< false if a piece the result counts was never applied
+    /// The result's `createdAt` in ms since the epoch (-1 if it has none), parsed once (retention by age).
+    qint64 createdAtMs = -1;
 };
+
+/// A result's `createdAt` (ISO 8601 with ms) in ms since the epoch; -1 if missing or malformed.
+qint64 createdAtMsOf(const QJsonObject& result);
 
 /// What one applied entry changed, decoded once, for the node's side effects.
 struct Applied {

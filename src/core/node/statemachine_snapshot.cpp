@@ -160,6 +160,7 @@ std::optional<StateMachine> StateMachine::restore(const QByteArray& bytes, QStri
         const QJsonDocument doc = QJsonDocument::fromJson(r.bytes(kMaxBlob), &err);
         if (r.ok() && !doc.isObject()) return bad("a job result is not a JSON object");
         j.result = doc.object();
+        j.createdAtMs = createdAtMsOf(j.result);
         j.index = r.u64();
         j.tableComplete = r.boolean();
         const std::uint32_t k = r.u32();
