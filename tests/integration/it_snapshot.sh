@@ -3,8 +3,8 @@
 #  1. a stream of uploads well past the retention limits: every node compacts its log, and its data
 #     directory stays within retention + the snapshot threshold + a segment (an uncompacted one holds every
 #     byte ever uploaded, twice: log and blobs);
-#  2. a node killed -9 while it compacts (asked to, right after an upload) loads its snapshot at restart,
-#     old or new, replays only the tail and counts correctly;
+#  2. a node killed -9 10 ms after being asked to compact (right after an upload: before, during or after the
+#     snapshot write) loads a snapshot at restart, old or new, replays only the tail and counts correctly;
 #  3. a node added last catches up by snapshot: it fetches the retained files and tables, serves the
 #     retained jobs' words, and counts its share of a new upload from its own copy;
 #  4. a node killed -9 while it receives a snapshot resumes from scratch after restart and catches up.
@@ -51,7 +51,7 @@ if [ "$at" -le 0 ] || [ "$(echo "$out" | jq -r .firstIndex)" != "$((at + 1))" ];
 ctl=$("$RAFTWC" ctl --node 127.0.0.1:3002 --admin-token-file "$ADMIN" compact) || fail "raftwc ctl compact: $ctl"
 echo "$ctl" | grep -q "^snapshot at index [1-9]" || fail "raftwc ctl compact printed: $ctl"
 
-log "2. kill -9 node 2 while it takes a snapshot (after an upload, then asked to compact), restart: it loads one"
+log "2. kill -9 node 2 10 ms after asking it to compact (the kill lands before, during or after the snapshot write), restart: it loads one"
 make_text "$T/s.txt" 1100001
 upload 1 "$T/s.txt" >/dev/null || fail "upload before the kill: HTTP $(upload_code)"
 curl -sS -o /dev/null "${auth[@]}" -X POST "http://127.0.0.1:3002/api/admin/compact" 2>/dev/null &
